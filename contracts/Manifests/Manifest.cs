@@ -1,0 +1,61 @@
+namespace Downloads.Contracts.Manifests;
+
+/// <summary>
+/// The origin's signed description of every published file. Serialised as JSON
+/// (<see cref="ManifestCodec"/>) and signed detached with Ed25519 (<see cref="ManifestSigner"/>).
+/// </summary>
+public sealed record Manifest
+{
+    /// <summary>Format version of the document; readers refuse a version they do not know.</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>Monotonically increasing publication number.</summary>
+    public long Serial { get; init; }
+
+    /// <summary>When the origin published this serial (UTC).</summary>
+    public DateTimeOffset Published { get; init; }
+
+    /// <summary>Size of every chunk but the last of a file, in bytes.</summary>
+    public int ChunkSize { get; init; } = ManifestDefaults.ChunkSize;
+
+    /// <summary>Every file, sorted by ordinal path.</summary>
+    public IReadOnlyList<ManifestFile> Files { get; init; } = [];
+}
+
+/// <summary>One published file.</summary>
+public sealed record ManifestFile
+{
+    /// <summary>Relative path with '/' separators, e.g. <c>noobs/NOOBS_v4_0.zip</c>.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>Size in bytes.</summary>
+    public long Size { get; init; }
+
+    /// <summary>Lower-case hex SHA-256 of the whole file.</summary>
+    public required string Sha256 { get; init; }
+
+    /// <summary>The serial at which this file's content last changed.</summary>
+    public long ChangedAt { get; init; }
+
+    /// <summary>Last modification time at the origin (UTC), served as Last-Modified.</summary>
+    public DateTimeOffset Modified { get; init; }
+
+    /// <summary>Lower-case hex SHA-256 of each chunk of <see cref="Manifest.ChunkSize"/> bytes.</summary>
+    public IReadOnlyList<string> Chunks { get; init; } = [];
+
+    /// <summary>The set (top-level folder) the file belongs to.</summary>
+    public string Set => ManifestPaths.SetOf(Path);
+}
+
+/// <summary>Constants of the manifest format.</summary>
+public static class ManifestDefaults
+{
+    /// <summary>4 MiB: large enough to keep the manifest small, small enough to resume cheaply.</summary>
+    public const int ChunkSize = 4 * 1024 * 1024;
+
+    /// <summary>Where origin and mirrors serve the manifest.</summary>
+    public const string ManifestPath = "/-/manifest.json";
+
+    /// <summary>Where origin and mirrors serve the detached signature of the manifest.</summary>
+    public const string SignaturePath = "/-/manifest.json.sig";
+}

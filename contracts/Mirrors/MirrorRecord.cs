@@ -1,0 +1,99 @@
+namespace Downloads.Contracts.Mirrors;
+
+/// <summary>Approval state of a mirror.</summary>
+public enum MirrorStatus
+{
+    /// <summary>Enrolled, waiting for ops; receives no traffic.</summary>
+    Pending,
+    /// <summary>Approved by ops.</summary>
+    Approved,
+}
+
+/// <summary>
+/// Everything known about one mirror, merged from its Redis keys (ops config, its own info and
+/// state, its heartbeat and the last health check). Immutable: the redirector builds a snapshot of these.
+/// </summary>
+public sealed record MirrorRecord
+{
+    /// <summary>Stable id: lower-case letters, digits and '-'.</summary>
+    public required string Id { get; init; }
+    /// <summary>Display name.</summary>
+    public string Name { get; init; } = "";
+    /// <summary>http base URL without trailing slash, or empty.</summary>
+    public string HttpUrl { get; init; } = "";
+    /// <summary>https base URL without trailing slash, or empty.</summary>
+    public string HttpsUrl { get; init; } = "";
+    /// <summary>Sets carried; empty means every set.</summary>
+    public IReadOnlyList<string> Sets { get; init; } = [];
+    /// <summary>Latitude, degrees; NaN when unknown.</summary>
+    public double Latitude { get; init; } = double.NaN;
+    /// <summary>Longitude, degrees; NaN when unknown.</summary>
+    public double Longitude { get; init; } = double.NaN;
+    /// <summary>ISO country code, upper case, or empty.</summary>
+    public string Country { get; init; } = "";
+    /// <summary>Continent code, or empty.</summary>
+    public string Continent { get; init; } = "";
+    /// <summary>Autonomous system number, 0 when unknown.</summary>
+    public long Asn { get; init; }
+    /// <summary>Only serve clients of the same country/continent; <see cref="MirrorScope.World"/> by default.</summary>
+    public MirrorScope Scope { get; init; }
+
+    /// <summary>Approval state.</summary>
+    public MirrorStatus Status { get; init; }
+    /// <summary>Enabled by ops.</summary>
+    public bool Enabled { get; init; } = true;
+    /// <summary>Draining: finish what runs, take nothing new.</summary>
+    public bool Draining { get; init; }
+    /// <summary>Capacity, Mbit/s (ops' value, else the declared one); 0 means unknown.</summary>
+    public double CapacityMbps { get; init; }
+    /// <summary>Relative weight, 100 by default.</summary>
+    public double Weight { get; init; } = 100;
+    /// <summary>Monthly quota in bytes, 0 for none.</summary>
+    public long QuotaBytes { get; init; }
+
+    /// <summary>Whether the heartbeat key exists.</summary>
+    public bool Alive { get; init; }
+    /// <summary>Manifest serial the mirror's live tree is verified at.</summary>
+    public long Serial { get; init; }
+    /// <summary>Current outbound rate, bytes/s.</summary>
+    public double RateBps { get; init; }
+    /// <summary>Bytes served this calendar month.</summary>
+    public long MonthBytes { get; init; }
+    /// <summary>Total bytes served.</summary>
+    public long BytesServed { get; init; }
+    /// <summary>Total requests.</summary>
+    public long Requests { get; init; }
+    /// <summary>Open connections.</summary>
+    public long Connections { get; init; }
+    /// <summary>Last sync error, empty when none.</summary>
+    public string LastError { get; init; } = "";
+
+    /// <summary>False when the last active health check failed; true when passing or not checked yet.</summary>
+    public bool Healthy { get; init; } = true;
+    /// <summary>Reason of the last failed health check.</summary>
+    public string HealthReason { get; init; } = "";
+
+    /// <summary>Whether the mirror carries <paramref name="set"/>.</summary>
+    public bool Carries(string set)
+    {
+        if (Sets.Count == 0)
+            return true;
+        for (var i = 0; i < Sets.Count; i++)
+        {
+            if (string.Equals(Sets[i], set, StringComparison.Ordinal))
+                return true;
+        }
+        return false;
+    }
+}
+
+/// <summary>Which clients a mirror agrees to serve.</summary>
+public enum MirrorScope
+{
+    /// <summary>Anyone.</summary>
+    World,
+    /// <summary>Only clients of its own continent.</summary>
+    Continent,
+    /// <summary>Only clients of its own country.</summary>
+    Country,
+}

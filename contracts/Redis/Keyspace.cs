@@ -1,0 +1,124 @@
+using StackExchange.Redis;
+
+namespace Downloads.Contracts.Redis;
+
+/// <summary>
+/// Every Redis key and channel the network uses, in one place. Per-mirror keys carry the mirror id
+/// as a hash tag (<c>{id}</c>) so that one mirror's keys share a Redis Cluster slot and a mirror's
+/// ACL user can be limited to the pattern <c>dl:m:{id}:*</c>. Ownership (who writes) is noted per
+/// key; docs/keyspace.md explains the whole layout.
+/// </summary>
+public static class Keyspace
+{
+    /// <summary>Prefix of every key.</summary>
+    public const string Prefix = "dl:";
+
+    /// <summary>SET of every mirror id (written by ops and enrollment; read by redirectors).</summary>
+    public static readonly RedisKey Mirrors = "dl:mirrors";
+
+    /// <summary>Pub/sub channel on which the origin announces a new manifest serial (payload: serial).</summary>
+    public static readonly RedisChannel Announce = RedisChannel.Literal("dl:announce");
+
+    /// <summary>Pub/sub channel on which ops announce a change to the mirror table (payload: mirror id).</summary>
+    public static readonly RedisChannel MirrorsChanged = RedisChannel.Literal("dl:mirrors:changed");
+
+    /// <summary>Key pattern a mirror's own ACL user may write.</summary>
+    public static string MirrorKeyPattern(string id) => $"dl:m:{{{id}}}:*";
+
+    /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
+    public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
+
+    /// <summary>HASH owned by the mirror: what it declares about itself (see <see cref="InfoFields"/>).</summary>
+    public static RedisKey MirrorInfo(string id) => $"dl:m:{{{id}}}:info";
+
+    /// <summary>HASH owned by the mirror: its live report (see <see cref="StateFields"/>).</summary>
+    public static RedisKey MirrorState(string id) => $"dl:m:{{{id}}}:state";
+
+    /// <summary>STRING owned by the mirror, with a TTL: present while the mirror is alive.</summary>
+    public static RedisKey MirrorAlive(string id) => $"dl:m:{{{id}}}:alive";
+
+    /// <summary>STRING counter owned by the mirror: bytes served in a calendar month (UTC), e.g. 202611.</summary>
+    public static RedisKey MirrorMonthBytes(string id, DateTimeOffset when) =>
+        $"dl:m:{{{id}}}:month:{when.UtcDateTime:yyyyMM}";
+
+    /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
+    public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
+
+    /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
+    public static class ConfigFields
+    {
+        /// <summary><c>pending</c> or <c>approved</c>.</summary>
+        public const string Status = "status";
+        /// <summary><c>1</c> or <c>0</c>.</summary>
+        public const string Enabled = "enabled";
+        /// <summary><c>1</c> or <c>0</c>.</summary>
+        public const string Draining = "draining";
+        /// <summary>Capacity granted by ops, Mbit/s (overrides the declared one).</summary>
+        public const string CapacityMbps = "capacityMbps";
+        /// <summary>Relative weight, default 100.</summary>
+        public const string Weight = "weight";
+        /// <summary>Monthly quota in bytes, 0 for none.</summary>
+        public const string QuotaBytes = "quotaBytes";
+    }
+
+    /// <summary>Field names of <see cref="MirrorInfo"/>.</summary>
+    public static class InfoFields
+    {
+        /// <summary>Display name.</summary>
+        public const string Name = "name";
+        /// <summary>Base URL for http, without trailing slash, or empty.</summary>
+        public const string HttpUrl = "httpUrl";
+        /// <summary>Base URL for https, without trailing slash, or empty.</summary>
+        public const string HttpsUrl = "httpsUrl";
+        /// <summary>Comma-separated sets the mirror carries; empty means all.</summary>
+        public const string Sets = "sets";
+        /// <summary>Latitude in degrees (invariant culture).</summary>
+        public const string Latitude = "lat";
+        /// <summary>Longitude in degrees (invariant culture).</summary>
+        public const string Longitude = "lon";
+        /// <summary>ISO country code.</summary>
+        public const string Country = "country";
+        /// <summary>Continent code (EU, NA, AS, …).</summary>
+        public const string Continent = "continent";
+        /// <summary>Autonomous system number, 0 when unknown.</summary>
+        public const string Asn = "asn";
+        /// <summary>Capacity the host declares, Mbit/s.</summary>
+        public const string CapacityMbps = "capacityMbps";
+        /// <summary>Monthly quota the host declares, bytes (0: none).</summary>
+        public const string QuotaBytes = "quotaBytes";
+        /// <summary><c>country</c>/<c>continent</c>/empty: only serve clients of its own country or continent.</summary>
+        public const string Scope = "scope";
+    }
+
+    /// <summary>Field names of <see cref="MirrorState"/>.</summary>
+    public static class StateFields
+    {
+        /// <summary>Manifest serial the live tree is verified at.</summary>
+        public const string Serial = "serial";
+        /// <summary>Total bytes served since the mirror started counting.</summary>
+        public const string BytesServed = "bytes";
+        /// <summary>Total requests served.</summary>
+        public const string Requests = "requests";
+        /// <summary>Open client connections now.</summary>
+        public const string Connections = "connections";
+        /// <summary>Current outbound rate, bytes/s.</summary>
+        public const string RateBps = "rateBps";
+        /// <summary>Last sync error, empty when none.</summary>
+        public const string LastError = "lastError";
+        /// <summary>Unix seconds of this report.</summary>
+        public const string Updated = "updated";
+    }
+
+    /// <summary>Field names of <see cref="MirrorHealth"/>.</summary>
+    public static class HealthFields
+    {
+        /// <summary><c>1</c> when the mirror passes, <c>0</c> when excluded.</summary>
+        public const string Ok = "ok";
+        /// <summary>Reason of the last failure.</summary>
+        public const string Reason = "reason";
+        /// <summary>Unix seconds of the last check.</summary>
+        public const string Checked = "checked";
+        /// <summary>Consecutive good rounds since the last failure.</summary>
+        public const string GoodRounds = "goodRounds";
+    }
+}

@@ -1,0 +1,21 @@
+using Downloads.Contracts.Hosting;
+using Downloads.Mirror.Storage;
+
+namespace Downloads.Mirror;
+
+/// <summary>Composes the mirror service; tests build it in-process with the same arguments as production.</summary>
+public static class MirrorApp
+{
+    /// <summary>Builds the mirror web application from command-line style arguments.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Services.AddDownloadsRedis();
+        builder.Services.AddOptions<MirrorOptions>().BindConfiguration(MirrorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<LiveTree>();
+
+        var app = builder.Build();
+        return app;
+    }
+}

@@ -1,0 +1,17 @@
+using Downloads.Contracts.Hosting;
+
+namespace Downloads.Origin;
+
+/// <summary>Composes the origin service; tests build it in-process with the same arguments as production.</summary>
+public static class OriginApp
+{
+    /// <summary>Builds the web application from command-line style arguments.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Services.AddDownloadsRedis();
+        builder.Services.AddSingleton(TimeProvider.System);
+        var app = builder.Build();
+        return app;
+    }
+}

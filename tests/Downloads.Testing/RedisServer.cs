@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace Downloads.Testing;
+
+/// <summary>
+/// A real <c>redis-server</c> on a free loopback port, without persistence, killed on dispose.
+/// Use as an xunit class or collection fixture. <c>./test.sh</c> installs redis-server.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable, IDisposable
+{
+    private readonly TempDirectory _dir = new("redis");
+    private Process? _process;
+    private ConnectionMultiplexer? _admin;
+
+    /// <summary>Starts a server.</summary>
+    public RedisServer()
+    {
+        Port = FreePort.Next();
+        Start();
+    }
+
+    /// <summary>The port it listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>host:port.</summary>
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>A configuration string for services (no user).</summary>
+    public string Configuration => $"{Endpoint},abortConnect=false";
+
+    /// <summary>An admin connection (default user), opened on first use.</summary>
+    public ConnectionMultiplexer Admin => _admin ??= ConnectionMultiplexer.Connect($"{Endpoint},allowAdmin=true");
+
+    /// <summary>Whether the server process runs.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts the server (again) on the same port.</summary>
+    public void Start()
+    {
+        if (IsRunning)
+            return;
+        var exe = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+        var psi = new ProcessStartInfo(exe)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _dir.Path,
+        };
+        foreach (var a in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+                     "--save", "", "--appendonly", "no", "--dir", _dir.Path, "--daemonize", "no", "--protected-mode", "no" })
+            psi.ArgumentList.Add(a);
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start; run ./test.sh, which installs it");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient();
+                probe.Connect("127.0.0.1", Port);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                if (_process.HasExited)
+                    throw new InvalidOperationException($"redis-server exited with {_process.ExitCode}");
+                Thread.Sleep(50);
+            }
+        }
+        throw new TimeoutException($"redis-server did not listen on {Port} within 10 s");
+    }
+
+    /// <summary>Kills the server (simulates a crash or outage).</summary>
+    public void Stop()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(5000);
+        }
+    }
+
+    /// <summary>Deletes every key.</summary>
+    public async Task FlushAsync() => await Admin.GetServer(Endpoint).FlushAllDatabasesAsync();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _admin?.Dispose();
+        Stop();
+        _process?.Dispose();
+        _dir.Dispose();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
