@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Builds and starts a complete Downloads network on 127.0.0.1: a store, the origin with sample
+# files, three mirrors (Cambridge UK, Stockholm, Seattle) and the redirector on :8080.
+# Ctrl-C (or SIGTERM) stops everything. Needs only the .NET SDK.
+#
+#   DOWNLOADS_REDIS=host:port     use this Redis instead of starting a store
+#   DOWNLOADS_GEOIP_CITY=path     a real GeoLite2/GeoIP2 City database
+#   DOWNLOADS_GEOIP_ASN=path      a real GeoLite2 ASN database
+#   DOWNLOADS_SCALE=demo|tiny     sample file sizes (demo: a few hundred MB; tiny: a few MB)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+state=$root/.run
+scale=${DOWNLOADS_SCALE:-demo}
+admin_token=${DOWNLOADS_ADMIN_TOKEN:-local-admin-token}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+pids=()
+names=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "run.sh: stopping ${#pids[@]} processes"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "run.sh: stopped"
+}
+trap cleanup INT TERM EXIT
+
+start() { # name logfile command...
+  local name=$1 log=$2; shift 2
+  "$@" >"$log" 2>&1 &
+  pids+=($!); names+=("$name")
+  printf '  %-12s pid %-7s log %s\n' "$name" "$!" "${log#$root/}"
+}
+
+wait_http() { # url [seconds]
+  local url=$1 limit=${2:-60}
+  for _ in $(seq 1 $((limit * 5))); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "run.sh: $url did not answer within ${limit}s; see the logs in .run/logs" >&2
+  return 1
+}
+
+echo "run.sh: building (Release)"
+dotnet build Downloads.sln -c Release -nologo -v q -clp:ErrorsOnly
+bin() { echo "$root/$1/bin/Release/net10.0/$2.dll"; }
+ORIGIN=$(bin origin Downloads.Origin)
+MIRROR=$(bin mirror Downloads.Mirror)
+REDIRECTOR=$(bin redirector Downloads.Redirector)
+DEVSTORE=$(bin tools/devstore Downloads.DevStore)
+
+mkdir -p "$state/logs"
+logs=$state/logs
+
+# --- Store -------------------------------------------------------------------------------------
+if [ -n "${DOWNLOADS_REDIS:-}" ]; then
+  redis=$DOWNLOADS_REDIS
+  echo "run.sh: using Redis at $redis"
+else
+  redis=127.0.0.1:6390
+  if command -v redis-server >/dev/null; then
+    echo "run.sh: starting redis-server on $redis (per-mirror ACL users)"
+    start redis "$logs/redis.log" redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no
+  else
+    echo "run.sh: starting the embedded store (Garnet) on $redis; mirrors share one Redis user with it"
+    start store "$logs/store.log" dotnet "$DEVSTORE" 6390
+  fi
+fi
+
+# --- Geo data ----------------------------------------------------------------------------------
+city=${DOWNLOADS_GEOIP_CITY:-}
+asn=${DOWNLOADS_GEOIP_ASN:-}
+if [ -z "$city" ]; then
+  dotnet "$REDIRECTOR" geo-sample --out "$state/geo" >/dev/null
+  city=$state/geo/city.mmdb
+  asn=${asn:-$state/geo/asn.mmdb}
+fi
+
+# --- Origin ------------------------------------------------------------------------------------
+mkdir -p "$state/origin"
+if [ ! -f "$state/origin/signing.key" ]; then
+  dotnet "$ORIGIN" keygen --out "$state/origin/signing.key" >/dev/null
+fi
+pubkey=$(cat "$state/origin/signing.key.pub")
+if [ ! -f "$state/origin/files/.sample-$scale" ]; then
+  echo "run.sh: generating $scale sample files (deterministic)"
+  rm -rf "$state/origin/files"
+  dotnet "$ORIGIN" sample --root "$state/origin/files" --scale "$scale"
+  touch "$state/origin/files/.sample-$scale"
+fi
+echo "run.sh: starting services"
+start origin "$logs/origin.log" dotnet "$ORIGIN" --urls http://127.0.0.1:8000 \
+  --Origin:Root="$state/origin/files" --Origin:StateDir="$state/origin/state" \
+  --Origin:PrivateKeyFile="$state/origin/signing.key" --Redis:Configuration="$redis"
+wait_http http://127.0.0.1:8000/-/manifest.json 300
+
+# --- Redirector --------------------------------------------------------------------------------
+start redirector "$logs/redirector.log" dotnet "$REDIRECTOR" --urls http://127.0.0.1:8080 \
+  --Redis:Configuration="$redis" --Redirector:Origin=http://127.0.0.1:8000 --Redirector:PublicKey="$pubkey" \
+  --Geo:CityDatabase="$city" --Geo:AsnDatabase="$asn" --Admin:Token="$admin_token"
+wait_http http://127.0.0.1:8080/-/health
+
+# --- Mirrors -----------------------------------------------------------------------------------
+# id port name lat lon country continent sets
+mirrors=(
+  "uk-cam 8001 Cambridge 52.2053 0.1218 GB EU noobs,os,rachel"
+  "se-sto 8002 Stockholm 59.3293 18.0686 SE EU noobs,os,rachel"
+  "us-sea 8003 Seattle 47.6062 -122.3321 US NA noobs,os"
+)
+api() { curl -fsS -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' "$@"; }
+for m in "${mirrors[@]}"; do
+  read -r id port name lat lon cc cont sets <<<"$m"
+  token=$(api -X POST http://127.0.0.1:8080/-/api/tokens -d "{\"note\":\"run.sh $id\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+  start "$id" "$logs/$id.log" dotnet "$MIRROR" --urls "http://127.0.0.1:$port" \
+    --Mirror:Id="$id" --Mirror:Name="$name" --Mirror:DataDir="$state/mirrors/$id" \
+    --Mirror:Upstream=http://127.0.0.1:8000 --Mirror:PublicKey="$pubkey" \
+    --Mirror:HttpUrl="http://127.0.0.1:$port" --Mirror:Sets="$sets" \
+    --Mirror:Latitude="$lat" --Mirror:Longitude="$lon" --Mirror:Country="$cc" --Mirror:Continent="$cont" \
+    --Mirror:CapacityMbps=1000 --Mirror:QuotaTB=5 \
+    --Enrollment:Token="$token" --Enrollment:Redirector=http://127.0.0.1:8080 \
+    --Redis:Configuration="$redis"
+done
+for m in "${mirrors[@]}"; do
+  read -r id port _ <<<"$m"
+  wait_http "http://127.0.0.1:$port/-/health"
+  # Ops approve each new mirror (in production: `redirector mirrors approve ID` after a look).
+  for _ in $(seq 1 50); do api -X POST "http://127.0.0.1:8080/-/api/mirrors/$id/approve" >/dev/null 2>&1 && break; sleep 0.2; done
+done
+
+sample=$(curl -fsS http://127.0.0.1:8000/-/manifest.json | grep -o '"path":"noobs/[^"]*"' | head -1 | cut -d'"' -f4)
+cat <<MSG
+
+Downloads is running on 127.0.0.1:
+  redirector   http://127.0.0.1:8080/          (ops: http://127.0.0.1:8080/-/ops, token: $admin_token)
+  origin       http://127.0.0.1:8000/-/manifest.json
+  mirrors      uk-cam http://127.0.0.1:8001  se-sto http://127.0.0.1:8002  us-sea http://127.0.0.1:8003
+  store        $redis
+Mirrors sync in the background; until one has the file, the redirect goes to the origin.
+
+Try (a client in London, then Linköping, then Milton WA):
+  curl -sIL -H 'X-Forwarded-For: 81.2.69.142' http://127.0.0.1:8080/$sample
+  curl -sL  -H 'X-Forwarded-For: 89.160.20.112' http://127.0.0.1:8080/$sample | sha256sum
+  curl -s   'http://127.0.0.1:8080/$sample?mirrorlist&fromip=216.160.83.56'
+Stop one mirror (kill <pid> from the list above) and watch the redirects move.
+Ctrl-C stops everything.
+MSG
+# Keep running until Ctrl-C; report processes that exit (e.g. a mirror you stopped) but carry on.
+reported=()
+while sleep 2; do
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null && [ -z "${reported[$i]:-}" ]; then
+      reported[$i]=1
+      echo "run.sh: ${names[$i]} (pid ${pids[$i]}) has stopped; the network routes around it"
+    fi
+  done
+done
