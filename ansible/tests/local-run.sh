@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Real run of the Ansible roles on this machine: builds the release archives, checks syntax and
+# ansible-lint (production profile), applies site.yml with inventories/local (every service on
+# 127.0.0.1:9xxx under a scratch prefix, started without systemd), proves the network works
+# (a redirect from a deployed redirector to a deployed mirror, a verified download, the tier-2
+# mirror synced through its tier-1 upstream), applies site.yml again and requires changed=0,
+# then stops everything it started.
+#
+# One line per check: "ok: …" or "FAIL: …"; last line "ansible: N passed, M failed"; exit 1 on a failure.
+#   DOWNLOADS_PREFIX     scratch prefix (default /tmp/dl-ansible; wiped first)
+#   DOWNLOADS_ARTIFACTS  where build.yml leaves the archives (default /tmp/dl-ansible-artifacts)
+#   KEEP_RUNNING=1       leave the network running at the end (then stop it with: tests/local-run.sh stop)
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export DOWNLOADS_PREFIX=${DOWNLOADS_PREFIX:-/tmp/dl-ansible}
+export DOWNLOADS_ARTIFACTS=${DOWNLOADS_ARTIFACTS:-/tmp/dl-ansible-artifacts}
+export ANSIBLE_CONFIG=$here/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+logs=$DOWNLOADS_ARTIFACTS/logs
+run_dir=$DOWNLOADS_PREFIX/run/downloads
+helper=$DOWNLOADS_PREFIX/opt/downloads/bin/dl-service
+inventory=inventories/local/hosts.yml
+redirectors=(9080 9081)
+london=81.2.69.142
+milton=216.160.83.56
+admin_token=local-ansible-admin-token
+passed=0; failed=0
+started=$(date +%s)
+
+ok() { passed=$((passed + 1)); echo "ok: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+elapsed() { echo "$(($(date +%s) - $1))s"; }
+
+# Stops every service the roles started under the prefix (pid files of dl-service), bounded.
+stop_all() {
+  [ -d "$run_dir" ] || return 0
+  local pidfile name
+  for pidfile in "$run_dir"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    name=$(basename "$pidfile" .pid)
+    if [ -x "$helper" ]; then
+      "$helper" stop "$name" "$run_dir" >/dev/null 2>&1 || true
+    else
+      kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
+    fi
+  done
+}
+
+# The pids still alive among those the roles recorded.
+alive_pids() {
+  local pidfile pid
+  for pidfile in "$run_dir"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill -0 "$pid" 2>/dev/null && echo "$pid"
+  done
+  return 0
+}
+
+if [ "${1:-}" = stop ]; then stop_all; exit 0; fi
+
+# --- Tools --------------------------------------------------------------------------------------
+need=()
+command -v ansible-playbook >/dev/null || need+=(ansible)
+command -v ansible-lint >/dev/null || need+=(ansible-lint)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
+  echo "local-run: installing ${need[*]} (Debian packages)"
+  $SUDO apt-get update -qq >/dev/null
+  if DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
+    ok "installed ${need[*]}"
+  else
+    fail "could not install ${need[*]}"; echo "ansible: $passed passed, $failed failed"; exit 1
+  fi
+fi
+
+# --- A clean slate ------------------------------------------------------------------------------
+stop_all
+rm -rf "$DOWNLOADS_PREFIX"
+mkdir -p "$logs"
+busy=()
+for port in 9000 9001 9002 9003 9080 9081 9379 9389 9479 9489; do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy+=("$port")
+done
+if [ ${#busy[@]} -gt 0 ]; then
+  fail "ports ${busy[*]} are in use on 127.0.0.1; the local inventory needs them"
+  echo "ansible: $passed passed, $failed failed"; exit 1
+fi
+trap '[ -z "${KEEP_RUNNING:-}" ] && stop_all' EXIT
+
+# --- Static checks ------------------------------------------------------------------------------
+t=$(date +%s)
+if ansible-playbook --syntax-check -i inventories/example/hosts.yml site.yml >"$logs/syntax.log" 2>&1 \
+   && ansible-playbook --syntax-check -i "$inventory" site.yml >>"$logs/syntax.log" 2>&1 \
+   && ansible-playbook --syntax-check build.yml >>"$logs/syntax.log" 2>&1; then
+  ok "ansible-playbook --syntax-check (site.yml with both inventories, build.yml)"
+else
+  fail "ansible-playbook --syntax-check: $(grep -m1 ERROR "$logs/syntax.log")"
+fi
+if ansible-lint --profile production --nocolor site.yml build.yml >"$logs/lint.log" 2>&1; then
+  ok "ansible-lint --profile production ($(ansible-lint --version 2>/dev/null | head -1 | awk '{print $2}'); $(elapsed "$t"))"
+else
+  fail "ansible-lint --profile production: $(grep -c '' "$logs/lint.log") lines in $logs/lint.log"
+  grep -E '^\S+:[0-9]+' "$logs/lint.log" | head -10 | sed 's/^/  /'
+fi
+
+# --- Build --------------------------------------------------------------------------------------
+t=$(date +%s)
+if ansible-playbook build.yml >"$logs/build.log" 2>&1; then
+  ok "build.yml published origin, mirror and redirector ($(elapsed "$t"))"
+else
+  fail "build.yml (see $logs/build.log)"; tail -20 "$logs/build.log" | sed 's/^/  /'
+  echo "ansible: $passed passed, $failed failed"; exit 1
+fi
+
+# --- First run ----------------------------------------------------------------------------------
+recap() { sed -n '/PLAY RECAP/,$p' "$1" | grep -E 'ok=[0-9]+'; }
+t=$(date +%s)
+if ansible-playbook -i "$inventory" site.yml >"$logs/run1.log" 2>&1; then
+  ok "site.yml applied to the local inventory: $(recap "$logs/run1.log" | wc -l) hosts, $(recap "$logs/run1.log" | grep -o 'changed=[0-9]*' | cut -d= -f2 | awk '{s+=$1} END {print s+0}') changes ($(elapsed "$t"))"
+else
+  fail "site.yml first run (see $logs/run1.log)"
+  grep -E 'fatal:|FAILED!|ERROR' "$logs/run1.log" | head -5 | cut -c1-400 | sed 's/^/  /'
+  echo "ansible: $passed passed, $failed failed"; exit 1
+fi
+
+pids=$(alive_pids | wc -l)
+[ "$pids" -eq 10 ] && ok "10 services run as background processes (2 redis, 2 sentinel, origin, 2 redirectors, 3 mirrors)" \
+  || fail "expected 10 running services, found $pids"
+
+# --- Smoke test ---------------------------------------------------------------------------------
+t=$(date +%s)
+manifest=$(curl -fsS http://127.0.0.1:9000/-/manifest.json || true)
+read -r file sha serial < <(printf '%s' "$manifest" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+f = sorted((f for f in m["files"] if f["path"].startswith("noobs/")), key=lambda f: f["size"])[0]
+print(f["path"], f["sha256"], m["serial"])' 2>/dev/null)
+if [ -n "${file:-}" ]; then ok "origin serves a signed manifest (serial $serial; testing $file)"; else fail "no manifest from the origin"; fi
+
+# Mirrors sync in the background: wait (bounded) until the redirector sends a London client to a mirror.
+location=
+for _ in $(seq 1 120); do
+  location=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H "X-Forwarded-For: $london" "http://127.0.0.1:9080/$file")
+  case $location in "302 http://127.0.0.1:900"[123]/*) break ;; esac
+  sleep 0.5
+done
+case $location in
+  "302 http://127.0.0.1:900"[123]/*) ok "redirector-a: 302 for a London client to a deployed mirror: ${location#302 } ($(elapsed "$t"))" ;;
+  *) fail "redirector-a did not redirect to a deployed mirror within 60 s (last answer: $location)" ;;
+esac
+target=${location#302 }
+got=$(curl -fsS "$target" 2>/dev/null | sha256sum | cut -d' ' -f1)
+[ -n "$sha" ] && [ "$got" = "$sha" ] && ok "download from the mirror verified: sha256 $got equals the manifest's" \
+  || fail "download from $target: sha256 ${got:-none} != manifest ${sha:-?}"
+head=$(curl -s -D - -o /dev/null -H "X-Forwarded-For: $london" "http://127.0.0.1:9081/$file")
+code=$(printf '%s' "$head" | head -1 | awk '{print $2}')
+[ "$code" = 302 ] && printf '%s' "$head" | grep -qi '^location: http://127.0.0.1:900[123]/' \
+  && ok "redirector-b (second instance) redirects too" || fail "redirector-b answered $code"
+
+# Tier 2: us-sea syncs from uk-cam; wait until it holds the origin's serial, then verify a download.
+t=$(date +%s)
+tier2=
+for _ in $(seq 1 120); do
+  tier2=$(curl -fsS http://127.0.0.1:9003/-/manifest.json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serial"])' 2>/dev/null)
+  [ "$tier2" = "$serial" ] && break
+  sleep 0.5
+done
+got=$(curl -fsS "http://127.0.0.1:9003/$file" 2>/dev/null | sha256sum | cut -d' ' -f1)
+[ "$tier2" = "$serial" ] && [ "$got" = "$sha" ] \
+  && ok "tier-2 mirror us-sea synced serial $serial from uk-cam and serves $file verified ($(elapsed "$t"))" \
+  || fail "tier-2 mirror us-sea: serial ${tier2:-none} (want $serial), sha256 ${got:-none}"
+grep -q '^Mirror__Upstream=http://127.0.0.1:9001$' "$DOWNLOADS_PREFIX/etc/downloads/dl-mirror-us-sea/dl-mirror-us-sea.env" \
+  && ok "us-sea's upstream is the tier-1 mirror uk-cam" || fail "us-sea's upstream is not uk-cam"
+
+# Enrollment gave each mirror its own Redis user, and the network state is in the deployed Redis.
+users=0
+for id in uk-cam se-sto us-sea; do
+  redis-cli --no-auth-warning -p 9379 --user dl-admin --pass local-admin-pw ACL GETUSER "dl-m-$id" 2>/dev/null | grep -q flags && users=$((users + 1))
+done
+[ $users -eq 3 ] && ok "each mirror enrolled with a token and has its own Redis ACL user" || fail "$users of 3 mirrors have their own Redis user"
+repl=$(redis-cli --no-auth-warning -p 9389 --user dl-admin --pass local-admin-pw INFO replication 2>/dev/null | tr -d '\r' | grep -E '^(role|master_link_status):' | paste -sd' ')
+[ "$repl" = "role:slave master_link_status:up" ] && ok "redis-b replicates redis-a" || fail "redis-b replication: $repl"
+sentinel=$(redis-cli -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)
+[ "$sentinel" = "127.0.0.1:9379" ] && ok "Sentinel watches the primary 127.0.0.1:9379" || fail "Sentinel: ${sentinel:-no answer}"
+
+# --- Second run: nothing may change --------------------------------------------------------------
+# Persist the run-time users first (as ACL SAVE does in production), so the run must cope with
+# Redis having rewritten its ACL file.
+redis-cli --no-auth-warning -p 9379 --user dl-admin --pass local-admin-pw ACL SAVE >/dev/null 2>&1
+t=$(date +%s)
+if ansible-playbook -i "$inventory" site.yml >"$logs/run2.log" 2>&1; then
+  changed=$(recap "$logs/run2.log" | grep -vc 'changed=0 ')
+  if [ "$changed" -eq 0 ]; then
+    ok "second run of site.yml: changed=0 on all $(recap "$logs/run2.log" | wc -l) hosts ($(elapsed "$t"))"
+  else
+    fail "second run changed something:"; recap "$logs/run2.log" | grep -v 'changed=0 ' | sed 's/^/  /'
+    grep -E '^changed:' -B2 "$logs/run2.log" | grep TASK | sort -u | head -10 | sed 's/^/  /'
+  fi
+else
+  fail "site.yml second run (see $logs/run2.log)"
+  grep -E 'fatal:|FAILED!|ERROR' "$logs/run2.log" | head -5 | cut -c1-400 | sed 's/^/  /'
+fi
+pids_after=$(alive_pids | paste -sd' ')
+[ "$(alive_pids | wc -l)" -eq 10 ] && ok "all 10 services still run after the second run" || fail "services running after run 2: $pids_after"
+
+# --- Stop everything ----------------------------------------------------------------------------
+if [ -z "${KEEP_RUNNING:-}" ]; then
+  recorded=$(for f in "$run_dir"/*.pid; do cat "$f"; done 2>/dev/null)
+  t=$(date +%s)
+  stop_all
+  left=0
+  for pid in $recorded; do kill -0 "$pid" 2>/dev/null && left=$((left + 1)); done
+  [ $left -eq 0 ] && ok "stopped every service ($(elapsed "$t")); no process left" || fail "$left processes still running"
+fi
+
+echo "local-run: total $(elapsed "$started"); logs in $logs"
+echo "ansible: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
