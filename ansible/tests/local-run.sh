@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 export DOWNLOADS_PREFIX=${DOWNLOADS_PREFIX:-/tmp/dl-ansible}
 export DOWNLOADS_ARTIFACTS=${DOWNLOADS_ARTIFACTS:-/tmp/dl-ansible-artifacts}
-export ANSIBLE_CONFIG=$here/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+export ANSIBLE_CONFIG=$here/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_CALLBACKS_ENABLED=profile_tasks
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 logs=$DOWNLOADS_ARTIFACTS/logs
 run_dir=$DOWNLOADS_PREFIX/run/downloads
