@@ -229,6 +229,29 @@ fi
 pids_after=$(alive_pids | paste -sd' ')
 [ "$(alive_pids | wc -l)" -eq 10 ] && ok "all 10 services still run after the second run" || fail "services running after run 2: $pids_after"
 
+# --- A changed setting restarts exactly that service -------------------------------------------
+# A --limit'ed run (the origin's play does not run: its public key is read from the origin host)
+# with a new capacity for se-sto: se-sto restarts with it (from its saved Redis credentials), the
+# other services keep their processes.
+before=$(for f in "$run_dir"/*.pid; do echo "$(basename "$f" .pid)=$(cat "$f")"; done | sort)
+old=$(cat "$run_dir/dl-mirror-se-sto.pid" 2>/dev/null)
+t=$(date +%s)
+if ansible-playbook -i "$inventory" site.yml --limit se-sto -e mirror_capacity_mbps=500 >"$logs/run3.log" 2>&1; then
+  new=$(cat "$run_dir/dl-mirror-se-sto.pid" 2>/dev/null)
+  after=$(for f in "$run_dir"/*.pid; do echo "$(basename "$f" .pid)=$(cat "$f")"; done | sort)
+  others=$(diff <(echo "$before") <(echo "$after") | grep -c '^[<>]' || true)
+  if [ -n "$new" ] && [ "$new" != "$old" ] && [ "$others" -eq 2 ] \
+     && grep -q '^Mirror__CapacityMbps=500$' "$DOWNLOADS_PREFIX/etc/downloads/dl-mirror-se-sto/dl-mirror-se-sto.env" \
+     && curl -fsS -o /dev/null http://127.0.0.1:9002/-/health; then
+    ok "a changed setting (--limit se-sto -e mirror_capacity_mbps=500) restarted se-sto only (pid $old -> $new) ($(elapsed "$t"))"
+  else
+    fail "config change: se-sto pid $old -> ${new:-none}, $((others / 2)) services changed pid"
+  fi
+else
+  fail "site.yml --limit se-sto (see $logs/run3.log)"
+  grep -E 'fatal:|FAILED!|ERROR' "$logs/run3.log" | head -5 | cut -c1-400 | sed 's/^/  /'
+fi
+
 # --- Stop everything ----------------------------------------------------------------------------
 if [ -z "${KEEP_RUNNING:-}" ]; then
   recorded=$(for f in "$run_dir"/*.pid; do cat "$f"; done 2>/dev/null)
