@@ -22,6 +22,8 @@ public sealed class MmdbWriter
     private const int Empty = -1;
     private const int DataBase = -2;
 
+    private static readonly byte[] MetadataMarker = [0xAB, 0xCD, 0xEF, .. Encoding.ASCII.GetBytes("MaxMind.com")];
+
     private readonly List<int> _left = [];
     private readonly List<int> _right = [];
     private readonly List<byte[]> _records = [];
@@ -46,6 +48,12 @@ public sealed class MmdbWriter
 
     /// <summary>The <c>description</c> metadata value, language → text.</summary>
     public IReadOnlyDictionary<string, string> Description { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Record size in bits (24, 28 or 32); null picks the smallest that addresses the whole file. Forcing a
+    /// larger size lets tests cover every node layout with a small database.
+    /// </summary>
+    public int? RecordSize { get; set; }
 
     /// <summary>Number of distinct records inserted so far.</summary>
     public int RecordCount => _records.Count;
@@ -77,8 +85,13 @@ public sealed class MmdbWriter
 
         // A data record's value is node_count + 16 (the separator) + its offset in the data section.
         var maxRecord = (ulong)nodeCount + 16 + (ulong)dataSize;
-        var recordSize = maxRecord < 1UL << 24 ? 24 : maxRecord < 1UL << 28 ? 28 : maxRecord < 1UL << 32 ? 32
+        var needed = maxRecord < 1UL << 24 ? 24 : maxRecord < 1UL << 28 ? 28 : maxRecord < 1UL << 32 ? 32
             : throw new InvalidOperationException("The database is larger than 32-bit records can address; split it.");
+        var recordSize = RecordSize ?? needed;
+        if (recordSize is not (24 or 28 or 32) || recordSize < needed)
+        {
+            throw new InvalidOperationException($"Record size {recordSize} is not usable here: use 24, 28 or 32 bits, at least {needed}.");
+        }
 
         var nodeBytes = recordSize / 4;
         var tree = new byte[nodeCount * nodeBytes];
@@ -159,8 +172,6 @@ public sealed class MmdbWriter
             File.Delete(temp);
         }
     }
-
-    private static readonly byte[] MetadataMarker = [0xAB, 0xCD, 0xEF, .. Encoding.ASCII.GetBytes("MaxMind.com")];
 
     private int RecordIndexOf(object record)
     {
