@@ -18,7 +18,10 @@ public sealed class GeoOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Slots of each per-network lookup cache (rounded up to a power of two).</summary>
+    /// <summary>
+    /// Slots of each per-network lookup cache (rounded up to a power of two). Each holds one network's
+    /// answer (~100 bytes when used); the default keeps a day's busy networks for a few MB.
+    /// </summary>
     [Range(16, 1 << 24)]
-    public int CacheSlots { get; set; } = 1 << 16;
+    public int CacheSlots { get; set; } = 1 << 17;
 }
