@@ -14,6 +14,12 @@ public sealed class GeoOptions
     /// <summary>Path of a GeoLite2/GeoIP2 ASN database; unset runs without same-network preference.</summary>
     public string? AsnDatabase { get; set; }
 
+    /// <summary>
+    /// Generate the sample databases (a few public test networks: 81.2.69.142 is London) and use them.
+    /// For <c>./run.sh</c> and tests only; cannot be combined with the database paths.
+    /// </summary>
+    public bool UseSampleDatabases { get; set; }
+
     /// <summary>How often the files are checked for a new version (swapped in atomically when they change).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromMinutes(1);

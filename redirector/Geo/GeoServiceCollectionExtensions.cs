@@ -16,6 +16,9 @@ public static class GeoServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(o => string.IsNullOrEmpty(o.CityDatabase) || File.Exists(o.CityDatabase), "Geo:CityDatabase names a file that does not exist.")
             .Validate(o => string.IsNullOrEmpty(o.AsnDatabase) || File.Exists(o.AsnDatabase), "Geo:AsnDatabase names a file that does not exist.")
+            .Validate(
+                o => !o.UseSampleDatabases || (string.IsNullOrEmpty(o.CityDatabase) && string.IsNullOrEmpty(o.AsnDatabase)),
+                "Geo:UseSampleDatabases cannot be combined with Geo:CityDatabase or Geo:AsnDatabase; use one or the other.")
             .ValidateOnStart();
         services.AddSingleton<MaxMindGeoLocator>();
         services.AddSingleton<IGeoLocator>(sp => sp.GetRequiredService<MaxMindGeoLocator>());

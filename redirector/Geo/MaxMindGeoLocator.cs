@@ -1,4 +1,5 @@
 using System.Net;
+using Downloads.Contracts.Geo;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Geo;
@@ -12,6 +13,8 @@ namespace Downloads.Redirector.Geo;
 internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
 {
     private readonly GeoOptions _options;
+    private readonly string? _cityPath;
+    private readonly string? _asnPath;
     private readonly ILogger<MaxMindGeoLocator> _log;
     private readonly ITimer? _timer;
     private readonly Lock _reloadLock = new();
@@ -22,8 +25,16 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
     {
         _options = options.Value;
         _log = log;
-        _current = new Databases(Load(_options.CityDatabase, null, OpenCity), Load(_options.AsnDatabase, null, OpenAsn));
-        if (string.IsNullOrEmpty(_options.CityDatabase) && string.IsNullOrEmpty(_options.AsnDatabase))
+        (_cityPath, _asnPath) = (NullIfEmpty(_options.CityDatabase), NullIfEmpty(_options.AsnDatabase));
+        if (_options.UseSampleDatabases)
+        {
+            // Deterministic content written by rename: processes sharing the folder cannot see a partial file.
+            (_cityPath, _asnPath) = SampleGeoDatabases.WriteAll(Path.Combine(Path.GetTempPath(), "downloads-geo-samples"));
+            UsingSamples(_log, Path.GetDirectoryName(_cityPath)!);
+        }
+
+        _current = new Databases(Load(_cityPath, null, OpenCity), Load(_asnPath, null, OpenAsn));
+        if (_cityPath is null && _asnPath is null)
         {
             NoDatabases(_log);
             return;
@@ -55,7 +66,7 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
             _retired = null;
 
             var old = _current;
-            var next = new Databases(Load(_options.CityDatabase, old.City, OpenCity), Load(_options.AsnDatabase, old.Asn, OpenAsn));
+            var next = new Databases(Load(_cityPath, old.City, OpenCity), Load(_asnPath, old.Asn, OpenAsn));
             if (ReferenceEquals(next.City, old.City) && ReferenceEquals(next.Asn, old.Asn))
             {
                 return;
@@ -88,7 +99,7 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
     private T? Load<T>(string? path, T? current, Func<string, T> open)
         where T : class, IGeoDatabase
     {
-        if (string.IsNullOrEmpty(path))
+        if (path is null)
         {
             return null;
         }
@@ -111,6 +122,8 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
             return current;
         }
     }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static ClientLocation ToLocation(CityRecord? record)
     {
@@ -141,6 +154,9 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
 
     [LoggerMessage(EventId = GeoEvents.LoadFailed, Level = LogLevel.Warning, Message = "Geo database {Path} could not be loaded, keeping the previous one if any: {Reason}")]
     private static partial void LoadFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = GeoEvents.UsingSamples, Level = LogLevel.Warning, Message = "Using generated sample geo databases in {Directory}: only the test networks are known (81.2.69.142 is London)")]
+    private static partial void UsingSamples(ILogger logger, string directory);
 
     [LoggerMessage(EventId = GeoEvents.NoDatabases, Level = LogLevel.Warning, Message = "No geo databases configured (Geo:CityDatabase, Geo:AsnDatabase): every client is of unknown location")]
     private static partial void NoDatabases(ILogger logger);

@@ -33,6 +33,29 @@ public sealed class GeoServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public async Task Sample_databases_can_be_asked_for_instead_of_files()
+    {
+        using var host = Build("--Geo:UseSampleDatabases=true");
+
+        await host.StartAsync();
+        var location = host.Services.GetRequiredService<IGeoLocator>().Locate(IPAddress.Parse("81.2.69.142"));
+        await host.StopAsync();
+
+        Assert.Equal(("GB", 20712L), (location.Country, location.Asn));
+    }
+
+    [Fact]
+    public async Task Sample_databases_and_database_files_cannot_be_combined()
+    {
+        using var dir = new TempDirectory("geo");
+        var (city, _) = SampleGeoDatabases.WriteAll(dir.Path);
+        using var host = Build("--Geo:UseSampleDatabases=true", $"--Geo:CityDatabase={city}");
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("UseSampleDatabases", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_database_file_stops_the_start_with_a_reason()
     {
         using var dir = new TempDirectory("geo");
