@@ -187,6 +187,13 @@ public sealed class MaxMindGeoLocatorTests : IDisposable
         Assert.Equal("IE", locator.Locate(IPAddress.Parse("81.2.69.142")).Country);
         _time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal("IE", locator.Locate(IPAddress.Parse("81.2.69.142")).Country);
+
+        // Overwritten in place (cp, not a rename): read whole at the next check, never mapped.
+        var original = _dir.Combine("original.mmdb");
+        SampleGeoDatabases.WriteCity(original);
+        File.WriteAllBytes(_cityPath, File.ReadAllBytes(original));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("GB", locator.Locate(IPAddress.Parse("81.2.69.142")).Country);
     }
 
     [Fact]
