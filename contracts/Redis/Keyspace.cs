@@ -44,6 +44,29 @@ public static class Keyspace
     /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
     public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
 
+    /// <summary>
+    /// STRING owned by redirectors, <c>SET NX PX</c>: whoever sets it probes the mirror this round
+    /// (value: round number and instance), so each mirror is probed once per round, not once per redirector.
+    /// </summary>
+    public static RedisKey MirrorHealthLease(string id) => $"dl:h:{{{id}}}:lease";
+
+    /// <summary>STRING owned by ops, with a TTL: a one-time enrollment token, stored as the lower-case hex SHA-256 of the token.</summary>
+    public static RedisKey EnrollToken(string tokenSha256Hex) => $"dl:enroll:{tokenSha256Hex}";
+
+    /// <summary>Name of a mirror's own Redis ACL user.</summary>
+    public static string MirrorAclUser(string id) => $"dl-m-{id}";
+
+    /// <summary>
+    /// Key patterns a mirror's ACL user may read and write: exactly its own info, state, heartbeat and
+    /// month counters. Its <c>config</c> shares the <c>dl:m:{id}:</c> prefix but is ops-owned, so the
+    /// patterns name each key rather than <see cref="MirrorKeyPattern"/>.
+    /// </summary>
+    public static IReadOnlyList<string> MirrorWritablePatterns(string id) =>
+        [$"dl:m:{{{id}}}:info", $"dl:m:{{{id}}}:state", $"dl:m:{{{id}}}:alive", $"dl:m:{{{id}}}:month:*"];
+
+    /// <summary>Key patterns a mirror's ACL user may only read: its ops-owned config (to log its status).</summary>
+    public static IReadOnlyList<string> MirrorReadOnlyPatterns(string id) => [$"dl:m:{{{id}}}:config"];
+
     /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
     public static class ConfigFields
     {
@@ -120,5 +143,11 @@ public static class Keyspace
         public const string Checked = "checked";
         /// <summary>Consecutive good rounds since the last failure.</summary>
         public const string GoodRounds = "goodRounds";
+        /// <summary>What the last probe fetched (URL and byte range), for ops.</summary>
+        public const string Probe = "probe";
+        /// <summary>Duration of the last probe, milliseconds.</summary>
+        public const string LatencyMs = "latencyMs";
+        /// <summary>Unix seconds of the last failure, 0 when never failed.</summary>
+        public const string LastFailure = "lastFailure";
     }
 }
