@@ -45,10 +45,11 @@ public static class Keyspace
     public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
 
     /// <summary>
-    /// STRING owned by redirectors, <c>SET NX PX</c>: whoever sets it probes the mirror this round
-    /// (value: round number and instance), so each mirror is probed once per round, not once per redirector.
+    /// STRING owned by redirectors, <c>SET NX PX</c>: whoever sets it probes the mirror in that round
+    /// (rounds are numbered from the wall clock, so every redirector agrees), so each mirror is probed
+    /// once per round, not once per redirector. Value: the instance holding it; expires after two rounds.
     /// </summary>
-    public static RedisKey MirrorHealthLease(string id) => $"dl:h:{{{id}}}:lease";
+    public static RedisKey MirrorHealthLease(string id, long round) => $"dl:h:{{{id}}}:lease:{round}";
 
     /// <summary>STRING owned by ops, with a TTL: a one-time enrollment token, stored as the lower-case hex SHA-256 of the token.</summary>
     public static RedisKey EnrollToken(string tokenSha256Hex) => $"dl:enroll:{tokenSha256Hex}";
