@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Downloads.Redirector.Health;
+
+/// <summary>Active health checks of mirrors. Section <c>Health</c>.</summary>
+public sealed class HealthOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Health";
+
+    /// <summary>Run the checks (every redirector may; a lease per mirror and round keeps it to one probe).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Length of a round; rounds are numbered from the wall clock so all redirectors agree.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time allowed for one mirror's probe (HEAD plus one chunk).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Consecutive good rounds before an excluded mirror is readmitted.</summary>
+    [Range(1, 100)]
+    public int GoodRoundsToReadmit { get; set; } = 3;
+
+    /// <summary>Mirrors probed at the same time by one redirector.</summary>
+    [Range(1, 256)]
+    public int Parallelism { get; set; } = 16;
+}
