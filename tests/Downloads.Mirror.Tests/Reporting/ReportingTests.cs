@@ -107,4 +107,22 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
         Assert.True(counters.Bytes > 10);
         await host.App.StopAsync();
     }
+
+    [Fact]
+    public async Task A_mirror_past_its_monthly_quota_shows_month_bytes_at_or_over_its_quota()
+    {
+        // 0.000000001 TB = 1000 bytes; the selection excludes a record with MonthBytes >= QuotaBytes.
+        await using var host = new MirrorHost("quota1", redis.Configuration, "--Mirror:QuotaTB=0.000000001");
+        host.App.MapGet("/blob", () => Results.Bytes(new byte[3000], "application/octet-stream"));
+        await host.App.StartAsync();
+        await Eventually.TrueAsync(async () => (await LoadAsync("quota1"))?.Alive == true, Wait, "quota1 alive");
+        var before = (await LoadAsync("quota1"))!;
+        Assert.Equal(1000, before.QuotaBytes);
+        Assert.True(before.MonthBytes < before.QuotaBytes);
+
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.Equal(3000, (await http.GetByteArrayAsync("/blob")).Length);
+        await Eventually.TrueAsync(async () => (await LoadAsync("quota1"))!.MonthBytes >= 1000, Wait, "month bytes past quota");
+        await host.App.StopAsync();
+    }
 }
