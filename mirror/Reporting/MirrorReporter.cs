@@ -119,6 +119,6 @@ public sealed partial class MirrorReporter : IDisposable
     [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Mirror {Id} registered its info; status: {Status} (a pending mirror gets no traffic until ops approve it)")]
     private static partial void LogRegistered(ILogger logger, string id, string status);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report")]
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report (a newly enrolled mirror's Redis user is refused until ops approve it)")]
     private static partial void LogReportFailed(ILogger logger, string id, string reason);
 }

@@ -21,6 +21,12 @@ public static class AdminApi
     /// <summary>Answer of <c>POST /-/api/tokens</c>.</summary>
     public sealed record TokenResponse(string Token, DateTimeOffset Expires);
 
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/capacity</c>.</summary>
+    public sealed record CapacityRequest(double Mbps);
+
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/weight</c>.</summary>
+    public sealed record WeightRequest(double Weight);
+
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
@@ -35,6 +41,14 @@ public static class AdminApi
         admin.MapPost("/mirrors/{id}/disable", (string id, MembershipService m) => Answer(m.SetEnabledAsync(id, false)));
         admin.MapPost("/mirrors/{id}/drain", (string id, MembershipService m) => Answer(m.SetDrainingAsync(id, true)));
         admin.MapPost("/mirrors/{id}/undrain", (string id, MembershipService m) => Answer(m.SetDrainingAsync(id, false)));
+        admin.MapPost("/mirrors/{id}/capacity", (string id, CapacityRequest body, MembershipService m) => body.Mbps is > 0 and < 10_000_000
+            ? Answer(m.SetCapacityAsync(id, body.Mbps))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "mbps must be a positive number")));
+        admin.MapPost("/mirrors/{id}/weight", (string id, WeightRequest body, MembershipService m) => body.Weight is >= 0 and <= 1_000_000
+            ? Answer(m.SetWeightAsync(id, body.Weight))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "weight must be between 0 and 1000000")));
+        admin.MapGet("/mirrors/{id}/health", async (string id, MembershipService m) => TypedResults.Ok(await m.HealthAsync(id)));
+        admin.MapDelete("/mirrors/{id}", RemoveAsync);
         return app;
     }
 
@@ -78,6 +92,12 @@ public static class AdminApi
     {
         var result = await membership.EnrollAsync(request, http.Connection.RemoteIpAddress);
         return result.Ok ? TypedResults.Ok(result.Value) : Problem(result.Error, result.Reason);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(string id, MembershipService membership)
+    {
+        var result = await membership.RemoveAsync(id);
+        return result.Ok ? TypedResults.NoContent() : Problem(result.Error, result.Reason);
     }
 
     private static async Task<Results<Ok<MirrorRecord>, ProblemHttpResult>> GetAsync(string id, MembershipService membership) =>

@@ -115,6 +115,25 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     public Task<MembershipResult<MirrorRecord>> SetWeightAsync(string id, double weight) =>
         SetAsync(id, ConfigFields.Weight, weight.ToString(CultureInfo.InvariantCulture), r => r with { Weight = weight });
 
+    /// <summary>
+    /// Removes a mirror: out of the table, its keys and its ACL user deleted (month counters expire on
+    /// their own). Its id can then be enrolled again with a new token.
+    /// </summary>
+    public async Task<MembershipResult<string>> RemoveAsync(string id)
+    {
+        if (!MirrorIds.IsValid(id) || !await Db.SetRemoveAsync(Keyspace.Mirrors, id))
+            return MembershipResult.Fail<string>(MembershipError.NotFound, $"no mirror '{id}'");
+        await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
+        await MirrorAcl.DeleteAsync(Db, id);
+        await Db.PublishAsync(MirrorsChanged, id);
+        LogRemoved(log, id);
+        return MembershipResult.Success(id);
+    }
+
+    /// <summary>The raw last health check of a mirror (ok, reason, probe, latency, …); empty when never checked.</summary>
+    public async Task<Dictionary<string, string>> HealthAsync(string id) =>
+        MirrorIds.IsValid(id) ? (await Db.HashGetAllAsync(MirrorHealth(id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString()) : [];
+
     /// <summary>Every mirror, merged.</summary>
     public Task<IReadOnlyList<MirrorRecord>> ListAsync() => MirrorStore.LoadAllAsync(Db, time.GetUtcNow());
 
@@ -190,6 +209,9 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Mirror {Id} approved (own Redis user switched on: {HasUser})")]
     private static partial void LogApproved(ILogger logger, string id, bool hasUser);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Information, Message = "Mirror {Id} removed with its keys and Redis user")]
+    private static partial void LogRemoved(ILogger logger, string id);
 
     [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "Mirror {Id}: {Field} set to {Value}")]
     private static partial void LogConfigured(ILogger logger, string id, string field, string value);

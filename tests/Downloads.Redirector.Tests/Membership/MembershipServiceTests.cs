@@ -71,4 +71,19 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
         Assert.Equal(MembershipError.NotFound, (await service.ApproveAsync("ghost")).Error);
         Assert.Equal("0", (string?)await redis.Admin.GetDatabase().HashGetAsync(Keyspace.MirrorConfig("ops1"), Keyspace.ConfigFields.Enabled));
     }
+
+    [Fact]
+    public async Task Removing_a_mirror_deletes_its_keys_and_user_so_the_id_can_enroll_again()
+    {
+        var service = Members.Service(redis);
+        await Members.EnrollAsync(service, "rm1");
+        await service.SetCapacityAsync("rm1", 300);
+        Assert.Equal(300, (await service.FindAsync("rm1"))!.CapacityMbps);
+        Assert.True((await service.RemoveAsync("rm1")).Ok);
+        Assert.Null(await service.FindAsync("rm1"));
+        Assert.True((await redis.Admin.GetDatabase().ExecuteAsync("ACL", "GETUSER", "dl-m-rm1")).IsNull);
+        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(Keyspace.MirrorConfig("rm1")));
+        Assert.Equal(MembershipError.NotFound, (await service.RemoveAsync("rm1")).Error);
+        await Members.EnrollAsync(service, "rm1");
+    }
 }
