@@ -22,27 +22,8 @@ public static class Keyspace
     /// <summary>Pub/sub channel on which ops announce a change to the mirror table (payload: mirror id).</summary>
     public static readonly RedisChannel MirrorsChanged = RedisChannel.Literal("dl:mirrors:changed");
 
-    /// <summary>Key pattern a mirror's own ACL user may write.</summary>
+    /// <summary>Pattern of all of a mirror's keys, its ops-owned config included (for ops tooling; the ACL uses <see cref="MirrorWritablePatterns"/>).</summary>
     public static string MirrorKeyPattern(string id) => $"dl:m:{{{id}}}:*";
-
-    /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
-    public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
-
-    /// <summary>HASH owned by the mirror: what it declares about itself (see <see cref="InfoFields"/>).</summary>
-    public static RedisKey MirrorInfo(string id) => $"dl:m:{{{id}}}:info";
-
-    /// <summary>HASH owned by the mirror: its live report (see <see cref="StateFields"/>).</summary>
-    public static RedisKey MirrorState(string id) => $"dl:m:{{{id}}}:state";
-
-    /// <summary>STRING owned by the mirror, with a TTL: present while the mirror is alive.</summary>
-    public static RedisKey MirrorAlive(string id) => $"dl:m:{{{id}}}:alive";
-
-    /// <summary>STRING counter owned by the mirror: bytes served in a calendar month (UTC), e.g. 202611.</summary>
-    public static RedisKey MirrorMonthBytes(string id, DateTimeOffset when) =>
-        $"dl:m:{{{id}}}:month:{when.UtcDateTime:yyyyMM}";
-
-    /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
-    public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
 
     /// <summary>
     /// STRING owned by redirectors, <c>SET NX PX</c>: whoever sets it probes the mirror in that round
@@ -67,6 +48,25 @@ public static class Keyspace
 
     /// <summary>Key patterns a mirror's ACL user may only read: its ops-owned config (to log its status).</summary>
     public static IReadOnlyList<string> MirrorReadOnlyPatterns(string id) => [$"dl:m:{{{id}}}:config"];
+
+    /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
+    public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
+
+    /// <summary>HASH owned by the mirror: what it declares about itself (see <see cref="InfoFields"/>).</summary>
+    public static RedisKey MirrorInfo(string id) => $"dl:m:{{{id}}}:info";
+
+    /// <summary>HASH owned by the mirror: its live report (see <see cref="StateFields"/>).</summary>
+    public static RedisKey MirrorState(string id) => $"dl:m:{{{id}}}:state";
+
+    /// <summary>STRING owned by the mirror, with a TTL: present while the mirror is alive.</summary>
+    public static RedisKey MirrorAlive(string id) => $"dl:m:{{{id}}}:alive";
+
+    /// <summary>STRING counter owned by the mirror: bytes served in a calendar month (UTC), e.g. 202611.</summary>
+    public static RedisKey MirrorMonthBytes(string id, DateTimeOffset when) =>
+        $"dl:m:{{{id}}}:month:{when.UtcDateTime:yyyyMM}";
+
+    /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
+    public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
 
     /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
     public static class ConfigFields
