@@ -65,7 +65,11 @@ public sealed partial class HealthChecker : IDisposable
         var live = new List<MirrorRecord>(mirrors.Count);
         foreach (var m in mirrors)
         {
-            if (m.Alive && (m.HttpUrl.Length > 0 || m.HttpsUrl.Length > 0))
+            if (m.HttpUrl.Length == 0 && m.HttpsUrl.Length == 0)
+                continue;
+            // A mirror that was serving and lost its heartbeat is marked failed, so when it comes back
+            // it is probed for N good rounds before traffic returns (not trusted on its word).
+            if (m.Alive || (_options.RecheckAfterDowntime && m.Healthy && m.Serial > 0))
                 live.Add(m);
         }
         var batch = db.CreateBatch();
@@ -93,7 +97,9 @@ public sealed partial class HealthChecker : IDisposable
                 int seed;
                 lock (_random)
                     seed = _random.Next();
-                var result = await _prober.ProbeAsync(item.Mirror, manifest, new Random(seed), linked.Token);
+                var result = item.Mirror.Alive
+                    ? await _prober.ProbeAsync(item.Mirror, manifest, new Random(seed), linked.Token)
+                    : new ProbeResult(false, "heartbeat expired: it will be probed before it gets traffic again", "", 0);
                 if (result is not null)
                     verdicts.Add(HealthVerdict.Judge(item.Mirror.Id, result, item.Mirror.Healthy, item.Good, _options.GoodRoundsToReadmit));
             });

@@ -23,6 +23,12 @@ public sealed class HealthOptions
     [Range(1, 100)]
     public int GoodRoundsToReadmit { get; set; } = 3;
 
+    /// <summary>
+    /// Mark a serving mirror whose heartbeat expired as failed, so on its return it needs
+    /// <see cref="GoodRoundsToReadmit"/> good probes before traffic (users of other mirror networks asked for this).
+    /// </summary>
+    public bool RecheckAfterDowntime { get; set; } = true;
+
     /// <summary>Mirrors probed at the same time by one redirector.</summary>
     [Range(1, 256)]
     public int Parallelism { get; set; } = 16;

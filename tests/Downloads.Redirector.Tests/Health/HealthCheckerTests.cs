@@ -145,11 +145,37 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
 
         var verdicts = await checker.RunRoundAsync();
 
-        Assert.Equal(["empty", "gone"], verdicts.Select(v => v.Id));
+        // "dead" is not probed (no request reaches its host) but marked, so it is re-checked when it returns.
+        Assert.Equal(["dead", "empty", "gone"], verdicts.Select(v => v.Id));
+        Assert.Contains("heartbeat", (await RecordAsync("dead")).HealthReason);
         Assert.Contains("404", (await RecordAsync("empty")).HealthReason);
         Assert.False((await RecordAsync("gone")).Healthy);
         Assert.True((await RecordAsync("unsynced")).Healthy);
         Assert.Equal(1, empty.Heads);
+    }
+
+    [Fact]
+    public async Task A_mirror_that_lost_its_heartbeat_is_probed_for_N_rounds_before_it_is_readmitted()
+    {
+        await using var mirror = new FakeMirror(_files);
+        await mirror.StartAsync();
+        await AddMirrorAsync("napper", mirror.Url, alive: false);
+        using var checker = Checker(goodRounds: 2);
+
+        var down = Assert.Single(await checker.RunRoundAsync());
+        Assert.False(down.Healthy);
+        Assert.Contains("heartbeat", (await RecordAsync("napper")).HealthReason);
+        Assert.Equal(0, mirror.Heads);
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Empty(await checker.RunRoundAsync());
+
+        await redis.Admin.GetDatabase().StringSetAsync(Keyspace.MirrorAlive("napper"), "1", TimeSpan.FromMinutes(5));
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.False(Assert.Single(await checker.RunRoundAsync()).Healthy);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(Assert.Single(await checker.RunRoundAsync()).Healthy);
+        Assert.True((await RecordAsync("napper")).Healthy);
     }
 
     private sealed class ManifestHolder : IManifestSource
