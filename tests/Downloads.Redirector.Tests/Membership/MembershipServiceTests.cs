@@ -86,4 +86,24 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
         Assert.Equal(MembershipError.NotFound, (await service.RemoveAsync("rm1")).Error);
         await Members.EnrollAsync(service, "rm1");
     }
+
+    [Fact]
+    public async Task A_store_that_refuses_ACL_rules_enrolls_the_mirror_with_the_shared_user()
+    {
+        // A user without the ACL command stands in for a store (Garnet) that refuses per-key rules.
+        await redis.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "no-acl", "on", ">pw", "~*", "&*", "+@all", "-acl");
+        await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.Endpoint},user=no-acl,password=pw");
+        var service = new MembershipService(mux, Microsoft.Extensions.Options.Options.Create(new MembershipOptions()), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<MembershipService>.Instance);
+        var (token, _) = await service.IssueTokenAsync();
+
+        var result = await service.EnrollAsync(Members.Request("shared1", token));
+
+        Assert.True(result.Ok, result.Reason);
+        Assert.True(result.Value!.SharedUser);
+        Assert.Null(result.Value.User);
+        Assert.Null(result.Value.Password);
+        Assert.Equal(MirrorStatus.Pending, (await service.FindAsync("shared1"))!.Status);
+        Assert.True((await service.ApproveAsync("shared1")).Ok);
+    }
 }
