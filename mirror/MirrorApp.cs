@@ -1,4 +1,7 @@
 using Downloads.Contracts.Hosting;
+using Downloads.Mirror.Enrollment;
+using Downloads.Mirror.Limits;
+using Downloads.Mirror.Reporting;
 using Downloads.Mirror.Storage;
 
 namespace Downloads.Mirror;
@@ -14,8 +17,13 @@ public static class MirrorApp
         builder.Services.AddOptions<MirrorOptions>().BindConfiguration(MirrorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LiveTree>();
+        builder.Services.AddMirrorEnrollment();
+        builder.Services.AddConnectionLimit();
+        builder.AddMirrorReporting();
 
         var app = builder.Build();
+        app.UseTrafficCounting();
+        app.UseConnectionLimit();
         return app;
     }
 }

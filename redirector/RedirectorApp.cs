@@ -1,4 +1,6 @@
 using Downloads.Contracts.Hosting;
+using Downloads.Redirector.Apis;
+using Downloads.Redirector.Membership;
 
 namespace Downloads.Redirector;
 
@@ -11,7 +13,9 @@ public static class RedirectorApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddMembership().AddAdminApi();
         var app = builder.Build();
+        app.MapAdminApi();
         return app;
     }
 }
