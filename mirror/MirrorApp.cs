@@ -1,5 +1,7 @@
 using Downloads.Contracts.Hosting;
+using Downloads.Mirror.Serving;
 using Downloads.Mirror.Storage;
+using Downloads.Mirror.Sync;
 
 namespace Downloads.Mirror;
 
@@ -14,8 +16,11 @@ public static class MirrorApp
         builder.Services.AddOptions<MirrorOptions>().BindConfiguration(MirrorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LiveTree>();
+        builder.Services.AddSync();
+        builder.Services.AddServing();
 
         var app = builder.Build();
+        app.MapServing();
         return app;
     }
 }

@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Downloads.Contracts.Manifests;
+using Downloads.Mirror.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Downloads.Mirror.Sync;
+
+/// <summary>
+/// Fetches one file into the object store: contiguous runs of missing chunks are requested with
+/// one ranged GET each, every chunk is hashed as it arrives and written only when it matches the
+/// signed manifest. A failed attempt resumes from the first chunk still missing; a corrupt chunk
+/// is refetched, and one that stays corrupt fails the sync with the upstream named.
+/// </summary>
+public sealed partial class FileFetcher(
+    UpstreamClient upstream,
+    BandwidthLimiter limiter,
+    SyncStatus status,
+    IOptions<SyncOptions> options,
+    ILogger<FileFetcher> logger)
+{
+    /// <summary>Fetches <paramref name="file"/> unless its object exists; returns the bytes fetched.</summary>
+    public async Task<long> FetchAsync(DiskStore store, ManifestFile file, int chunkSize, SyncProgress progress, CancellationToken cancellationToken)
+    {
+        if (store.HasObject(file.Sha256, file.Size))
+            return 0;
+        if (file.Size == 0)
+        {
+            store.CommitEmptyObject(file.Sha256);
+            return 0;
+        }
+        long fetched = 0;
+        int resumed;
+        var corrupt = new Dictionary<int, int>();
+        var started = progress.Elapsed;
+        using (var partial = PartialFile.Open(store.PartialDir, file.Sha256, file.Size, chunkSize, file.Chunks))
+        {
+            resumed = partial.ResumedChunks;
+            progress.AddDone(ResumedBytes(partial, file.Size, chunkSize));
+            var maxChunks = (int)Math.Max(1, RequestBytes() / chunkSize);
+            var buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+            try
+            {
+                for (var first = partial.FirstMissing(); first >= 0; first = partial.FirstMissing(first))
+                {
+                    var last = first;
+                    while (last + 1 < partial.ChunkCount && !partial.IsDone(last + 1) && last + 1 - first < maxChunks)
+                        last++;
+                    var run = (First: first, Last: last);
+                    fetched += await upstream.Pipeline.ExecuteAsync(
+                        async ct => await FetchRunAsync(partial, file, chunkSize, run.First, run.Last, buffer, corrupt, progress, ct),
+                        cancellationToken);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            partial.FlushToDisk();
+        }
+        store.CommitObject(file.Sha256, Path.Combine(store.PartialDir, file.Sha256 + ".part"));
+        PartialFile.DeleteRecord(store.PartialDir, file.Sha256);
+        Log.Fetched(logger, file.Path, file.Size, fetched, resumed, (progress.Elapsed - started).TotalSeconds);
+        return fetched;
+    }
+
+    private async Task<long> FetchRunAsync(PartialFile partial, ManifestFile file, int chunkSize, int first, int last, byte[] buffer,
+        Dictionary<int, int> corrupt, SyncProgress progress, CancellationToken cancellationToken)
+    {
+        // A retried attempt starts from the first chunk of the run still missing.
+        var start = partial.FirstMissing(first);
+        if (start < 0 || start > last)
+            return 0;
+        var from = (long)start * chunkSize;
+        var to = Math.Min(file.Size, (long)(last + 1) * chunkSize) - 1;
+        using var response = await upstream.GetRangeAsync(file, from, to, cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        long fetched = 0;
+        for (var i = start; i <= last; i++)
+        {
+            var offset = (long)i * chunkSize;
+            var length = (int)Math.Min(chunkSize, file.Size - offset);
+            var got = 0;
+            while (got < length)
+            {
+                var want = Math.Min(BandwidthLimiter.SliceBytes * 4, length - got);
+                if (limiter.IsLimited)
+                {
+                    want = Math.Min(want, BandwidthLimiter.SliceBytes);
+                    await limiter.AcquireAsync(want, cancellationToken);
+                }
+                var n = await body.ReadAsync(buffer.AsMemory(got, want), cancellationToken);
+                if (n == 0)
+                    throw new IOException($"upstream closed the connection after {got} of {length} bytes of chunk {i} of '{file.Path}'");
+                got += n;
+                fetched += n;
+                status.AddFetched(n);
+                progress.AddFetched(n);
+            }
+            var hash = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length)));
+            if (hash != file.Chunks[i])
+            {
+                var times = corrupt[i] = corrupt.GetValueOrDefault(i) + 1;
+                Log.CorruptChunk(logger, i, file.Path, upstream.BaseAddress, times);
+                progress.AddCorrupt();
+                if (times > options.Value.CorruptChunkRetries)
+                    throw new UpstreamCorruptException($"upstream {upstream.BaseAddress} served chunk {i} of '{file.Path}' corrupt {times} times");
+                throw new CorruptChunkException($"chunk {i} of '{file.Path}' failed verification");
+            }
+            await partial.WriteVerifiedAsync(i, offset, buffer.AsMemory(0, length), cancellationToken);
+            progress.AddDone(length);
+        }
+        return fetched;
+    }
+
+    private long RequestBytes()
+    {
+        var o = options.Value;
+        if (o.BandwidthBytesPerSecond <= 0)
+            return o.MaxRequestBytes;
+        // Under a cap, keep one request well inside its timeout.
+        var fits = (long)(o.BandwidthBytesPerSecond * o.AttemptTimeout.TotalSeconds / 4);
+        return Math.Clamp(fits, 1, o.MaxRequestBytes);
+    }
+
+    private static long ResumedBytes(PartialFile partial, long size, int chunkSize)
+    {
+        long bytes = 0;
+        for (var i = 0; i < partial.ChunkCount; i++)
+        {
+            if (partial.IsDone(i))
+                bytes += Math.Min(chunkSize, size - (long)i * chunkSize);
+        }
+        return bytes;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Fetched {Path} ({Size} bytes; {Fetched} bytes fetched, {Resumed} chunks resumed) in {Seconds:0.00} s")]
+        public static partial void Fetched(ILogger logger, string path, long size, long fetched, int resumed, double seconds);
+
+        [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Chunk {Chunk} of {Path} from {Upstream} failed verification ({Times} times); refetching")]
+        public static partial void CorruptChunk(ILogger logger, int chunk, string path, Uri upstream, int times);
+    }
+}
