@@ -56,11 +56,13 @@ public sealed partial class SyncEngine(
     /// <summary>Runs one pass; returns true when the live serial is the upstream's (or the upstream is behind).</summary>
     public async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
         try
         {
             var ok = await SyncAsync(cancellationToken);
             if (ok)
                 status.LastError = "";
+            Log.PassDone(logger, live.Current.Serial, time.GetElapsedTime(started).TotalMilliseconds);
             return ok;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -194,6 +196,9 @@ public sealed partial class SyncEngine(
 
         [LoggerMessage(EventId = 2034, Level = LogLevel.Error, Message = "{Message}")]
         public static partial void Failed(ILogger logger, string message);
+
+        [LoggerMessage(EventId = 2037, Level = LogLevel.Debug, Message = "Sync pass done at serial {Serial} in {Ms:0.0} ms")]
+        public static partial void PassDone(ILogger logger, long serial, double ms);
 
         [LoggerMessage(EventId = 2035, Level = LogLevel.Warning, Message = "Upstream is at serial {Upstream}, behind our {Live}; keeping ours")]
         public static partial void UpstreamBehind(ILogger logger, long upstream, long live);
