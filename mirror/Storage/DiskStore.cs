@@ -18,15 +18,28 @@ namespace Downloads.Mirror.Storage;
 /// (one rename) switches every path of a serial at once. Clients can only reach an object through
 /// the live snapshot, so a partial or unverified file is never served.
 /// </summary>
-public sealed class DiskStore
+public sealed class DiskStore : IDisposable
 {
-    /// <summary>Creates the store over <paramref name="dataDir"/>.</summary>
+    private readonly FileStream _lock;
+
+    /// <summary>Creates the store over <paramref name="dataDir"/>; one mirror process per folder (a lock file enforces it).</summary>
     public DiskStore(string dataDir)
     {
         Root = Path.GetFullPath(dataDir);
         Directory.CreateDirectory(ObjectsDir);
         Directory.CreateDirectory(PartialDir);
+        try
+        {
+            _lock = new FileStream(Path.Combine(Root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException($"Mirror:DataDir '{Root}' is in use by another mirror process; give each mirror its own folder.", ex);
+        }
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _lock.Dispose();
 
     /// <summary>The data folder.</summary>
     public string Root { get; }

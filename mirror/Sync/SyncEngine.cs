@@ -23,6 +23,9 @@ public sealed partial class SyncEngine(
     TimeProvider time,
     ILogger<SyncEngine> logger)
 {
+    // A chunk is held in memory while it is verified; refuse manifests that would make that unreasonable.
+    private const int MaxChunkSize = 64 * 1024 * 1024;
+
     private LiveRecord? _record;
 
     /// <summary>Rebuilds the live snapshot from disk without fetching anything (at start).</summary>
@@ -91,6 +94,8 @@ public sealed partial class SyncEngine(
         var manifest = ManifestCodec.TryParse(bytes, out var parseError);
         if (manifest is null)
             return Fail($"manifest from {upstream.BaseAddress} rejected: {parseError}; keeping serial {live.Current.Serial}");
+        if (manifest.ChunkSize > MaxChunkSize)
+            return Fail($"manifest from {upstream.BaseAddress} rejected: chunk size {manifest.ChunkSize} is over {MaxChunkSize} bytes; keeping serial {live.Current.Serial}");
 
         var current = live.Current;
         var now = time.GetUtcNow();
@@ -104,7 +109,7 @@ public sealed partial class SyncEngine(
             // Nothing new; only retired files may have expired.
             if (_record.Retired.Exists(r => r.Until <= now))
                 await CommitAsync(_record.ManifestBase64, manifest, bytes, signature, [.. _record.Retired.Where(r => r.Until > now)], now, cancellationToken);
-            else if (current.Files.Count < CountCarried(manifest))
+            else if (AnyCarriedMissing(current, manifest))
                 return await FetchAndCommitAsync(manifest, bytes, signature, now, cancellationToken);
             return true;
         }
@@ -162,15 +167,15 @@ public sealed partial class SyncEngine(
         Log.Published(logger, manifest.Serial, snapshot.Files.Count, retired.Count, removed);
     }
 
-    private int CountCarried(Manifest manifest)
+    // After a restart some objects may be gone from disk; the snapshot then lacks them and they are refetched.
+    private bool AnyCarriedMissing(LiveSnapshot current, Manifest manifest)
     {
-        var count = 0;
         foreach (var file in manifest.Files)
         {
-            if (DiskStore.Carries(mirror.Value.SetList, file.Path))
-                count++;
+            if (DiskStore.Carries(mirror.Value.SetList, file.Path) && (!current.Files.TryGetValue(file.Path, out var have) || have.RetiredUntil is not null))
+                return true;
         }
-        return count;
+        return false;
     }
 
     private bool Fail(string message)

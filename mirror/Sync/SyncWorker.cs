@@ -15,6 +15,7 @@ namespace Downloads.Mirror.Sync;
 internal sealed partial class SyncWorker(
     SyncEngine engine,
     LiveTree live,
+    SyncStatus status,
     IConnectionMultiplexer redis,
     IOptions<SyncOptions> options,
     TimeProvider time,
@@ -35,7 +36,16 @@ internal sealed partial class SyncWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             await SubscribeAsync();
-            await engine.RunOnceAsync(stoppingToken);
+            try
+            {
+                await engine.RunOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A bug or an unexpected environment failure must not stop the mirror serving what it has.
+                status.LastError = $"sync pass crashed: {ex.Message}";
+                Log.PassCrashed(logger, ex);
+            }
             var wait = options.Value.PollInterval;
             if (engine.NextExpiry is { } expiry)
             {
@@ -91,6 +101,9 @@ internal sealed partial class SyncWorker(
     {
         [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Serial {Serial} announced; syncing now")]
         public static partial void Announced(ILogger logger, string serial);
+
+        [LoggerMessage(EventId = 2042, Level = LogLevel.Error, Message = "Sync pass crashed; serving the last verified serial and trying again later")]
+        public static partial void PassCrashed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = 2041, Level = LogLevel.Warning, Message = "Not subscribed to announcements ({Reason}); polling until Redis is back")]
         public static partial void NotSubscribed(ILogger logger, string reason);

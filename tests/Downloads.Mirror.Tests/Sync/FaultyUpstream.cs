@@ -16,10 +16,10 @@ public sealed class FaultyUpstream : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _origin;
 
-    public FaultyUpstream(string originUrl)
+    public FaultyUpstream(string originUrl, int? port = null)
     {
         _origin = new HttpClient { BaseAddress = new Uri(originUrl + "/") };
-        Url = $"http://127.0.0.1:{FreePort.Next()}";
+        Url = $"http://127.0.0.1:{port ?? FreePort.Next()}";
         var builder = WebApplication.CreateSlimBuilder([$"--urls={Url}", "--Logging:LogLevel:Default=Warning"]);
         _app = builder.Build();
         _app.MapGet("/{**path}", HandleAsync);

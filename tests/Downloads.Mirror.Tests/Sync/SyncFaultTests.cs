@@ -158,4 +158,30 @@ public class SyncFaultTests
         Assert.True(second.Status.BytesFetched <= total - fetchedBeforeKill + SyncWorld.ChunkSize,
             $"restart fetched {second.Status.BytesFetched} of {total}; {fetchedBeforeKill} were fetched before the kill");
     }
+
+    [Fact]
+    public async Task Upstream_down_at_start_is_reported_then_the_sync_completes_when_it_returns()
+    {
+        await using var world = await SyncWorld.StartAsync();
+        var port = FreePort.Next();
+        using var data = new TempDirectory("m");
+        var mirror = await world.StartMirrorAsync("m1", $"http://127.0.0.1:{port}", data.Path, "--Sync:MaxRetries=1");
+        await Eventually.TrueAsync(() => mirror.Status.LastError.Contains($"127.0.0.1:{port}", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "unreachable upstream reported");
+        Assert.Equal(0, mirror.Live.Current.Serial);
+
+        await using var upstream = new FaultyUpstream(world.OriginUrl, port);
+        await upstream.StartAsync();
+        await mirror.WaitForSerialAsync(1);
+        Assert.Equal("", mirror.Status.LastError);
+    }
+
+    [Fact]
+    public async Task Second_mirror_on_the_same_data_folder_is_refused()
+    {
+        await using var world = await SyncWorld.StartAsync();
+        using var data = new TempDirectory("m");
+        await world.StartMirrorAsync("m1", world.OriginUrl, data.Path);
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => world.StartMirrorAsync("m2", world.OriginUrl, data.Path));
+        Assert.Contains("in use by another mirror process", ex.ToString(), StringComparison.Ordinal);
+    }
 }
