@@ -40,7 +40,11 @@ internal sealed partial class SyncWorker(
             {
                 await engine.RunOnceAsync(stoppingToken);
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
             {
                 // A bug or an unexpected environment failure must not stop the mirror serving what it has.
                 status.LastError = $"sync pass crashed: {ex.Message}";
@@ -53,7 +57,16 @@ internal sealed partial class SyncWorker(
                 wait = untilExpiry < wait ? untilExpiry : wait;
             }
             if (wait > TimeSpan.Zero)
-                await _wake.WaitAsync(wait, stoppingToken);
+            {
+                try
+                {
+                    await _wake.WaitAsync(wait, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
         }
     }
 

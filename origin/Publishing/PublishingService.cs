@@ -30,7 +30,14 @@ internal sealed partial class PublishingService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ReloadInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-            store.Refresh();
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+                store.Refresh();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
     }
 }
