@@ -76,4 +76,27 @@ public class OriginServiceTests
         Assert.Contains("--force", error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("/%2e%2e/etc/passwd")]
+    [InlineData("/noobs/..%2f..%2fetc%2fpasswd")]
+    [InlineData("/noobs/%2e%2e/%2e%2e/etc/passwd")]
+    [InlineData("/..%2fstate%2fcurrent")]
+    public async Task Traversal_attempts_are_refused(string rawPath)
+    {
+        using var dir = new TempDirectory("origin");
+        var (priv, _) = ManifestSigner.GenerateKeyPair();
+        await SampleTree.GenerateAsync(dir.Combine("root"), SampleScale.Tiny);
+        var port = FreePort.Next();
+        await using var app = OriginApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Origin:Root={dir.Combine("root")}", $"--Origin:StateDir={dir.Combine("state")}",
+            $"--Origin:PrivateKey={priv}", $"--Redis:Configuration={NoRedis}"]);
+        await app.StartAsync();
+
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await using var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {rawPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        Assert.Matches("^HTTP/1.1 (400|404) ", await reader.ReadLineAsync());
+    }
 }
