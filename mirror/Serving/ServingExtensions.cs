@@ -38,6 +38,14 @@ public static class ServingExtensions
             return ManifestFileResults.NotFound(snapshot.Manifest is null ? "this mirror has not synced yet" : $"'{path}' is not in serial {snapshot.Serial} on this mirror");
         if (file.RetiredUntil is { } until && until <= time.GetUtcNow())
             return ManifestFileResults.NotFound($"'{path}' was deleted upstream and its grace period has ended");
+        if (!File.Exists(file.PhysicalPath))
+        {
+            // A new serial went live between the lookup and now and its clean-up removed this object:
+            // answer from the new snapshot rather than fail.
+            snapshot = live.Current;
+            if (!snapshot.Files.TryGetValue(path, out file) || !File.Exists(file.PhysicalPath))
+                return ManifestFileResults.NotFound($"'{path}' is not in serial {snapshot.Serial} on this mirror");
+        }
         return ManifestFileResults.File(file.Entry, file.PhysicalPath);
     }
 
