@@ -20,6 +20,9 @@ public sealed partial class FileFetcher(
     IOptions<SyncOptions> options,
     ILogger<FileFetcher> logger)
 {
+    private const int ReadBytes = 1024 * 1024;
+    private const long FlushBytes = 64L * 1024 * 1024;
+
     /// <summary>Fetches <paramref name="file"/> unless its object exists; returns the bytes fetched.</summary>
     public async Task<long> FetchAsync(DiskStore store, ManifestFile file, int chunkSize, SyncProgress progress, CancellationToken cancellationToken)
     {
@@ -39,7 +42,7 @@ public sealed partial class FileFetcher(
             resumed = partial.ResumedChunks;
             progress.AddDone(ResumedBytes(partial, file.Size, chunkSize));
             var maxChunks = (int)Math.Max(1, RequestBytes() / chunkSize);
-            var buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+            byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
             try
             {
                 for (var first = partial.FirstMissing(); first >= 0; first = partial.FirstMissing(first))
@@ -49,13 +52,14 @@ public sealed partial class FileFetcher(
                         last++;
                     var run = (First: first, Last: last);
                     fetched += await upstream.Pipeline.ExecuteAsync(
-                        async ct => await FetchRunAsync(partial, file, chunkSize, run.First, run.Last, buffer, corrupt, progress, ct),
+                        async ct => await FetchRunAsync(partial, file, chunkSize, run.First, run.Last, buffers, corrupt, progress, ct),
                         cancellationToken);
                 }
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ArrayPool<byte>.Shared.Return(buffers[0]);
+                ArrayPool<byte>.Shared.Return(buffers[1]);
             }
             partial.FlushToDisk();
         }
@@ -65,7 +69,7 @@ public sealed partial class FileFetcher(
         return fetched;
     }
 
-    private async Task<long> FetchRunAsync(PartialFile partial, ManifestFile file, int chunkSize, int first, int last, byte[] buffer,
+    private async Task<long> FetchRunAsync(PartialFile partial, ManifestFile file, int chunkSize, int first, int last, byte[][] buffers,
         Dictionary<int, int> corrupt, SyncProgress progress, CancellationToken cancellationToken)
     {
         // A retried attempt starts from the first chunk of the run still missing.
@@ -77,41 +81,65 @@ public sealed partial class FileFetcher(
         using var response = await upstream.GetRangeAsync(file, from, to, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         long fetched = 0;
-        for (var i = start; i <= last; i++)
+        // Two buffers: chunk i+1 arrives from the network while chunk i is hashed and written on
+        // another core, so verification does not stall the transfer.
+        Task verifying = Task.CompletedTask;
+        try
         {
-            var offset = (long)i * chunkSize;
-            var length = (int)Math.Min(chunkSize, file.Size - offset);
-            var got = 0;
-            while (got < length)
+            for (var i = start; i <= last; i++)
             {
-                var want = Math.Min(BandwidthLimiter.SliceBytes * 4, length - got);
-                if (limiter.IsLimited)
+                var buffer = buffers[i & 1];
+                var offset = (long)i * chunkSize;
+                var length = (int)Math.Min(chunkSize, file.Size - offset);
+                var got = 0;
+                while (got < length)
                 {
-                    want = Math.Min(want, BandwidthLimiter.SliceBytes);
-                    await limiter.AcquireAsync(want, cancellationToken);
+                    var want = Math.Min(ReadBytes, length - got);
+                    if (limiter.IsLimited)
+                    {
+                        want = Math.Min(want, BandwidthLimiter.SliceBytes);
+                        await limiter.AcquireAsync(want, cancellationToken);
+                    }
+                    var n = await body.ReadAsync(buffer.AsMemory(got, want), cancellationToken);
+                    if (n == 0)
+                        throw new IOException($"upstream closed the connection after {got} of {length} bytes of chunk {i} of '{file.Path}'");
+                    got += n;
+                    fetched += n;
+                    status.AddFetched(n);
+                    progress.AddFetched(n);
                 }
-                var n = await body.ReadAsync(buffer.AsMemory(got, want), cancellationToken);
-                if (n == 0)
-                    throw new IOException($"upstream closed the connection after {got} of {length} bytes of chunk {i} of '{file.Path}'");
-                got += n;
-                fetched += n;
-                status.AddFetched(n);
-                progress.AddFetched(n);
+                await verifying;
+                var index = i;
+                verifying = Task.Run(() => VerifyAndWriteAsync(partial, file, index, offset, buffer.AsMemory(0, length), corrupt, progress, cancellationToken), cancellationToken);
             }
-            var hash = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length)));
-            if (hash != file.Chunks[i])
-            {
-                var times = corrupt[i] = corrupt.GetValueOrDefault(i) + 1;
-                Log.CorruptChunk(logger, i, file.Path, upstream.BaseAddress, times);
-                progress.AddCorrupt();
-                if (times > options.Value.CorruptChunkRetries)
-                    throw new UpstreamCorruptException($"upstream {upstream.BaseAddress} served chunk {i} of '{file.Path}' corrupt {times} times");
-                throw new CorruptChunkException($"chunk {i} of '{file.Path}' failed verification");
-            }
-            await partial.WriteVerifiedAsync(i, offset, buffer.AsMemory(0, length), cancellationToken);
-            progress.AddDone(length);
         }
+        finally
+        {
+            // Never return while a write into a buffer or the partial may still run.
+            await verifying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        await verifying;
         return fetched;
+    }
+
+    private async Task VerifyAndWriteAsync(PartialFile partial, ManifestFile file, int index, long offset, ReadOnlyMemory<byte> bytes,
+        Dictionary<int, int> corrupt, SyncProgress progress, CancellationToken cancellationToken)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
+        if (hash != file.Chunks[index])
+        {
+            var times = corrupt[index] = corrupt.GetValueOrDefault(index) + 1;
+            Log.CorruptChunk(logger, index, file.Path, upstream.BaseAddress, times);
+            progress.AddCorrupt();
+            if (times > options.Value.CorruptChunkRetries)
+                throw new UpstreamCorruptException($"upstream {upstream.BaseAddress} served chunk {index} of '{file.Path}' corrupt {times} times");
+            throw new CorruptChunkException($"chunk {index} of '{file.Path}' failed verification");
+        }
+        await partial.WriteVerifiedAsync(index, offset, bytes, cancellationToken);
+        progress.AddDone(bytes.Length);
+        // Flush as we go so the fsync before the file goes live does not wait for the whole file's writeback.
+        if ((offset + bytes.Length) / FlushBytes != offset / FlushBytes)
+            partial.FlushToDisk();
     }
 
     private long RequestBytes()
