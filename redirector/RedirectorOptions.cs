@@ -19,8 +19,11 @@ public sealed class RedirectorOptions
     /// <summary>Base URLs used instead of the origin when no mirror qualifies (tried in order).</summary>
     public string[] Fallbacks { get; set; } = [];
 
-    /// <summary>Addresses or CIDR networks whose <c>X-Forwarded-For</c> is believed.</summary>
-    public string[] TrustedProxies { get; set; } = ["127.0.0.1", "::1"];
+    /// <summary>
+    /// Comma-separated addresses or CIDR networks whose <c>X-Forwarded-For</c> is believed; empty trusts
+    /// none. (A string, not a list: the configuration binder would append to a list's defaults.)
+    /// </summary>
+    public string TrustedProxies { get; set; } = "127.0.0.1,::1";
 
     /// <summary>Mirrors within this factor of the nearest candidate's distance share the load.</summary>
     [Range(1.0, 100.0)]

@@ -14,7 +14,7 @@ internal sealed class ClientAddressResolver
 
     public ClientAddressResolver(IOptions<RedirectorOptions> options)
     {
-        var list = options.Value.TrustedProxies;
+        var list = options.Value.TrustedProxies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         _trusted = new IPNetwork[list.Length];
         for (var i = 0; i < list.Length; i++)
         {
