@@ -16,7 +16,7 @@ public class MirrorSelectorTests
     private static MirrorSelector Selector(int seed = 1, double nearKm = 300, double nearFactor = 1.5) =>
         new(new RedirectorOptions { NearDistanceKm = nearKm, NearFactor = nearFactor }, new Random(seed));
 
-    private static string[] Pick(MirrorSelector selector, Snapshots.RoutingSnapshot snapshot, ClientLocation client,
+    private static string[] Pick(MirrorSelector selector, Redirector.Snapshots.RoutingSnapshot snapshot, ClientLocation client,
         string path = "noobs/a.zip", bool https = false, int max = 5)
     {
         Span<int> picks = stackalloc int[max];
