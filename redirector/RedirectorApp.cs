@@ -2,6 +2,7 @@ using Downloads.Contracts.Hosting;
 using Downloads.Redirector.Apis;
 using Downloads.Redirector.Clients;
 using Downloads.Redirector.Counting;
+using Downloads.Redirector.Geo;
 using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public static class RedirectorApp
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddProblemDetails();
+        builder.Services.AddGeo();
         builder.Services.AddRedirector();
         configure?.Invoke(builder.Services);
         var app = builder.Build();

@@ -14,7 +14,7 @@ namespace Downloads.Redirector.Tests.Apis;
 public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
 {
     private const string London = "81.2.69.142";
-    private const string Tokyo = "202.196.224.1";
+    private const string Tokyo = "2001:218::1";
 
     [Fact]
     public async Task Redirect_goes_to_the_nearest_mirror_with_alternates_and_digests()
@@ -64,6 +64,19 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     }
 
     [Fact]
+    public async Task Same_network_mirror_wins_over_a_nearer_one()
+    {
+        await using var net = await StartAsync(redis);
+        // The Tokyo mirror sits in AS20712, the London sample network's AS (per the generated ASN database).
+        await MirrorStore.WriteInfoAsync(net.Db, "tyo", [new(Keyspace.InfoFields.Asn, "20712")]);
+        await net.StartRedirectorAsync();
+        var response = await net.GetAsync("/" + Escaped(OsPath), London);
+        Assert.StartsWith(net.Tokyo.Url, response.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        var json = await net.Http.GetStringAsync($"{net.Url}/{Escaped(OsPath)}?json&fromip={London}");
+        Assert.Contains("\"asn\": 20712", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unknown_and_hostile_paths_get_a_short_reason()
     {
         await using var net = await StartAsync(redis);
@@ -103,7 +116,7 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
         Assert.Equal("GB", doc.RootElement.GetProperty("client").GetProperty("country").GetString());
         Assert.InRange(doc.RootElement.GetProperty("candidates")[0].GetProperty("distanceKm").GetDouble(), 0, 20);
 
-        var html = await net.Http.GetAsync($"{net.Url}/{Escaped(NoobsPath)}?mirrorlist&fromip={Tokyo}");
+        var html = await net.Http.GetAsync($"{net.Url}/{Escaped(NoobsPath)}?mirrorlist&fromip={Uri.EscapeDataString(Tokyo)}");
         Assert.Equal("text/html", html.Content.Headers.ContentType!.MediaType);
         var page = await html.Content.ReadAsStringAsync();
         Assert.Contains("stale (serial 3)", page, StringComparison.Ordinal);

@@ -1,10 +1,10 @@
 using System.Globalization;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Redis;
+using Downloads.Contracts.Geo;
 using Downloads.Redirector.Geo;
 using Downloads.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Downloads.Redirector.Tests.Network;
@@ -12,7 +12,7 @@ namespace Downloads.Redirector.Tests.Network;
 /// <summary>
 /// A small real network on loopback: a stand-in origin serving a signed manifest and the files, two
 /// stand-in mirrors (London and Tokyo) serving the same bytes, mirror records in a real redis-server,
-/// and the real redirector app over a real socket.
+/// generated MMDB geo databases read by MaxMind, and the real redirector app over a real socket.
 /// </summary>
 internal sealed class TestNetwork : IAsyncDisposable
 {
@@ -109,8 +109,9 @@ internal sealed class TestNetwork : IAsyncDisposable
         ], TimeSpan.FromHours(1), 0, DateTimeOffset.UtcNow);
 
     /// <summary>Starts the redirector; waits until it has the manifest and both mirrors unless told not to.</summary>
-    public async Task StartRedirectorAsync(IGeoLocator? geo = null, bool waitReady = true, params string[] extra)
+    public async Task StartRedirectorAsync(bool waitReady = true, params string[] extra)
     {
+        var (city, asn) = SampleGeoDatabases.WriteAll(Files.Path);
         var port = FreePort.Next();
         Url = $"http://127.0.0.1:{port}";
         var publicKey = ManifestSigner.PublicKeyOf(PrivateKey);
@@ -123,9 +124,11 @@ internal sealed class TestNetwork : IAsyncDisposable
             "--Redirector:MirrorRefreshSeconds=0.2",
             "--Redirector:CounterFlushSeconds=0.2",
             "--Logging:LogLevel:Default=Warning",
+            $"--Geo:CityDatabase={city}",
+            $"--Geo:AsnDatabase={asn}",
             .. extra,
         ];
-        App = RedirectorApp.Build(args, services => services.AddSingleton(geo ?? new FixedGeoLocator()));
+        App = RedirectorApp.Build(args);
         await App.StartAsync();
         if (waitReady)
             await Eventually.TrueAsync(async () =>
