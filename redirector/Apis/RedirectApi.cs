@@ -24,8 +24,8 @@ internal static class RedirectApi
             s.Index.Serial,
             s.Index.Files.Count,
             s.Mirrors.Length,
-            s.HttpPoints.Length,
-            s.HttpsPoints.Length,
+            s.Http.Count,
+            s.Https.Count,
             s.MirrorsLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.MirrorsLoadedAt).TotalSeconds, 1),
             s.ManifestLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.ManifestLoadedAt).TotalSeconds, 1));
         return TypedResults.Json(view, HealthJson.Default.HealthView,

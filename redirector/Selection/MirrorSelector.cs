@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using Downloads.Contracts.Geo;
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Geo;
@@ -41,95 +42,173 @@ internal sealed class MirrorSelector
     /// </summary>
     public int Select(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https, Span<int> picks)
     {
-        var points = https ? snapshot.HttpsPoints : snapshot.HttpPoints;
-        if (points.Length == 0 || picks.IsEmpty)
+        var table = https ? snapshot.Https : snapshot.Http;
+        if (table.Count == 0 || picks.IsEmpty)
             return 0;
         var (cx, cy, cz) = client.HasCoordinates ? SnapshotBuilder.UnitVector(client.Latitude, client.Longitude) : _default;
-        var keys = ArrayPool<double>.Shared.Rent(points.Length);
-        var positions = ArrayPool<int>.Shared.Rent(points.Length);
+        var length = table.Serial.Length;
+        var keys = ArrayPool<double>.Shared.Rent(length);
         try
         {
-            // Pass 1: filter and key every mirror (a dot product ranks like the distance, without trigonometry).
-            var asn = client.Asn;
-            var setBit = file.SetBit;
-            var changedAt = file.File.ChangedAt;
-            var n = 0;
-            var best = double.NegativeInfinity;
-            for (var i = 0; i < points.Length; i++)
+            // Pass 1: a key per row, −∞ when the row does not qualify. A dot product ranks like the distance.
+            var best = file.SetBit != 0
+                ? KeyAll(table, file, client.Asn, cx, cy, cz, keys)
+                : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys);
+            for (var s = 0; s < table.Scoped.Length; s++)
             {
-                ref readonly var p = ref points[i];
-                if (p.Serial < changedAt)
-                    continue;
-                if ((p.SetMask & setBit) == 0 && (setBit != 0 || !snapshot.Mirrors[p.Entry].Record.Carries(file.File.Set)))
-                    continue;
-                if (p.Scoped && !InScope(snapshot.Mirrors[p.Entry].Record, client))
-                    continue;
-                var key = p.X * cx + p.Y * cy + p.Z * cz;
-                if (asn != 0 && p.Asn == asn)
-                    key += AsnBonus;
-                keys[n] = key;
-                positions[n] = i;
-                n++;
-                if (key > best)
-                    best = key;
+                var row = table.Scoped[s];
+                var r = snapshot.Mirrors[table.Entry[row]].Record;
+                if (table.Serial[row] >= file.File.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
+                {
+                    keys[row] = Key(table, row, client.Asn, cx, cy, cz);
+                    best = Math.Max(best, keys[row]);
+                }
             }
-            if (n == 0)
+            if (double.IsNegativeInfinity(best))
                 return 0;
-            if (n == 1)
-            {
-                picks[0] = points[positions[0]].Entry;
-                return 1;
-            }
 
             // Pass 2: the lottery among the near ones, weighted by spare bandwidth × weight.
             var threshold = NearThreshold(best);
-            double total = 0;
-            for (var j = 0; j < n; j++)
+            var chosen = Draw(table, keys, threshold);
+            picks[0] = table.Entry[chosen];
+
+            // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
+            return 1 + Alternates(table, keys, chosen, picks[1..]);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(keys);
+        }
+    }
+
+    private static double KeyAll(MirrorTable t, FileEntry file, long asn, double cx, double cy, double cz, double[] keys)
+    {
+        var width = Vector<double>.Count;
+        var vx = new Vector<double>(cx);
+        var vy = new Vector<double>(cy);
+        var vz = new Vector<double>(cz);
+        var changedAt = new Vector<long>(file.File.ChangedAt);
+        var setBit = new Vector<ulong>(file.SetBit);
+        var clientAsn = new Vector<long>(asn == 0 ? -1 : asn);
+        var bonus = new Vector<double>(AsnBonus);
+        var none = new Vector<double>(double.NegativeInfinity);
+        var best = none;
+        for (var i = 0; i < t.Serial.Length; i += width)
+        {
+            var dot = new Vector<double>(t.X, i) * vx + new Vector<double>(t.Y, i) * vy + new Vector<double>(t.Z, i) * vz;
+            var fresh = Vector.GreaterThanOrEqual(new Vector<long>(t.Serial, i), changedAt);
+            var carries = ~Vector.Equals(new Vector<ulong>(t.SetMask, i) & setBit, Vector<ulong>.Zero);
+            var sameAsn = Vector.Equals(new Vector<long>(t.Asn, i), clientAsn);
+            var key = dot + Vector.ConditionalSelect(sameAsn.As<long, double>(), bonus, Vector<double>.Zero);
+            key = Vector.ConditionalSelect((fresh & carries.As<ulong, long>()).As<long, double>(), key, none);
+            key.CopyTo(keys, i);
+            best = Vector.Max(best, key);
+        }
+        var max = double.NegativeInfinity;
+        for (var j = 0; j < width; j++)
+            max = Math.Max(max, best[j]);
+        return max;
+    }
+
+    /// <summary>Row by row, for a file whose set has no bit (more than 64 sets in the manifest).</summary>
+    private static double KeyAllScalar(RoutingSnapshot snapshot, MirrorTable t, FileEntry file, in ClientLocation client,
+        double cx, double cy, double cz, double[] keys)
+    {
+        var best = double.NegativeInfinity;
+        for (var row = 0; row < t.Serial.Length; row++)
+        {
+            keys[row] = double.NegativeInfinity;
+            if (row >= t.Count || t.Serial[row] < file.File.ChangedAt)
+                continue;
+            var r = snapshot.Mirrors[t.Entry[row]].Record;
+            if (r.Scope != MirrorScope.World || !r.Carries(file.File.Set))
+                continue;
+            keys[row] = Key(t, row, client.Asn, cx, cy, cz);
+            best = Math.Max(best, keys[row]);
+        }
+        return best;
+    }
+
+    private static bool Carries(ulong mask, FileEntry file, MirrorRecord r) =>
+        file.SetBit != 0 ? (mask & file.SetBit) != 0 : r.Carries(file.File.Set);
+
+    private static double Key(MirrorTable t, int row, long asn, double cx, double cy, double cz) =>
+        t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
+
+    /// <summary>Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight.</summary>
+    private int Draw(MirrorTable t, double[] keys, double threshold)
+    {
+        var width = Vector<double>.Count;
+        var limit = new Vector<double>(threshold);
+        var sum = Vector<double>.Zero;
+        for (var i = 0; i < t.Serial.Length; i += width)
+            sum += Vector.ConditionalSelect(Vector.GreaterThanOrEqual(new Vector<double>(keys, i), limit), new Vector<double>(t.Weight, i), Vector<double>.Zero);
+        var ticket = _random.NextDouble() * Vector.Sum(sum);
+        var chosen = -1;
+        for (var i = 0; i < t.Serial.Length; i += width)
+        {
+            // Skip whole vectors the ticket passes over.
+            var near = Vector.GreaterThanOrEqual(new Vector<double>(keys, i), limit);
+            if (near == Vector<long>.Zero)
+                continue;
+            var block = Vector.Sum(Vector.ConditionalSelect(near, new Vector<double>(t.Weight, i), Vector<double>.Zero));
+            if (ticket >= block)
             {
-                if (keys[j] >= threshold)
-                    total += points[positions[j]].Weight;
+                ticket -= block;
+                for (var j = i; j < i + width; j++)
+                {
+                    if (keys[j] >= threshold)
+                        chosen = j; // remembered in case rounding leaves the ticket just past the last one
+                }
+                continue;
             }
-            var ticket = _random.NextDouble() * total;
-            var chosen = -1;
-            for (var j = 0; j < n; j++)
+            for (var j = i; j < i + width; j++)
             {
                 if (keys[j] < threshold)
                     continue;
                 chosen = j;
-                ticket -= points[positions[j]].Weight;
+                ticket -= t.Weight[j];
                 if (ticket < 0)
-                    break;
+                    return j;
             }
-            picks[0] = points[positions[chosen]].Entry;
+        }
+        return chosen;
+    }
 
-            // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
-            var want = Math.Min(picks.Length - 1, n - 1);
-            Span<double> altKeys = stackalloc double[16];
-            var count = 0;
-            for (var j = 0; j < n && want > 0; j++)
+    /// <summary>Fills <paramref name="alternates"/> with the best-keyed rows other than <paramref name="chosen"/>, best first.</summary>
+    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates)
+    {
+        var want = alternates.Length;
+        if (want == 0)
+            return 0;
+        Span<double> altKeys = stackalloc double[16];
+        var count = 0;
+        var width = Vector<double>.Count;
+        var floor = double.NegativeInfinity;
+        for (var i = 0; i < t.Serial.Length; i += width)
+        {
+            // Most vectors hold nothing better than the current worst alternate: one compare skips them.
+            if (!Vector.GreaterThanAny(new Vector<double>(keys, i), new Vector<double>(floor)))
+                continue;
+            for (var j = i; j < i + width; j++)
             {
-                if (j == chosen)
-                    continue;
                 var key = keys[j];
-                if (count == want && key <= altKeys[count - 1])
+                if (j == chosen || key <= floor)
                     continue;
                 var at = count < want ? count++ : count - 1;
                 while (at > 0 && altKeys[at - 1] < key)
                 {
                     altKeys[at] = altKeys[at - 1];
-                    picks[at + 1] = picks[at];
+                    alternates[at] = alternates[at - 1];
                     at--;
                 }
                 altKeys[at] = key;
-                picks[at + 1] = points[positions[j]].Entry;
+                alternates[at] = t.Entry[j];
+                if (count == want)
+                    floor = altKeys[count - 1];
             }
-            return 1 + count;
         }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(keys);
-            ArrayPool<int>.Shared.Return(positions);
-        }
+        return count;
     }
 
     /// <summary>

@@ -10,8 +10,8 @@ internal sealed class RoutingSnapshot
     {
         Index = ManifestIndex.Empty,
         Mirrors = [],
-        HttpPoints = [],
-        HttpsPoints = [],
+        Http = MirrorTable.Empty,
+        Https = MirrorTable.Empty,
         MirrorsLoadedAt = DateTimeOffset.MinValue,
     };
 
@@ -21,10 +21,10 @@ internal sealed class RoutingSnapshot
     public required MirrorEntry[] Mirrors { get; init; }
 
     /// <summary>Mirrors that could take an http request now (standing exclusions already removed).</summary>
-    public required MirrorPoint[] HttpPoints { get; init; }
+    public required MirrorTable Http { get; init; }
 
     /// <summary>Mirrors that could take an https request now.</summary>
-    public required MirrorPoint[] HttpsPoints { get; init; }
+    public required MirrorTable Https { get; init; }
 
     /// <summary>When the mirror table was read from Redis.</summary>
     public DateTimeOffset MirrorsLoadedAt { get; init; }

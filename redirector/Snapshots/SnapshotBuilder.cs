@@ -13,8 +13,8 @@ internal static class SnapshotBuilder
         CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt)
     {
         var mirrors = new MirrorEntry[records.Count];
-        var http = new List<MirrorPoint>(records.Count);
-        var https = new List<MirrorPoint>(records.Count);
+        var http = new List<int>(records.Count);
+        var https = new List<int>(records.Count);
         for (var i = 0; i < records.Count; i++)
         {
             var r = records[i];
@@ -32,22 +32,47 @@ internal static class SnapshotBuilder
             mirrors[i] = entry;
             if (entry.StandingExclusion != Exclusion.None)
                 continue;
-            var (x, y, z) = UnitVector(r.Latitude, r.Longitude);
-            var point = new MirrorPoint(x, y, z, SetMask(r, index), r.Serial, r.Asn, entry.LotteryWeight, i, r.Scope != MirrorScope.World);
             if (r.HttpUrl.Length > 0)
-                http.Add(point);
+                http.Add(i);
             if (r.HttpsUrl.Length > 0)
-                https.Add(point);
+                https.Add(i);
         }
         return new RoutingSnapshot
         {
             Index = index,
             Mirrors = mirrors,
-            HttpPoints = [.. http],
-            HttpsPoints = [.. https],
+            Http = Table(http, mirrors, index),
+            Https = Table(https, mirrors, index),
             MirrorsLoadedAt = mirrorsLoadedAt,
             ManifestLoadedAt = manifestLoadedAt,
         };
+    }
+
+    private static MirrorTable Table(List<int> rows, MirrorEntry[] mirrors, ManifestIndex index)
+    {
+        var scoped = new List<int>();
+        var scopedMasks = new List<ulong>();
+        for (var row = 0; row < rows.Count; row++)
+        {
+            if (mirrors[rows[row]].Record.Scope != MirrorScope.World)
+            {
+                scoped.Add(row);
+                scopedMasks.Add(SetMask(mirrors[rows[row]].Record, index));
+            }
+        }
+        var table = new MirrorTable(rows.Count) { Scoped = [.. scoped], ScopedSetMask = [.. scopedMasks] };
+        for (var row = 0; row < rows.Count; row++)
+        {
+            var entry = mirrors[rows[row]];
+            var r = entry.Record;
+            (table.X[row], table.Y[row], table.Z[row]) = UnitVector(r.Latitude, r.Longitude);
+            table.Weight[row] = entry.LotteryWeight;
+            table.Serial[row] = r.Serial;
+            table.Asn[row] = r.Asn;
+            table.SetMask[row] = r.Scope == MirrorScope.World ? SetMask(r, index) : 0;
+            table.Entry[row] = rows[row];
+        }
+        return table;
     }
 
     /// <summary>The reasons that keep a mirror out whatever the file or client; the first that applies wins.</summary>

@@ -29,6 +29,9 @@ internal sealed class StaticHost : IAsyncDisposable
 
     public int Requests;
 
+    /// <summary>When set, every file request is answered 503 (a mirror that fails under the client).</summary>
+    public bool Refuse { get; set; }
+
     public static async Task<StaticHost> StartAsync(string root)
     {
         var port = FreePort.Next();
@@ -41,6 +44,11 @@ internal sealed class StaticHost : IAsyncDisposable
         app.Use((context, next) =>
         {
             Interlocked.Increment(ref host.Requests);
+            if (host.Refuse && !context.Request.Path.StartsWithSegments("/-"))
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return Task.CompletedTask;
+            }
             return next(context);
         });
         app.MapGet(ManifestDefaults.ManifestPath, () => host.Published is { } p ? Results.Bytes(p.Manifest, "application/json") : Results.NotFound());
