@@ -138,39 +138,47 @@ internal sealed class MirrorSelector
     /// <summary>Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight.</summary>
     private int Draw(MirrorTable t, double[] keys, double threshold)
     {
+        // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
+        const int MaxCollected = 64;
+        Span<int> near = stackalloc int[MaxCollected];
+        var count = 0;
+        double total = 0;
         var width = Vector<double>.Count;
         var limit = new Vector<double>(threshold);
-        var sum = Vector<double>.Zero;
-        for (var i = 0; i < t.Serial.Length; i += width)
-            sum += Vector.ConditionalSelect(Vector.GreaterThanOrEqual(new Vector<double>(keys, i), limit), new Vector<double>(t.Weight, i), Vector<double>.Zero);
-        var ticket = _random.NextDouble() * Vector.Sum(sum);
-        var chosen = -1;
         for (var i = 0; i < t.Serial.Length; i += width)
         {
-            // Skip whole vectors the ticket passes over.
-            var near = Vector.GreaterThanOrEqual(new Vector<double>(keys, i), limit);
-            if (near == Vector<long>.Zero)
+            if (!Vector.GreaterThanOrEqualAny(new Vector<double>(keys, i), limit))
                 continue;
-            var block = Vector.Sum(Vector.ConditionalSelect(near, new Vector<double>(t.Weight, i), Vector<double>.Zero));
-            if (ticket >= block)
-            {
-                ticket -= block;
-                for (var j = i; j < i + width; j++)
-                {
-                    if (keys[j] >= threshold)
-                        chosen = j; // remembered in case rounding leaves the ticket just past the last one
-                }
-                continue;
-            }
             for (var j = i; j < i + width; j++)
             {
                 if (keys[j] < threshold)
                     continue;
-                chosen = j;
-                ticket -= t.Weight[j];
-                if (ticket < 0)
-                    return j;
+                total += t.Weight[j];
+                if (count < MaxCollected)
+                    near[count] = j;
+                count++;
             }
+        }
+        var ticket = _random.NextDouble() * total;
+        if (count <= MaxCollected)
+        {
+            for (var k = 0; k < count; k++)
+            {
+                ticket -= t.Weight[near[k]];
+                if (ticket < 0)
+                    return near[k];
+            }
+            return near[count - 1]; // rounding left the ticket just past the last one
+        }
+        var chosen = -1;
+        for (var j = 0; j < t.Serial.Length; j++)
+        {
+            if (keys[j] < threshold)
+                continue;
+            chosen = j;
+            ticket -= t.Weight[j];
+            if (ticket < 0)
+                return j;
         }
         return chosen;
     }

@@ -153,6 +153,23 @@ public class MirrorSelectorTests
     }
 
     [Fact]
+    public void A_large_near_set_spreads_over_every_member()
+    {
+        // More near mirrors than the selector collects on its fast path.
+        var mirrors = Enumerable.Range(0, 100).Select(i => Mirror($"m{i:D3}", 51.5, -0.1) with { CapacityMbps = 100 }).ToArray();
+        var snapshot = Snapshot(mirrors);
+        var selector = Selector(seed: 5);
+        var hits = new Dictionary<string, int>();
+        for (var i = 0; i < 20_000; i++)
+        {
+            var id = Pick(selector, snapshot, London)[0];
+            hits[id] = hits.GetValueOrDefault(id) + 1;
+        }
+        Assert.Equal(100, hits.Count);
+        Assert.All(hits.Values, h => Assert.InRange(h, 120, 280));
+    }
+
+    [Fact]
     public void Weight_scales_the_lottery()
     {
         var a = Mirror("a", 51.5, -0.1) with { CapacityMbps = 100, Weight = 300 };
