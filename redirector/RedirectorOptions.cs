@@ -61,7 +61,7 @@ public sealed class RedirectorOptions
     [Range(0.1, 3600.0)]
     public double CounterFlushSeconds { get; set; } = 5;
 
-    /// <summary>Distinct client addresses kept between flushes; more are dropped (and counted as dropped).</summary>
+    /// <summary>Client addresses buffered between flushes for the unique-address count; more are dropped (and counted as dropped).</summary>
     [Range(1, 10_000_000)]
-    public int MaxPendingAddresses { get; set; } = 200_000;
+    public int MaxPendingAddresses { get; set; } = 500_000;
 }

@@ -25,6 +25,8 @@ public static class Program
                 return await SeedAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
             case "bare":
                 return await BareAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+            case "memory":
+                return Memory(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
             case "geo":
                 return WriteGeo(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
             default:
@@ -92,6 +94,26 @@ public static class Program
         Console.WriteLine($"seeded {count} mirrors");
         return 0;
     }
+
+    /// <summary>Managed bytes held by a snapshot of N mirrors and M files (what RSS is made of, minus the runtime).</summary>
+    private static int Memory(int mirrors, int files)
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var manifest = Parsed(files);
+        var afterManifest = GC.GetTotalMemory(true);
+        var counters = new Downloads.Redirector.Counting.CounterRegistry(1000);
+        var index = Downloads.Redirector.Snapshots.ManifestIndex.Build(manifest, counters);
+        var afterIndex = GC.GetTotalMemory(true);
+        var snapshot = Downloads.Redirector.Snapshots.SnapshotBuilder.Build(index, Fixtures.Mirrors(mirrors, 1), new Downloads.Redirector.RedirectorOptions(),
+            counters, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        var afterSnapshot = GC.GetTotalMemory(true);
+        Console.WriteLine($"manifest {(afterManifest - before) / 1e6:F1} MB, index {(afterIndex - afterManifest) / 1e6:F1} MB, mirrors {(afterSnapshot - afterIndex) / 1e6:F1} MB");
+        GC.KeepAlive(snapshot);
+        return 0;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Manifest Parsed(int files) => ManifestCodec.TryParse(ManifestCodec.Serialize(Fixtures.Manifest(files)), out _)!;
 
     /// <summary>The baseline: a bare Kestrel MapGet answering every path with a 302.</summary>
     private static async Task<int> BareAsync(int port)

@@ -15,7 +15,7 @@ internal static class MetalinkApi
         ClientLocation client, bool https)
     {
         context.Response.Headers.CacheControl = "private, no-store";
-        var name = file.File.Path[(file.File.Path.LastIndexOf('/') + 1)..];
+        var name = file.Path[(file.Path.LastIndexOf('/') + 1)..];
         context.Response.Headers.ContentDisposition = $"inline; filename=\"{name}.meta4\"";
         return TypedResults.Bytes(Build(handler, snapshot, file, client, https), ContentType).ExecuteAsync(context);
     }
@@ -24,8 +24,7 @@ internal static class MetalinkApi
     {
         Span<int> picks = stackalloc int[handler.Options.MaxAlternates];
         var count = handler.Selector.Select(snapshot, file, client, https, picks);
-        var f = file.File;
-        using var buffer = new MemoryStream(1024 + f.Chunks.Count * 100);
+        using var buffer = new MemoryStream(1024 + file.ChunkCount * 100);
         var settings = new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) };
         using (var xml = XmlWriter.Create(buffer, settings))
         {
@@ -33,34 +32,34 @@ internal static class MetalinkApi
             xml.WriteStartDocument();
             xml.WriteStartElement("metalink", ns);
             xml.WriteElementString("generator", ns, "Downloads redirector");
-            if (snapshot.Index.Manifest is { } manifest)
-                xml.WriteElementString("published", ns, manifest.Published.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            if (snapshot.Index.IsLoaded)
+                xml.WriteElementString("published", ns, snapshot.Index.Published.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
             xml.WriteStartElement("file", ns);
-            xml.WriteAttributeString("name", f.Path[(f.Path.LastIndexOf('/') + 1)..]);
-            xml.WriteElementString("size", ns, f.Size.ToString(CultureInfo.InvariantCulture));
+            xml.WriteAttributeString("name", file.Path[(file.Path.LastIndexOf('/') + 1)..]);
+            xml.WriteElementString("size", ns, file.Size.ToString(CultureInfo.InvariantCulture));
             xml.WriteStartElement("hash", ns);
             xml.WriteAttributeString("type", "sha-256");
-            xml.WriteString(f.Sha256);
+            xml.WriteString(file.Sha256Hex);
             xml.WriteEndElement();
-            if (f.Chunks.Count > 0)
+            if (file.ChunkCount > 0)
             {
                 xml.WriteStartElement("pieces", ns);
-                xml.WriteAttributeString("length", snapshot.Index.Manifest!.ChunkSize.ToString(CultureInfo.InvariantCulture));
+                xml.WriteAttributeString("length", snapshot.Index.ChunkSize.ToString(CultureInfo.InvariantCulture));
                 xml.WriteAttributeString("type", "sha-256");
-                foreach (var chunk in f.Chunks)
-                    xml.WriteElementString("hash", ns, chunk);
+                for (var i = 0; i < file.ChunkCount; i++)
+                    xml.WriteElementString("hash", ns, file.ChunkHex(i));
                 xml.WriteEndElement();
             }
             if (count == 0)
             {
                 // No mirror qualifies: the fallbacks and the origin, in order.
                 for (var i = 0; i < handler.Fallbacks.Count; i++)
-                    WriteUrl(xml, ns, handler.Fallbacks[i] + file.UrlPath, "", i + 1);
+                    WriteUrl(xml, ns, handler.Fallbacks[i] + "/" + file.EscapedPath, "", i + 1);
             }
             for (var i = 0; i < count; i++)
             {
                 var mirror = snapshot.Mirrors[picks[i]];
-                WriteUrl(xml, ns, mirror.BaseUrl(https) + file.UrlPath, mirror.CountryLower, i + 1);
+                WriteUrl(xml, ns, mirror.BaseUrl(https) + "/" + file.EscapedPath, mirror.CountryLower, i + 1);
             }
             xml.WriteEndElement();
             xml.WriteEndElement();

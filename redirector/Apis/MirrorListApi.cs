@@ -31,18 +31,17 @@ internal static class MirrorListApi
         foreach (var v in verdicts)
         {
             var r = v.Mirror.Record;
-            var row = new MirrorRow(r.Id, r.Name, v.Mirror.BaseUrl(https) is { Length: > 0 } b ? b + file.UrlPath : "",
-                r.Country, r.Continent, r.Asn, Math.Round(v.DistanceKm, 1), r.Serial, r.Serial >= file.File.ChangedAt,
+            var row = new MirrorRow(r.Id, r.Name, v.Mirror.BaseUrl(https) is { Length: > 0 } b ? b + "/" + file.EscapedPath : "",
+                r.Country, r.Continent, r.Asn, Math.Round(v.DistanceKm, 1), r.Serial, r.Serial >= file.ChangedAt,
                 v.SameAsn, v.Near, Math.Round(v.Chance, 4), Math.Round(v.Mirror.SpareBps / 125_000, 1),
                 v.Exclusion == Exclusion.None ? null : Reason(v));
             (v.Exclusion == Exclusion.None ? candidates : excluded).Add(row);
         }
-        var f = file.File;
-        return new MirrorListView(f.Path, f.Size, f.Sha256, f.ChangedAt, snapshot.Index.Serial,
+        return new MirrorListView(file.Path, file.Size, file.Sha256Hex, file.ChangedAt, snapshot.Index.Serial,
             new ClientView(address?.ToString() ?? "", client.Country, client.Continent, client.Asn,
                 client.HasCoordinates ? client.Latitude : null, client.HasCoordinates ? client.Longitude : null, client.HasCoordinates),
             https ? "https" : "http", candidates, excluded,
-            candidates.Count == 0 ? handler.Fallbacks[0] + file.UrlPath : null);
+            candidates.Count == 0 ? handler.Fallbacks[0] + "/" + file.EscapedPath : null);
     }
 
     private static string Reason(MirrorVerdict v) => v.Exclusion switch

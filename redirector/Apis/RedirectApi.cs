@@ -20,7 +20,7 @@ internal static class RedirectApi
         var s = holder.Current;
         var now = time.GetUtcNow();
         var view = new HealthView(
-            s.Index.Manifest is null ? "no manifest" : "ok",
+            !s.Index.IsLoaded ? "no manifest" : "ok",
             s.Index.Serial,
             s.Index.Files.Count,
             s.Mirrors.Length,
@@ -29,7 +29,7 @@ internal static class RedirectApi
             s.MirrorsLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.MirrorsLoadedAt).TotalSeconds, 1),
             s.ManifestLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.ManifestLoadedAt).TotalSeconds, 1));
         return TypedResults.Json(view, HealthJson.Default.HealthView,
-            statusCode: s.Index.Manifest is null ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+            statusCode: !s.Index.IsLoaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 }
 

@@ -89,7 +89,7 @@ internal sealed class RedirectHandler
                 mode = Mode.Metalink;
             else
                 return Problems.Write(context, StatusCodes.Status404NotFound,
-                    snapshot.Index.Manifest is null ? "no manifest loaded yet" : "not in the manifest");
+                    !snapshot.Index.IsLoaded ? "no manifest loaded yet" : "not in the manifest");
         }
 
         var address = fromIp ?? _clients.Resolve(context);
@@ -111,7 +111,7 @@ internal sealed class RedirectHandler
         headers["Repr-Digest"] = file.ReprDigest;
         if (count == 0)
         {
-            headers.Location = string.Concat(_fallbacks[0], file.UrlPath);
+            headers.Location = string.Concat(_fallbacks[0], "/", file.EscapedPath);
             if (_fallbacks.Length > 1)
                 headers.Link = FallbackLink(file);
             _counters.Mirror(CounterRegistry.FallbackId).Increment();
@@ -119,7 +119,7 @@ internal sealed class RedirectHandler
         else
         {
             var target = snapshot.Mirrors[picks[0]];
-            headers.Location = string.Concat(target.BaseUrl(https), file.UrlPath);
+            headers.Location = string.Concat(target.BaseUrl(https), "/", file.EscapedPath);
             if (count > 1)
                 headers.Link = MirrorLink(snapshot, picks[1..count], file, https);
             target.Redirects.Increment();
@@ -141,7 +141,7 @@ internal sealed class RedirectHandler
             var mirror = snapshot.Mirrors[alternates[i]];
             if (i > 0)
                 sb.Append(", ");
-            sb.Append('<').Append(mirror.BaseUrl(https)).Append(file.UrlPath).Append(">; rel=duplicate; pri=").Append(i + 2);
+            sb.Append('<').Append(mirror.BaseUrl(https)).Append('/').Append(file.EscapedPath).Append(">; rel=duplicate; pri=").Append(i + 2);
             if (mirror.CountryLower.Length > 0)
                 sb.Append("; geo=").Append(mirror.CountryLower);
         }
@@ -156,7 +156,7 @@ internal sealed class RedirectHandler
         {
             if (i > 1)
                 sb.Append(", ");
-            sb.Append('<').Append(_fallbacks[i]).Append(file.UrlPath).Append(">; rel=duplicate; pri=").Append(i + 1);
+            sb.Append('<').Append(_fallbacks[i]).Append('/').Append(file.EscapedPath).Append(">; rel=duplicate; pri=").Append(i + 1);
         }
         return sb.ToString();
     }

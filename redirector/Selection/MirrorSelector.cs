@@ -58,7 +58,7 @@ internal sealed class MirrorSelector
             {
                 var row = table.Scoped[s];
                 var r = snapshot.Mirrors[table.Entry[row]].Record;
-                if (table.Serial[row] >= file.File.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
+                if (table.Serial[row] >= file.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
                 {
                     keys[row] = Key(table, row, client.Asn, cx, cy, cz);
                     best = Math.Max(best, keys[row]);
@@ -87,7 +87,7 @@ internal sealed class MirrorSelector
         var vx = new Vector<double>(cx);
         var vy = new Vector<double>(cy);
         var vz = new Vector<double>(cz);
-        var changedAt = new Vector<long>(file.File.ChangedAt);
+        var changedAt = new Vector<long>(file.ChangedAt);
         var setBit = new Vector<ulong>(file.SetBit);
         var clientAsn = new Vector<long>(asn == 0 ? -1 : asn);
         var bonus = new Vector<double>(AsnBonus);
@@ -118,10 +118,10 @@ internal sealed class MirrorSelector
         for (var row = 0; row < t.Serial.Length; row++)
         {
             keys[row] = double.NegativeInfinity;
-            if (row >= t.Count || t.Serial[row] < file.File.ChangedAt)
+            if (row >= t.Count || t.Serial[row] < file.ChangedAt)
                 continue;
             var r = snapshot.Mirrors[t.Entry[row]].Record;
-            if (r.Scope != MirrorScope.World || !r.Carries(file.File.Set))
+            if (r.Scope != MirrorScope.World || !r.Carries(file.Set))
                 continue;
             keys[row] = Key(t, row, client.Asn, cx, cy, cz);
             best = Math.Max(best, keys[row]);
@@ -130,7 +130,7 @@ internal sealed class MirrorSelector
     }
 
     private static bool Carries(ulong mask, FileEntry file, MirrorRecord r) =>
-        file.SetBit != 0 ? (mask & file.SetBit) != 0 : r.Carries(file.File.Set);
+        file.SetBit != 0 ? (mask & file.SetBit) != 0 : r.Carries(file.Set);
 
     private static double Key(MirrorTable t, int row, long asn, double cx, double cy, double cz) =>
         t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
@@ -251,9 +251,9 @@ internal sealed class MirrorSelector
         var r = mirror.Record;
         if ((https ? r.HttpsUrl : r.HttpUrl).Length == 0)
             return Exclusion.Scheme;
-        if (!r.Carries(file.File.Set))
+        if (!r.Carries(file.Set))
             return Exclusion.MissingSet;
-        if (r.Serial < file.File.ChangedAt)
+        if (r.Serial < file.ChangedAt)
             return Exclusion.Stale;
         if (!InScope(r, client))
             return Exclusion.OutOfScope;

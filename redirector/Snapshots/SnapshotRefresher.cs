@@ -38,7 +38,7 @@ internal sealed partial class SnapshotRefresher(
                 await RefreshManifestAsync(stoppingToken);
             await RefreshMirrorsAsync();
             holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt));
-            wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || _index.Manifest is null;
+            wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded;
         }
     }
 
@@ -94,7 +94,7 @@ internal sealed partial class SnapshotRefresher(
             fetcher.Reset();
             return;
         }
-        if (manifest.Serial != _index.Serial || _index.Manifest is null)
+        if (manifest.Serial != _index.Serial || !_index.IsLoaded)
         {
             _index = ManifestIndex.Build(manifest, counters);
             LogManifestLoaded(log, manifest.Serial, manifest.Files.Count);
