@@ -96,8 +96,14 @@ internal sealed partial class SnapshotRefresher(
         }
         if (manifest.Serial != _index.Serial || !_index.IsLoaded)
         {
+            var files = manifest.Files.Count;
             _index = ManifestIndex.Build(manifest, counters);
-            LogManifestLoaded(log, manifest.Serial, manifest.Files.Count);
+            manifest = null;
+            result = default;
+            LogManifestLoaded(log, _index.Serial, files);
+            // The parsed document is several times the size of the index built from it; a new serial is
+            // rare (a publish), so return that memory to the OS now instead of carrying it as heap slack.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
         _manifestLoadedAt = time.GetUtcNow();
     }
