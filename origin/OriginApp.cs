@@ -13,9 +13,10 @@ public static class OriginApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddProblemDetails();
+        builder.Services.AddServiceDefaults();
         builder.Services.AddPublishing();
         var app = builder.Build();
+        app.MapServiceDefaults(mapHealth: false);
         app.MapFiles();
         return app;
     }

@@ -31,10 +31,14 @@ public static class ServiceDefaults
         return services;
     }
 
-    /// <summary>Maps <c>/-/health</c> (plain "Healthy"/"Unhealthy") and <c>/-/metrics</c> (Prometheus text).</summary>
-    public static IEndpointRouteBuilder MapServiceDefaults(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps <c>/-/metrics</c> (Prometheus text) and, unless the service answers <c>/-/health</c> itself
+    /// with something richer (<paramref name="mapHealth"/> false), a plain health check there.
+    /// </summary>
+    public static IEndpointRouteBuilder MapServiceDefaults(this IEndpointRouteBuilder endpoints, bool mapHealth = true)
     {
-        endpoints.MapHealthChecks(HealthPath, new HealthCheckOptions { AllowCachingResponses = false });
+        if (mapHealth)
+            endpoints.MapHealthChecks(HealthPath, new HealthCheckOptions { AllowCachingResponses = false });
         var registry = endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>();
         endpoints.MapGet(MetricsPath, async (HttpContext context) =>
         {

@@ -68,6 +68,21 @@ public static class Keyspace
     /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
     public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
 
+    /// <summary>How long the daily statistics keys below live, so no counter grows forever.</summary>
+    public static readonly TimeSpan StatsRetention = TimeSpan.FromDays(400);
+
+    /// <summary>HASH written by redirectors: redirects per mirror id (field <c>origin</c> for fallbacks) on a UTC day.</summary>
+    public static RedisKey StatsMirrors(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:mirrors";
+
+    /// <summary>HASH written by redirectors: downloads (redirects) per file path on a UTC day.</summary>
+    public static RedisKey StatsFiles(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:files";
+
+    /// <summary>HASH written by redirectors: redirects per client country code (<c>--</c> when unknown) on a UTC day.</summary>
+    public static RedisKey StatsCountries(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:countries";
+
+    /// <summary>HyperLogLog written by redirectors: distinct client addresses on a UTC day (PFCOUNT it).</summary>
+    public static RedisKey StatsAddresses(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:addrs";
+
     /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
     public static class ConfigFields
     {
