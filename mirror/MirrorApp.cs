@@ -1,5 +1,10 @@
 using Downloads.Contracts.Hosting;
+using Downloads.Mirror.Enrollment;
+using Downloads.Mirror.Limits;
+using Downloads.Mirror.Reporting;
+using Downloads.Mirror.Serving;
 using Downloads.Mirror.Storage;
+using Downloads.Mirror.Sync;
 
 namespace Downloads.Mirror;
 
@@ -14,8 +19,18 @@ public static class MirrorApp
         builder.Services.AddOptions<MirrorOptions>().BindConfiguration(MirrorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LiveTree>();
+        builder.Services.AddServiceDefaults();
+        builder.Services.AddMirrorEnrollment();
+        builder.Services.AddSync();
+        builder.Services.AddServing();
+        builder.Services.AddConnectionLimit();
+        builder.AddMirrorReporting();
 
         var app = builder.Build();
+        app.UseTrafficCounting();
+        app.UseConnectionLimit();
+        app.MapServiceDefaults();
+        app.MapServing();
         return app;
     }
 }

@@ -1,4 +1,6 @@
 using Downloads.Contracts.Hosting;
+using Downloads.Origin.Apis;
+using Downloads.Origin.Publishing;
 
 namespace Downloads.Origin;
 
@@ -11,7 +13,11 @@ public static class OriginApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddServiceDefaults();
+        builder.Services.AddPublishing();
         var app = builder.Build();
+        app.MapServiceDefaults(mapHealth: false);
+        app.MapFiles();
         return app;
     }
 }

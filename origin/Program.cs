@@ -1,11 +1,19 @@
+using Downloads.Origin.Publishing;
+using Downloads.Origin.Sample;
+
 namespace Downloads.Origin;
 
-/// <summary>Entry point.</summary>
+/// <summary>
+/// Entry point. <c>origin sample|keygen|publish …</c> run a command and exit; anything else runs
+/// the web service (<c>--Origin:Root=… --Origin:StateDir=… --Origin:PrivateKeyFile=… --urls=…</c>).
+/// </summary>
 public static class Program
 {
-    /// <summary>Runs the service until Ctrl-C or SIGTERM.</summary>
+    /// <summary>Runs a command or the service until Ctrl-C or SIGTERM.</summary>
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] is SampleCommand.Name or KeygenCommand.Name or PublishCommand.Name)
+            return await OriginCommands.RunAsync(args);
         await using var app = OriginApp.Build(args);
         await app.RunAsync();
         return 0;

@@ -1,4 +1,13 @@
 using Downloads.Contracts.Hosting;
+using Downloads.Redirector.Apis;
+using Downloads.Redirector.Clients;
+using Downloads.Redirector.Counting;
+using Downloads.Redirector.Geo;
+using Downloads.Redirector.Selection;
+using Downloads.Redirector.Snapshots;
+using Downloads.Redirector.Health;
+using Downloads.Redirector.Membership;
+using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector;
 
@@ -6,12 +15,41 @@ namespace Downloads.Redirector;
 public static class RedirectorApp
 {
     /// <summary>Builds the web application from command-line style arguments.</summary>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, null);
+
+    /// <summary>Builds the web application; <paramref name="configure"/> may add or replace services (tests).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configure)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddServiceDefaults();
+        builder.Services.AddGeo();
+        builder.Services.AddRedirector();
+        builder.Services.AddMembership().AddAdminApi();
+        builder.Services.AddSingleton<IManifestSource, SnapshotManifestSource>();
+        builder.Services.AddMirrorHealthChecks();
+        configure?.Invoke(builder.Services);
         var app = builder.Build();
+        app.MapServiceDefaults(mapHealth: false);
+        app.MapAdminApi();
+        app.MapRedirects();
         return app;
+    }
+
+    /// <summary>Registers the redirector's options, snapshot, selection, counting and background services.</summary>
+    public static IServiceCollection AddRedirector(this IServiceCollection services)
+    {
+        services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SnapshotHolder>();
+        services.AddSingleton(sp => new CounterRegistry(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value.MaxPendingAddresses));
+        services.AddSingleton(sp => new MirrorSelector(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value, Random.Shared));
+        services.AddSingleton<ClientAddressResolver>();
+        services.AddSingleton<RedirectHandler>();
+        services.AddHttpClient<ManifestFetcher>(c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddHostedService<SnapshotRefresher>();
+        services.AddSingleton<CounterFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<CounterFlusher>());
+        return services;
     }
 }

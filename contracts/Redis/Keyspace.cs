@@ -22,8 +22,32 @@ public static class Keyspace
     /// <summary>Pub/sub channel on which ops announce a change to the mirror table (payload: mirror id).</summary>
     public static readonly RedisChannel MirrorsChanged = RedisChannel.Literal("dl:mirrors:changed");
 
-    /// <summary>Key pattern a mirror's own ACL user may write.</summary>
+    /// <summary>Pattern of all of a mirror's keys, its ops-owned config included (for ops tooling; the ACL uses <see cref="MirrorWritablePatterns"/>).</summary>
     public static string MirrorKeyPattern(string id) => $"dl:m:{{{id}}}:*";
+
+    /// <summary>
+    /// STRING owned by redirectors, <c>SET NX PX</c>: whoever sets it probes the mirror in that round
+    /// (rounds are numbered from the wall clock, so every redirector agrees), so each mirror is probed
+    /// once per round, not once per redirector. Value: the instance holding it; expires after two rounds.
+    /// </summary>
+    public static RedisKey MirrorHealthLease(string id, long round) => $"dl:h:{{{id}}}:lease:{round}";
+
+    /// <summary>STRING owned by ops, with a TTL: a one-time enrollment token, stored as the lower-case hex SHA-256 of the token.</summary>
+    public static RedisKey EnrollToken(string tokenSha256Hex) => $"dl:enroll:{tokenSha256Hex}";
+
+    /// <summary>Name of a mirror's own Redis ACL user.</summary>
+    public static string MirrorAclUser(string id) => $"dl-m-{id}";
+
+    /// <summary>
+    /// Key patterns a mirror's ACL user may read and write: exactly its own info, state, heartbeat and
+    /// month counters. Its <c>config</c> shares the <c>dl:m:{id}:</c> prefix but is ops-owned, so the
+    /// patterns name each key rather than <see cref="MirrorKeyPattern"/>.
+    /// </summary>
+    public static IReadOnlyList<string> MirrorWritablePatterns(string id) =>
+        [$"dl:m:{{{id}}}:info", $"dl:m:{{{id}}}:state", $"dl:m:{{{id}}}:alive", $"dl:m:{{{id}}}:month:*"];
+
+    /// <summary>Key patterns a mirror's ACL user may only read: its ops-owned config (to log its status).</summary>
+    public static IReadOnlyList<string> MirrorReadOnlyPatterns(string id) => [$"dl:m:{{{id}}}:config"];
 
     /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
     public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
@@ -43,6 +67,21 @@ public static class Keyspace
 
     /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
     public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
+
+    /// <summary>How long the daily statistics keys below live, so no counter grows forever.</summary>
+    public static readonly TimeSpan StatsRetention = TimeSpan.FromDays(400);
+
+    /// <summary>HASH written by redirectors: redirects per mirror id (field <c>origin</c> for fallbacks) on a UTC day.</summary>
+    public static RedisKey StatsMirrors(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:mirrors";
+
+    /// <summary>HASH written by redirectors: downloads (redirects) per file path on a UTC day.</summary>
+    public static RedisKey StatsFiles(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:files";
+
+    /// <summary>HASH written by redirectors: redirects per client country code (<c>--</c> when unknown) on a UTC day.</summary>
+    public static RedisKey StatsCountries(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:countries";
+
+    /// <summary>HyperLogLog written by redirectors: distinct client addresses on a UTC day (PFCOUNT it).</summary>
+    public static RedisKey StatsAddresses(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:addrs";
 
     /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
     public static class ConfigFields
@@ -120,5 +159,11 @@ public static class Keyspace
         public const string Checked = "checked";
         /// <summary>Consecutive good rounds since the last failure.</summary>
         public const string GoodRounds = "goodRounds";
+        /// <summary>What the last probe fetched (URL and byte range), for ops.</summary>
+        public const string Probe = "probe";
+        /// <summary>Duration of the last probe, milliseconds.</summary>
+        public const string LatencyMs = "latencyMs";
+        /// <summary>Unix seconds of the last failure, 0 when never failed.</summary>
+        public const string LastFailure = "lastFailure";
     }
 }

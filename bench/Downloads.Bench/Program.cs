@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text;
+using BenchmarkDotNet.Running;
+using Downloads.Contracts.Geo;
+using Downloads.Contracts.Manifests;
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using StackExchange.Redis;
+
+namespace Downloads.Bench;
+
+/// <summary>
+/// BenchmarkDotNet benchmarks (no verb, or BenchmarkDotNet's own arguments), plus the helpers
+/// bench/redirect.sh drives: <c>origin</c>, <c>seed</c>, <c>bare</c> and <c>geo</c>.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args.FirstOrDefault())
+        {
+            case "origin":
+                return await ServeOriginAsync(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+            case "seed":
+                return await SeedAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+            case "bare":
+                return await BareAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+            case "memory":
+                return Memory(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            case "geo":
+                return WriteGeo(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
+        }
+    }
+
+    /// <summary>Serves a signed manifest of N files (no file bodies) on a port; writes the public key to a file.</summary>
+    private static async Task<int> ServeOriginAsync(int port, int files, string keyFile)
+    {
+        var (priv, pub) = ManifestSigner.GenerateKeyPair();
+        var bytes = ManifestCodec.Serialize(Fixtures.Manifest(files));
+        var signature = ManifestSigner.Sign(bytes, priv);
+        await File.WriteAllTextAsync(keyFile + ".tmp", pub);
+        File.Move(keyFile + ".tmp", keyFile, overwrite: true);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapGet(ManifestDefaults.ManifestPath, () => Results.Bytes(bytes, "application/json"));
+        app.MapGet(ManifestDefaults.SignaturePath, () => Results.Text(signature));
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Writes N mirror records (as <see cref="Fixtures.Mirrors"/>) to Redis through the shared keyspace.</summary>
+    private static async Task<int> SeedAsync(string redis, int count)
+    {
+        using var mux = await ConnectionMultiplexer.ConnectAsync(redis);
+        var db = mux.GetDatabase();
+        var tasks = new List<Task>();
+        foreach (var m in Fixtures.Mirrors(count, seed: 1))
+        {
+            tasks.Add(MirrorStore.AddAsync(db, m.Id));
+            tasks.Add(MirrorStore.WriteInfoAsync(db, m.Id, new Dictionary<string, string>
+            {
+                [Keyspace.InfoFields.Name] = m.Name,
+                [Keyspace.InfoFields.HttpUrl] = m.HttpUrl,
+                [Keyspace.InfoFields.HttpsUrl] = m.HttpsUrl,
+                [Keyspace.InfoFields.Latitude] = m.Latitude.ToString(CultureInfo.InvariantCulture),
+                [Keyspace.InfoFields.Longitude] = m.Longitude.ToString(CultureInfo.InvariantCulture),
+                [Keyspace.InfoFields.Country] = m.Country,
+                [Keyspace.InfoFields.Asn] = m.Asn.ToString(CultureInfo.InvariantCulture),
+                [Keyspace.InfoFields.Sets] = string.Join(',', m.Sets),
+                [Keyspace.InfoFields.CapacityMbps] = m.CapacityMbps.ToString(CultureInfo.InvariantCulture),
+            }));
+            tasks.Add(db.HashSetAsync(Keyspace.MirrorConfig(m.Id),
+            [
+                new HashEntry(Keyspace.ConfigFields.Status, m.Status == MirrorStatus.Approved ? "approved" : "pending"),
+                new HashEntry(Keyspace.ConfigFields.Enabled, m.Enabled ? "1" : "0"),
+                new HashEntry(Keyspace.ConfigFields.Draining, m.Draining ? "1" : "0"),
+            ]));
+            tasks.Add(db.HashSetAsync(Keyspace.MirrorState(m.Id),
+            [
+                new HashEntry(Keyspace.StateFields.Serial, m.Serial),
+                new HashEntry(Keyspace.StateFields.RateBps, m.RateBps),
+            ]));
+            if (m.Alive)
+                tasks.Add(db.StringSetAsync(Keyspace.MirrorAlive(m.Id), "1", TimeSpan.FromHours(2)));
+            if (!m.Healthy)
+                tasks.Add(db.HashSetAsync(Keyspace.MirrorHealth(m.Id), Keyspace.HealthFields.Ok, "0"));
+        }
+        await Task.WhenAll(tasks);
+        Console.WriteLine($"seeded {count} mirrors");
+        return 0;
+    }
+
+    /// <summary>Managed bytes held by a snapshot of N mirrors and M files (what RSS is made of, minus the runtime).</summary>
+    private static int Memory(int mirrors, int files)
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var manifest = Parsed(files);
+        var afterManifest = GC.GetTotalMemory(true);
+        var counters = new Downloads.Redirector.Counting.CounterRegistry(1000);
+        var index = Downloads.Redirector.Snapshots.ManifestIndex.Build(manifest, counters);
+        var afterIndex = GC.GetTotalMemory(true);
+        var snapshot = Downloads.Redirector.Snapshots.SnapshotBuilder.Build(index, Fixtures.Mirrors(mirrors, 1), new Downloads.Redirector.RedirectorOptions(),
+            counters, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        var afterSnapshot = GC.GetTotalMemory(true);
+        Console.WriteLine($"manifest {(afterManifest - before) / 1e6:F1} MB, index {(afterIndex - afterManifest) / 1e6:F1} MB, mirrors {(afterSnapshot - afterIndex) / 1e6:F1} MB");
+        GC.KeepAlive(snapshot);
+        return 0;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Manifest Parsed(int files) => ManifestCodec.TryParse(ManifestCodec.Serialize(Fixtures.Manifest(files)), out _)!;
+
+    /// <summary>The baseline: a bare Kestrel MapGet answering every path with a 302.</summary>
+    private static async Task<int> BareAsync(int port)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapGet("/{**path}", (string? path) => TypedResults.Redirect("http://mirror.example/" + path));
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Writes synthetic City/ASN databases and a wrk Lua script drawing client addresses from their networks.</summary>
+    private static int WriteGeo(string dir, int networks)
+    {
+        Directory.CreateDirectory(dir);
+        var list = SyntheticGeoDatabases.Write(Path.Combine(dir, "City.mmdb"), Path.Combine(dir, "ASN.mmdb"), networks, seed: 3);
+        var lua = new StringBuilder();
+        lua.Append("local nets = {");
+        for (var i = 0; i < list.Count; i++)
+            lua.Append('"').Append(list[i].BaseAddress.ToString()[..^1]).Append("\",");
+        lua.Append("}\nlocal files = {");
+        var manifest = Fixtures.Manifest(300);
+        foreach (var f in manifest.Files)
+            lua.Append("\"/").Append(f.Path).Append("\",");
+        lua.Append("}\nmath.randomseed(7)\nrequest = function()\n  local ip = nets[math.random(#nets)] .. math.random(1, 254)\n")
+           .Append("  return wrk.format(\"GET\", files[math.random(#files)], { [\"X-Forwarded-For\"] = ip })\nend\n");
+        File.WriteAllText(Path.Combine(dir, "clients.lua"), lua.ToString());
+        Console.WriteLine($"wrote {list.Count} networks over {SyntheticGeoDatabases.CountryCount} countries to {dir}");
+        return 0;
+    }
+}

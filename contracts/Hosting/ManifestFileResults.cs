@@ -1,0 +1,49 @@
+using Downloads.Contracts.Manifests;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Net.Http.Headers;
+
+namespace Downloads.Contracts.Hosting;
+
+/// <summary>
+/// Turns a manifest entry and the verified bytes on disk into the HTTP result the origin and every
+/// mirror serve, so that all of them answer Range, HEAD, If-Range, If-None-Match and
+/// If-Modified-Since identically: the ETag is the strong, content-derived <c>"sha256"</c>, so a
+/// client resuming on another mirror (aria2c, curl -C -) gets a matching validator.
+/// </summary>
+public static class ManifestFileResults
+{
+    private static readonly FileExtensionContentTypeProvider ContentTypes = CreateContentTypes();
+
+    /// <summary>The strong entity tag of a manifest entry.</summary>
+    public static EntityTagHeaderValue ETagOf(ManifestFile entry) => new($"\"{entry.Sha256}\"");
+
+    /// <summary>The media type served for a manifest path (by extension; octet-stream when unknown).</summary>
+    public static string ContentTypeOf(string path) =>
+        ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream";
+
+    /// <summary>A result that streams <paramref name="physicalPath"/> (sendfile where the server can) with Range processing.</summary>
+    public static IResult File(ManifestFile entry, string physicalPath) =>
+        TypedResults.PhysicalFile(
+            physicalPath,
+            ContentTypeOf(entry.Path),
+            fileDownloadName: null,
+            lastModified: entry.Modified,
+            entityTag: ETagOf(entry),
+            enableRangeProcessing: true);
+
+    /// <summary>A 404 with a one-line reason.</summary>
+    public static IResult NotFound(string reason) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: reason);
+
+    private static FileExtensionContentTypeProvider CreateContentTypes()
+    {
+        var provider = new FileExtensionContentTypeProvider();
+        // Images are compressed disk images, not pictures: tell browsers to download them as bytes.
+        provider.Mappings[".img"] = "application/octet-stream";
+        provider.Mappings[".xz"] = "application/x-xz";
+        provider.Mappings[".zip"] = "application/zip";
+        provider.Mappings[".sig"] = "text/plain";
+        return provider;
+    }
+}

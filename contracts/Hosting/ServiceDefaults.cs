@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
+
+namespace Downloads.Contracts.Hosting;
+
+/// <summary>What every service has: ProblemDetails errors, <c>/-/health</c> and <c>/-/metrics</c>.</summary>
+public static class ServiceDefaults
+{
+    /// <summary>Path of the liveness endpoint.</summary>
+    public const string HealthPath = "/-/health";
+
+    /// <summary>Path of the Prometheus endpoint.</summary>
+    public const string MetricsPath = "/-/metrics";
+
+    /// <summary>
+    /// Registers ProblemDetails, health checks and a per-application Prometheus registry
+    /// (<see cref="CollectorRegistry"/>): several services can run in one process (tests) without
+    /// mixing their metrics. Services create their metrics through the registered <see cref="IMetricFactory"/>.
+    /// </summary>
+    public static IServiceCollection AddServiceDefaults(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddHealthChecks();
+        var registry = Metrics.NewCustomRegistry();
+        services.AddSingleton(registry);
+        services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(registry));
+        return services;
+    }
+
+    /// <summary>
+    /// Maps <c>/-/metrics</c> (Prometheus text) and, unless the service answers <c>/-/health</c> itself
+    /// with something richer (<paramref name="mapHealth"/> false), a plain health check there.
+    /// </summary>
+    public static IEndpointRouteBuilder MapServiceDefaults(this IEndpointRouteBuilder endpoints, bool mapHealth = true)
+    {
+        if (mapHealth)
+            endpoints.MapHealthChecks(HealthPath, new HealthCheckOptions { AllowCachingResponses = false });
+        var registry = endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>();
+        endpoints.MapGet(MetricsPath, async (HttpContext context) =>
+        {
+            context.Response.ContentType = PrometheusConstants.ExporterContentTypeValue.ToString();
+            await registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        });
+        return endpoints;
+    }
+}

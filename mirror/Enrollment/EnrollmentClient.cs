@@ -1,0 +1,120 @@
+using System.Net.Http.Json;
+using Downloads.Contracts.Mirrors;
+using Downloads.Mirror.Reporting;
+using StackExchange.Redis;
+
+namespace Downloads.Mirror.Enrollment;
+
+/// <summary>
+/// Decides which Redis credentials the mirror uses, enrolling first when it has to. Order:
+/// a user already in <c>Redis:Configuration</c> (deployed by Ansible) wins; then credentials saved by
+/// an earlier enrollment; then enrollment with <c>Enrollment:Token</c>; otherwise the configured
+/// connection as is (local development: the mirror registers itself and stays pending).
+/// Runs once, while the Redis options are first built at start-up, before anything connects.
+/// </summary>
+internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentOptions options, ILogger log)
+{
+    /// <summary>Returns the Redis configuration string to connect with.</summary>
+    public string Resolve(string configuration)
+    {
+        var parsed = ConfigurationOptions.Parse(configuration);
+        if (!string.IsNullOrEmpty(parsed.User))
+        {
+            LogConfiguredUser(log, mirror.Id, parsed.User);
+            return configuration;
+        }
+        var saved = SavedCredentials.Load(mirror.DataDir);
+        if (saved is null && !string.IsNullOrWhiteSpace(options.Token))
+        {
+            saved = Enroll();
+            saved.Save(mirror.DataDir);
+        }
+        if (saved is null)
+        {
+            LogNoCredentials(log, mirror.Id);
+            return configuration;
+        }
+        if (saved.Id != mirror.Id)
+            throw new InvalidOperationException(
+                $"{SavedCredentials.PathIn(mirror.DataDir)} holds credentials of mirror '{saved.Id}', not '{mirror.Id}'; fix Mirror:Id or delete the file and enroll again");
+        if (saved.SharedUser || string.IsNullOrEmpty(saved.User))
+        {
+            LogSharedUser(log, mirror.Id);
+            return configuration;
+        }
+        parsed.User = saved.User;
+        parsed.Password = saved.Password;
+        LogOwnUser(log, mirror.Id, saved.User);
+        return parsed.ToString(includePassword: true);
+    }
+
+    private SavedCredentials Enroll()
+    {
+        if (string.IsNullOrWhiteSpace(options.Redirector))
+            throw new InvalidOperationException("Enrollment:Token is set but Enrollment:Redirector is not; set it to the redirector's base URL");
+        var url = EnrollUrl(options.Redirector);
+        var request = new EnrollRequest
+        {
+            Id = mirror.Id,
+            Token = options.Token!.Trim(),
+            Info = MirrorInfo.From(mirror).ToDictionary(f => f.Key, f => f.Value),
+        };
+        using var http = new HttpClient { Timeout = options.Timeout };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // Synchronous on purpose: this runs once while options are built, before the host starts.
+                using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(request) };
+                using var response = http.Send(message);
+                var body = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+                if (!response.IsSuccessStatusCode)
+                {
+                    // 4xx: the token is wrong, used or expired, or the id is taken; retrying will not help.
+                    if ((int)response.StatusCode is >= 400 and < 500)
+                        throw new InvalidOperationException($"Enrollment of mirror '{mirror.Id}' at {url} was refused ({(int)response.StatusCode}): {OneLine(body)}. Ask ops for a new token.");
+                    throw new HttpRequestException($"{(int)response.StatusCode} {OneLine(body)}");
+                }
+                var answer = System.Text.Json.JsonSerializer.Deserialize<EnrollResponse>(body, System.Text.Json.JsonSerializerOptions.Web)
+                    ?? throw new InvalidOperationException($"Enrollment answer from {url} was empty");
+                LogEnrolled(log, mirror.Id, url.ToString(), answer.Status);
+                return new SavedCredentials { Id = mirror.Id, User = answer.User, Password = answer.Password, SharedUser = answer.SharedUser };
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt < options.Attempts)
+            {
+                LogRetry(log, mirror.Id, url.ToString(), e.Message, attempt);
+                Thread.Sleep(TimeSpan.FromSeconds(attempt));
+            }
+        }
+    }
+
+    internal static Uri EnrollUrl(string redirector)
+    {
+        var baseUrl = redirector.TrimEnd('/');
+        return new Uri(baseUrl.EndsWith("/-/api/enroll", StringComparison.Ordinal) ? baseUrl : baseUrl + "/-/api/enroll");
+    }
+
+    private static string OneLine(string s)
+    {
+        var line = s.ReplaceLineEndings(" ");
+        return line.Length > 300 ? line[..300] : line;
+    }
+
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Mirror {Id} uses the Redis user {User} from Redis:Configuration; enrollment skipped")]
+    private static partial void LogConfiguredUser(ILogger logger, string id, string user);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Mirror {Id} has no enrollment token and no saved credentials: it registers itself with the configured Redis connection and stays pending until ops approve it")]
+    private static partial void LogNoCredentials(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Mirror {Id}: the store has no per-key ACL, so mirrors share one Redis user and can write each other's keys (use Redis >= 6 in production)")]
+    private static partial void LogSharedUser(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Information, Message = "Mirror {Id} connects to Redis as its own user {User}")]
+    private static partial void LogOwnUser(ILogger logger, string id, string user);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Information, Message = "Mirror {Id} enrolled at {Url}; status {Status}")]
+    private static partial void LogEnrolled(ILogger logger, string id, string url, string status);
+
+    [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Mirror {Id}: enrollment at {Url} failed ({Reason}), attempt {Attempt}; retrying")]
+    private static partial void LogRetry(ILogger logger, string id, string url, string reason, int attempt);
+}

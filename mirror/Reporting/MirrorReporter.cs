@@ -1,0 +1,124 @@
+using System.Globalization;
+using Downloads.Contracts.Redis;
+using Downloads.Mirror.Storage;
+using Downloads.Mirror.Sync;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using static Downloads.Contracts.Redis.Keyspace;
+
+namespace Downloads.Mirror.Reporting;
+
+/// <summary>
+/// Registers the mirror (its <c>info</c> hash) and writes its periodic report in one Redis
+/// transaction. Bytes not yet reported (Redis down, a failed round trip) stay pending and go into the
+/// next successful report, so the month counter loses nothing.
+/// </summary>
+public sealed partial class MirrorReporter : IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly MirrorOptions _mirror;
+    private readonly ReportingOptions _options;
+    private readonly TrafficCounters _counters;
+    private readonly LiveTree _live;
+    private readonly SyncStatus _sync;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MirrorReporter> _log;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _registered;
+    private long _reportedBytes;
+    private long _lastBytes;
+    private long _lastTimestamp;
+
+    /// <summary>Creates the reporter.</summary>
+    public MirrorReporter(IConnectionMultiplexer redis, IOptions<MirrorOptions> mirror, IOptions<ReportingOptions> options,
+        TrafficCounters counters, LiveTree live, SyncStatus sync, TimeProvider time, ILogger<MirrorReporter> log)
+    {
+        _redis = redis;
+        _mirror = mirror.Value;
+        _options = options.Value;
+        _counters = counters;
+        _live = live;
+        _sync = sync;
+        _time = time;
+        _log = log;
+        _lastTimestamp = time.GetTimestamp();
+    }
+
+    /// <summary>Whether the info hash has been written since start.</summary>
+    public bool Registered => Volatile.Read(ref _registered);
+
+    /// <summary>
+    /// Writes the mirror's info hash and adds it to the mirror table. A mirror with its own ACL user
+    /// may not touch the table (enrollment added it there), so NOPERM on that part is expected.
+    /// </summary>
+    public async Task RegisterAsync()
+    {
+        var db = _redis.GetDatabase();
+        var id = _mirror.Id;
+        await MirrorStore.WriteInfoAsync(db, id, MirrorInfo.From(_mirror));
+        try
+        {
+            if (await db.SetAddAsync(Mirrors, id))
+                LogJoined(_log, id);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOPERM", StringComparison.Ordinal))
+        {
+            // Enrolled mirrors are added to the table by the redirector; their user cannot write it.
+        }
+        var status = await db.HashGetAsync(MirrorConfig(id), ConfigFields.Status);
+        LogRegistered(_log, id, status.IsNullOrEmpty ? "pending" : status.ToString());
+        Volatile.Write(ref _registered, true);
+    }
+
+    /// <summary>Registers if needed, then writes one report. Returns false (and logs) when Redis failed.</summary>
+    public async Task<bool> ReportOnceAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (!Registered)
+                await RegisterAsync();
+            var bytes = _counters.Bytes;
+            var timestamp = _time.GetTimestamp();
+            var seconds = _time.GetElapsedTime(_lastTimestamp, timestamp).TotalSeconds;
+            var rate = seconds > 0 ? (bytes - _lastBytes) / seconds : 0;
+            var state = new KeyValuePair<string, string>[]
+            {
+                new(StateFields.Serial, _live.Current.Serial.ToString(CultureInfo.InvariantCulture)),
+                new(StateFields.BytesServed, bytes.ToString(CultureInfo.InvariantCulture)),
+                new(StateFields.Requests, _counters.Requests.ToString(CultureInfo.InvariantCulture)),
+                new(StateFields.Connections, _counters.OpenConnections.ToString(CultureInfo.InvariantCulture)),
+                new(StateFields.RateBps, Math.Round(rate).ToString(CultureInfo.InvariantCulture)),
+                new(StateFields.LastError, _sync.LastError),
+                new(StateFields.Updated, _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)),
+            };
+            await MirrorStore.ReportAsync(_redis.GetDatabase(), _mirror.Id, state, _options.EffectiveHeartbeatTtl,
+                bytes - _reportedBytes, _time.GetUtcNow());
+            _reportedBytes = bytes;
+            _lastBytes = bytes;
+            _lastTimestamp = timestamp;
+            return true;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogReportFailed(_log, _mirror.Id, e.Message);
+            return false;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _gate.Dispose();
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Mirror {Id} added itself to the mirror table")]
+    private static partial void LogJoined(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Mirror {Id} registered its info; status: {Status} (a pending mirror gets no traffic until ops approve it)")]
+    private static partial void LogRegistered(ILogger logger, string id, string status);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report (a newly enrolled mirror's Redis user is refused until ops approve it)")]
+    private static partial void LogReportFailed(ILogger logger, string id, string reason);
+}

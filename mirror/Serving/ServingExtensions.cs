@@ -1,0 +1,54 @@
+using Downloads.Contracts.Hosting;
+using Downloads.Contracts.Manifests;
+using Downloads.Mirror.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Downloads.Mirror.Serving;
+
+/// <summary>
+/// Serves files only from <see cref="LiveTree.Current"/>: the request path is looked up in the
+/// snapshot's dictionary, never joined onto a folder, so nothing outside a verified serial (no
+/// partial, no traversal) can be reached. Also re-serves the signed manifest for tier-2 mirrors.
+/// </summary>
+public static class ServingExtensions
+{
+    /// <summary>Registers what serving needs.</summary>
+    public static IServiceCollection AddServing(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        return services;
+    }
+
+    /// <summary>Maps <c>/-/manifest.json</c>, <c>/-/manifest.json.sig</c> and <c>/{path}</c> (GET and HEAD).</summary>
+    public static IEndpointRouteBuilder MapServing(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods(ManifestDefaults.ManifestPath, ["GET", "HEAD"], (LiveTree live) =>
+            live.Current is { Manifest: not null } s ? Results.Bytes(s.ManifestBytes, "application/json") : NotSynced());
+        app.MapMethods(ManifestDefaults.SignaturePath, ["GET", "HEAD"], (LiveTree live) =>
+            live.Current is { Manifest: not null } s ? Results.Bytes(s.SignatureBytes, "text/plain") : NotSynced());
+        app.MapMethods("/{**path}", ["GET", "HEAD"], ServeFile);
+        return app;
+    }
+
+    private static IResult ServeFile(HttpContext context, LiveTree live, TimeProvider time)
+    {
+        var path = context.Request.Path.Value is { Length: > 1 } p ? p[1..] : "";
+        var snapshot = live.Current;
+        if (!snapshot.Files.TryGetValue(path, out var file))
+            return ManifestFileResults.NotFound(snapshot.Manifest is null ? "this mirror has not synced yet" : $"'{path}' is not in serial {snapshot.Serial} on this mirror");
+        if (file.RetiredUntil is { } until && until <= time.GetUtcNow())
+            return ManifestFileResults.NotFound($"'{path}' was deleted upstream and its grace period has ended");
+        if (!File.Exists(file.PhysicalPath))
+        {
+            // A new serial went live between the lookup and now and its clean-up removed this object:
+            // answer from the new snapshot rather than fail.
+            snapshot = live.Current;
+            if (!snapshot.Files.TryGetValue(path, out file) || !File.Exists(file.PhysicalPath))
+                return ManifestFileResults.NotFound($"'{path}' is not in serial {snapshot.Serial} on this mirror");
+        }
+        return ManifestFileResults.File(file.Entry, file.PhysicalPath);
+    }
+
+    private static ProblemHttpResult NotSynced() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not synced", detail: "this mirror has not synced a manifest yet");
+}

@@ -1,0 +1,214 @@
+using System.Text;
+using Downloads.Contracts.Manifests;
+using Downloads.Mirror.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Downloads.Mirror.Sync;
+
+/// <summary>
+/// One sync pass: fetch and verify the upstream manifest, fetch every carried file whose object is
+/// missing, and only when all of them verified swap the live record and publish the new snapshot.
+/// A failure leaves the previous serial live and keeps the verified chunks for the next pass.
+/// Not thread-safe: <see cref="SyncWorker"/> runs one pass at a time.
+/// </summary>
+public sealed partial class SyncEngine(
+    DiskStore store,
+    LiveTree live,
+    UpstreamClient upstream,
+    FileFetcher fetcher,
+    SyncStatus status,
+    IOptions<MirrorOptions> mirror,
+    IOptions<SyncOptions> options,
+    TimeProvider time,
+    ILogger<SyncEngine> logger)
+{
+    // A chunk is held in memory while it is verified; refuse manifests that would make that unreasonable.
+    private const int MaxChunkSize = 64 * 1024 * 1024;
+
+    private LiveRecord? _record;
+
+    /// <summary>Rebuilds the live snapshot from disk without fetching anything (at start).</summary>
+    public void LoadFromDisk()
+    {
+        var loaded = store.LoadLive(mirror.Value.PublicKey, out var error);
+        if (loaded is not { } l)
+        {
+            if (error is not null)
+                Log.LiveUnreadable(logger, error);
+            return;
+        }
+        _record = l.Record;
+        var snapshot = store.BuildSnapshot(l.Record, l.Manifest, l.Bytes, mirror.Value.SetList, time.GetUtcNow(), checkObjects: true);
+        live.Publish(snapshot);
+        Log.Loaded(logger, snapshot.Serial, snapshot.Files.Count);
+    }
+
+    /// <summary>When the earliest retired file expires, if any.</summary>
+    public DateTimeOffset? NextExpiry
+    {
+        get
+        {
+            DateTimeOffset? next = null;
+            foreach (var r in _record?.Retired ?? [])
+                next = next is null || r.Until < next ? r.Until : next;
+            return next;
+        }
+    }
+
+    /// <summary>Runs one pass; returns true when the live serial is the upstream's (or the upstream is behind).</summary>
+    public async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            var ok = await SyncAsync(cancellationToken);
+            if (ok)
+                status.LastError = "";
+            Log.PassDone(logger, live.Current.Serial, time.GetElapsedTime(started).TotalMilliseconds);
+            return ok;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or UpstreamCorruptException or UpstreamMismatchException
+            or UpstreamStatusException or CorruptChunkException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
+            or UnauthorizedAccessException)
+        {
+            Fail($"sync from {upstream.BaseAddress} failed: {ex.Message}");
+            return false;
+        }
+        finally
+        {
+            status.TargetSerial = 0;
+        }
+    }
+
+    private async Task<bool> SyncAsync(CancellationToken cancellationToken)
+    {
+        var bytes = await upstream.GetBytesAsync(ManifestDefaults.ManifestPath.TrimStart('/'), cancellationToken);
+        var signature = Encoding.ASCII.GetString(await upstream.GetBytesAsync(ManifestDefaults.SignaturePath.TrimStart('/'), cancellationToken)).Trim();
+        if (!ManifestSigner.Verify(bytes, signature, mirror.Value.PublicKey))
+            return Fail($"manifest from {upstream.BaseAddress} rejected: its signature does not verify against the pinned public key; keeping serial {live.Current.Serial}");
+        var manifest = ManifestCodec.TryParse(bytes, out var parseError);
+        if (manifest is null)
+            return Fail($"manifest from {upstream.BaseAddress} rejected: {parseError}; keeping serial {live.Current.Serial}");
+        if (manifest.ChunkSize > MaxChunkSize)
+            return Fail($"manifest from {upstream.BaseAddress} rejected: chunk size {manifest.ChunkSize} is over {MaxChunkSize} bytes; keeping serial {live.Current.Serial}");
+
+        var current = live.Current;
+        var now = time.GetUtcNow();
+        if (manifest.Serial < current.Serial)
+        {
+            Log.UpstreamBehind(logger, manifest.Serial, current.Serial);
+            return true;
+        }
+        if (manifest.Serial == current.Serial && _record is not null)
+        {
+            // Nothing new; only retired files may have expired.
+            if (_record.Retired.Exists(r => r.Until <= now))
+                await CommitAsync(_record.ManifestBase64, manifest, bytes, signature, [.. _record.Retired.Where(r => r.Until > now)], now, cancellationToken);
+            else if (AnyCarriedMissing(current, manifest))
+                return await FetchAndCommitAsync(manifest, bytes, signature, now, cancellationToken);
+            return true;
+        }
+        return await FetchAndCommitAsync(manifest, bytes, signature, now, cancellationToken);
+    }
+
+    private async Task<bool> FetchAndCommitAsync(Manifest manifest, byte[] bytes, string signature, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        status.TargetSerial = manifest.Serial;
+        var sets = mirror.Value.SetList;
+        var wanted = new Dictionary<string, ManifestFile>(StringComparer.Ordinal);
+        long total = 0;
+        foreach (var file in manifest.Files)
+        {
+            if (DiskStore.Carries(sets, file.Path) && wanted.TryAdd(file.Sha256, file))
+                total += file.Size;
+        }
+        var missing = wanted.Values.Where(f => !store.HasObject(f.Sha256, f.Size)).ToList();
+        using var progress = new SyncProgress(manifest.Serial, missing.Sum(f => f.Size), options.Value.ProgressInterval, time, logger);
+        Log.Starting(logger, manifest.Serial, upstream.BaseAddress, missing.Count, progress.TotalBytes, wanted.Count);
+        await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
+            async (file, ct) => await fetcher.FetchAsync(store, file, manifest.ChunkSize, progress, ct));
+        if (missing.Count > 0)
+            progress.Report();
+
+        // Files gone from the new serial stay served for the grace period.
+        var retired = new Dictionary<string, RetiredFile>(StringComparer.Ordinal);
+        var carried = new HashSet<string>(manifest.Files.Where(f => DiskStore.Carries(sets, f.Path)).Select(f => f.Path), StringComparer.Ordinal);
+        foreach (var r in _record?.Retired ?? [])
+        {
+            if (r.Until > now && !carried.Contains(r.File.Path))
+                retired[r.File.Path] = r;
+        }
+        foreach (var (path, file) in live.Current.Files)
+        {
+            if (file.RetiredUntil is null && !carried.Contains(path))
+                retired[path] = new RetiredFile(file.Entry, now + options.Value.DeleteGrace);
+        }
+        await CommitAsync(Convert.ToBase64String(bytes), manifest, bytes, signature, [.. retired.Values], now, cancellationToken);
+        Log.Synced(logger, manifest.Serial, progress.FetchedBytes, progress.Elapsed.TotalSeconds, retired.Count);
+        return true;
+    }
+
+    private async Task CommitAsync(string manifestBase64, Manifest manifest, byte[] bytes, string signature, List<RetiredFile> retired, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var record = new LiveRecord { ManifestBase64 = manifestBase64, Signature = signature, Retired = retired };
+        await store.SaveLiveAsync(record, cancellationToken);
+        _record = record;
+        var snapshot = store.BuildSnapshot(record, manifest, bytes, mirror.Value.SetList, now, checkObjects: false);
+        live.Publish(snapshot);
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in snapshot.Files.Values)
+            keep.Add(file.Entry.Sha256);
+        var removed = store.CollectGarbage(keep, keep);
+        Log.Published(logger, manifest.Serial, snapshot.Files.Count, retired.Count, removed);
+    }
+
+    // After a restart some objects may be gone from disk; the snapshot then lacks them and they are refetched.
+    private bool AnyCarriedMissing(LiveSnapshot current, Manifest manifest)
+    {
+        foreach (var file in manifest.Files)
+        {
+            if (DiskStore.Carries(mirror.Value.SetList, file.Path) && (!current.Files.TryGetValue(file.Path, out var have) || have.RetiredUntil is not null))
+                return true;
+        }
+        return false;
+    }
+
+    private bool Fail(string message)
+    {
+        status.LastError = message;
+        Log.Failed(logger, message);
+        return false;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Loaded serial {Serial} from disk ({Files} files), nothing fetched")]
+        public static partial void Loaded(ILogger logger, long serial, int files);
+
+        [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Live state on disk not used: {Error}")]
+        public static partial void LiveUnreadable(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Syncing serial {Serial} from {Upstream}: {Missing} files ({Bytes} bytes) to fetch of {Wanted} carried")]
+        public static partial void Starting(ILogger logger, long serial, Uri upstream, int missing, long bytes, int wanted);
+
+        [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Serial {Serial} verified and live: {Fetched} bytes fetched in {Seconds:0.00} s, {Retired} files in delete grace")]
+        public static partial void Synced(ILogger logger, long serial, long fetched, double seconds, int retired);
+
+        [LoggerMessage(EventId = 2034, Level = LogLevel.Error, Message = "{Message}")]
+        public static partial void Failed(ILogger logger, string message);
+
+        [LoggerMessage(EventId = 2037, Level = LogLevel.Debug, Message = "Sync pass done at serial {Serial} in {Ms:0.0} ms")]
+        public static partial void PassDone(ILogger logger, long serial, double ms);
+
+        [LoggerMessage(EventId = 2035, Level = LogLevel.Warning, Message = "Upstream is at serial {Upstream}, behind our {Live}; keeping ours")]
+        public static partial void UpstreamBehind(ILogger logger, long upstream, long live);
+
+        [LoggerMessage(EventId = 2036, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} servable files ({Retired} retired), {Removed} stale files removed")]
+        public static partial void Published(ILogger logger, long serial, int files, int retired, int removed);
+    }
+}

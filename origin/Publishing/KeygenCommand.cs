@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Downloads.Contracts.Hosting;
+using Downloads.Contracts.Manifests;
+
+namespace Downloads.Origin.Publishing;
+
+/// <summary><c>origin keygen --out FILE [--force]</c>: writes the private seed to FILE (mode 600) and prints the public key.</summary>
+public static class KeygenCommand
+{
+    /// <summary>The verb.</summary>
+    public const string Name = "keygen";
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create(TextWriter output)
+    {
+        var file = new Option<string>("--out") { Description = "Where to write the base64 private key", Required = true };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing key file" };
+        var command = new Command(Name, "Creates an Ed25519 key pair for signing manifests.") { file, force };
+        command.SetAction(async (parse, ct) =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(file)!);
+            if (File.Exists(path) && !parse.GetValue(force))
+                throw new IOException($"{path} exists; pass --force to replace the signing key (every mirror must then pin the new public key)");
+            var (priv, pub) = ManifestSigner.GenerateKeyPair();
+            await AtomicFile.WriteAllBytesAsync(path, System.Text.Encoding.ASCII.GetBytes(priv + "\n"), ct);
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await File.WriteAllTextAsync(path + ".pub", pub + "\n", ct);
+            await output.WriteLineAsync(pub);
+            return 0;
+        });
+        return command;
+    }
+}

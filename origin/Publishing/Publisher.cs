@@ -1,0 +1,126 @@
+using Downloads.Contracts.Manifests;
+using Microsoft.Extensions.Logging;
+
+namespace Downloads.Origin.Publishing;
+
+/// <summary>What one publication did.</summary>
+/// <param name="Serial">The new serial.</param>
+/// <param name="Files">Files in the manifest.</param>
+/// <param name="Hashed">Files read and hashed (new, or size/mtime changed).</param>
+/// <param name="Changed">Files whose content changed at this serial.</param>
+/// <param name="State">The published state.</param>
+public sealed record PublishResult(long Serial, int Files, int Hashed, int Changed, PublishedState State);
+
+/// <summary>
+/// Rescans the tree and publishes the next serial: hashes only files whose size or mtime changed,
+/// keeps each unchanged file's changed-at serial, signs the exact manifest bytes and swaps them in
+/// atomically. One publisher at a time per state folder (a lock file guards it).
+/// </summary>
+public sealed partial class Publisher(OriginOptions options, TimeProvider time, ILogger logger)
+{
+    /// <summary>Publishes the next serial.</summary>
+    public async Task<PublishResult> PublishAsync(CancellationToken cancellationToken = default)
+    {
+        var privateKey = options.LoadPrivateKey();
+        var root = Path.GetFullPath(options.Root);
+        if (!Directory.Exists(root))
+            throw new DirectoryNotFoundException($"Origin:Root '{root}' does not exist; create it or run `origin sample --root {root}`.");
+        var state = new StateFolder(Path.GetFullPath(options.StateDir));
+        Directory.CreateDirectory(state.Path);
+
+        await using var guard = await AcquireLockAsync(Path.Combine(state.Path, "publish.lock"), cancellationToken);
+        var previous = state.Load(state.ReadCurrentSerial(), out _);
+        var serial = (previous?.Manifest.Serial ?? 0) + 1;
+        var cache = HashCache.Load(state.HashCachePath);
+        var fresh = new Dictionary<string, CachedHash>(StringComparer.Ordinal);
+        var files = new List<ManifestFile>();
+        int hashed = 0, changed = 0;
+
+        foreach (var (relative, info) in Scan(root))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var mtime = info.LastWriteTimeUtc;
+            if (!cache.Entries.TryGetValue(relative, out var hash)
+                || hash.Size != info.Length || hash.MtimeTicks != mtime.Ticks || hash.ChunkSize != options.ChunkSize)
+            {
+                await using var stream = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous);
+                var (sha, chunks, length) = await FileHasher.HashAsync(stream, options.ChunkSize, cancellationToken);
+                if (length != info.Length)
+                    throw new IOException($"'{relative}' changed while it was being hashed; publish again when writers are done.");
+                hash = new CachedHash(length, mtime.Ticks, options.ChunkSize, sha, chunks);
+                hashed++;
+            }
+            fresh[relative] = hash;
+            var changedAt = serial;
+            if (previous is not null && previous.Files.TryGetValue(relative, out var before) && before.Sha256 == hash.Sha256 && before.Size == hash.Size)
+                changedAt = before.ChangedAt;
+            else
+                changed++;
+            files.Add(new ManifestFile
+            {
+                Path = relative,
+                Size = hash.Size,
+                Sha256 = hash.Sha256,
+                ChangedAt = changedAt,
+                Modified = new DateTimeOffset(mtime.Ticks, TimeSpan.Zero),
+                Chunks = hash.Chunks,
+            });
+        }
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        var manifest = new Manifest { Serial = serial, Published = time.GetUtcNow(), ChunkSize = options.ChunkSize, Files = files };
+        var bytes = ManifestCodec.Serialize(manifest);
+        var signature = ManifestSigner.Sign(bytes, privateKey);
+        await state.WriteAsync(serial, bytes, signature, options.KeepSerials, cancellationToken);
+        await new HashCache { Entries = fresh }.SaveAsync(state.HashCachePath, cancellationToken);
+        var removed = previous is null ? 0 : previous.Manifest.Files.Count(f => !fresh.ContainsKey(f.Path));
+        Log.Published(logger, serial, files.Count, hashed, changed, removed);
+        return new PublishResult(serial, files.Count, hashed, changed, new PublishedState(manifest, bytes, System.Text.Encoding.ASCII.GetBytes(signature)));
+    }
+
+    private IEnumerable<(string Relative, FileInfo Info)> Scan(string root)
+    {
+        var enumeration = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+            IgnoreInaccessible = false,
+        };
+        foreach (var path in Directory.EnumerateFiles(root, "*", enumeration))
+        {
+            var relative = Path.GetRelativePath(root, path).Replace(Path.DirectorySeparatorChar, '/');
+            var name = Path.GetFileName(path);
+            if (name.StartsWith('.'))
+                continue;
+            if (!ManifestPaths.IsValid(relative) || ManifestPaths.SetOf(relative).Length == 0)
+            {
+                Log.SkippedPath(logger, relative);
+                continue;
+            }
+            yield return (relative, new FileInfo(path));
+        }
+    }
+
+    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (attempt < 600)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} files, {Hashed} hashed, {Changed} changed, {Removed} removed")]
+        public static partial void Published(ILogger logger, long serial, int files, int hashed, int changed, int removed);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Skipped '{Path}': not a publishable path (top-level files and reserved names are not published)")]
+        public static partial void SkippedPath(ILogger logger, string path);
+    }
+}

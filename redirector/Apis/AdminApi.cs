@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Serialization;
+using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Membership;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Downloads.Redirector.Apis;
+
+/// <summary>
+/// Ops' API under <c>/-/api</c>, authenticated with <c>Authorization: Bearer {Admin:Token}</c>, and the
+/// mirrors' enrollment endpoint, authenticated by its one-time token instead.
+/// </summary>
+public static class AdminApi
+{
+    /// <summary>Body of <c>POST /-/api/tokens</c>.</summary>
+    /// <param name="LifetimeHours">Validity; the configured default when absent.</param>
+    public sealed record TokenRequest(double? LifetimeHours);
+
+    /// <summary>Answer of <c>POST /-/api/tokens</c>.</summary>
+    public sealed record TokenResponse(string Token, DateTimeOffset Expires);
+
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/capacity</c>.</summary>
+    public sealed record CapacityRequest(double Mbps);
+
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/weight</c>.</summary>
+    public sealed record WeightRequest(double Weight);
+
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/-/api/enroll", EnrollAsync);
+
+        var admin = app.MapGroup("/-/api").AddEndpointFilter(RequireAdminAsync);
+        admin.MapPost("/tokens", IssueTokenAsync);
+        admin.MapGet("/mirrors", async (MembershipService m) => TypedResults.Ok(await m.ListAsync()));
+        admin.MapGet("/mirrors/{id}", GetAsync);
+        admin.MapPost("/mirrors/{id}/approve", (string id, MembershipService m) => Answer(m.ApproveAsync(id)));
+        admin.MapPost("/mirrors/{id}/enable", (string id, MembershipService m) => Answer(m.SetEnabledAsync(id, true)));
+        admin.MapPost("/mirrors/{id}/disable", (string id, MembershipService m) => Answer(m.SetEnabledAsync(id, false)));
+        admin.MapPost("/mirrors/{id}/drain", (string id, MembershipService m) => Answer(m.SetDrainingAsync(id, true)));
+        admin.MapPost("/mirrors/{id}/undrain", (string id, MembershipService m) => Answer(m.SetDrainingAsync(id, false)));
+        admin.MapPost("/mirrors/{id}/capacity", (string id, CapacityRequest body, MembershipService m) => body.Mbps is > 0 and < 10_000_000
+            ? Answer(m.SetCapacityAsync(id, body.Mbps))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "mbps must be a positive number")));
+        admin.MapPost("/mirrors/{id}/weight", (string id, WeightRequest body, MembershipService m) => body.Weight is >= 0 and <= 1_000_000
+            ? Answer(m.SetWeightAsync(id, body.Weight))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "weight must be between 0 and 1000000")));
+        admin.MapGet("/mirrors/{id}/health", async (string id, MembershipService m) => TypedResults.Ok(await m.HealthAsync(id)));
+        admin.MapDelete("/mirrors/{id}", RemoveAsync);
+        return app;
+    }
+
+    /// <summary>Adds <see cref="AdminOptions"/>.</summary>
+    public static IServiceCollection AddAdminApi(this IServiceCollection services)
+    {
+        services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
+        // Unknown coordinates are NaN in mirror records; write them as "NaN" rather than failing the answer.
+        // Enums as names ("Pending"), which is what ops read.
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.NumberHandling |= JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+        });
+        return services;
+    }
+
+    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var expected = http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.Token;
+        var header = http.Request.Headers.Authorization.ToString();
+        var given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+        if (expected.Length == 0 || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            return TypedResults.Problem(expected.Length == 0 ? "admin API disabled: set Admin:Token" : "missing or wrong bearer token",
+                statusCode: StatusCodes.Status401Unauthorized);
+        }
+        return await next(context);
+    }
+
+    private static async Task<Ok<TokenResponse>> IssueTokenAsync(TokenRequest? body, MembershipService membership)
+    {
+        var lifetime = body?.LifetimeHours is > 0 and var h ? TimeSpan.FromHours(h) : (TimeSpan?)null;
+        var (token, expires) = await membership.IssueTokenAsync(lifetime);
+        return TypedResults.Ok(new TokenResponse(token, expires));
+    }
+
+    private static async Task<Results<Ok<EnrollResponse>, ProblemHttpResult>> EnrollAsync(EnrollRequest request, HttpContext http, MembershipService membership)
+    {
+        var result = await membership.EnrollAsync(request, http.Connection.RemoteIpAddress);
+        return result.Ok ? TypedResults.Ok(result.Value) : Problem(result.Error, result.Reason);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(string id, MembershipService membership)
+    {
+        var result = await membership.RemoveAsync(id);
+        return result.Ok ? TypedResults.NoContent() : Problem(result.Error, result.Reason);
+    }
+
+    private static async Task<Results<Ok<MirrorRecord>, ProblemHttpResult>> GetAsync(string id, MembershipService membership) =>
+        await membership.FindAsync(id) is { } found ? TypedResults.Ok(found) : Problem(MembershipError.NotFound, $"no mirror '{id}'");
+
+    private static async Task<Results<Ok<MirrorRecord>, ProblemHttpResult>> Answer(Task<MembershipResult<MirrorRecord>> operation)
+    {
+        var result = await operation;
+        return result.Ok ? TypedResults.Ok(result.Value!) : Problem(result.Error, result.Reason);
+    }
+
+    private static ProblemHttpResult Problem(MembershipError error, string reason) => TypedResults.Problem(reason, statusCode: error switch
+    {
+        MembershipError.InvalidToken => StatusCodes.Status403Forbidden,
+        MembershipError.IdTaken => StatusCodes.Status409Conflict,
+        MembershipError.NotFound => StatusCodes.Status404NotFound,
+        _ => StatusCodes.Status400BadRequest,
+    });
+}

@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+using Downloads.Redirector.Snapshots;
+
+namespace Downloads.Redirector.Apis;
+
+/// <summary>Maps <c>/-/health</c> and the catch-all <c>GET|HEAD /{path}</c> (lowest route precedence, so other <c>/-/</c> endpoints win).</summary>
+internal static class RedirectApi
+{
+    public static IEndpointRouteBuilder MapRedirects(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/-/health", Health);
+        var handler = app.ServiceProvider.GetRequiredService<RedirectHandler>();
+        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], handler.HandleAsync);
+        return app;
+    }
+
+    /// <summary>200 once a verified manifest is loaded, else 503; always says what the redirector is running from.</summary>
+    private static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<HealthView> Health(SnapshotHolder holder, TimeProvider time)
+    {
+        var s = holder.Current;
+        var now = time.GetUtcNow();
+        var view = new HealthView(
+            !s.Index.IsLoaded ? "no manifest" : "ok",
+            s.Index.Serial,
+            s.Index.Files.Count,
+            s.Mirrors.Length,
+            s.Http.Count,
+            s.Https.Count,
+            s.MirrorsLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.MirrorsLoadedAt).TotalSeconds, 1),
+            s.ManifestLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.ManifestLoadedAt).TotalSeconds, 1));
+        return TypedResults.Json(view, HealthJson.Default.HealthView,
+            statusCode: !s.Index.IsLoaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+    }
+}
+
+internal sealed record HealthView(string Status, long Serial, int Files, int Mirrors, int HttpCandidates, int HttpsCandidates,
+    double? MirrorsAgeSeconds, double? ManifestAgeSeconds);
+
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(HealthView))]
+internal sealed partial class HealthJson : JsonSerializerContext;

@@ -1,0 +1,171 @@
+using System.Net;
+using System.Text;
+using Downloads.Redirector.Clients;
+using Downloads.Redirector.Counting;
+using Downloads.Redirector.Geo;
+using Downloads.Redirector.Selection;
+using Downloads.Redirector.Snapshots;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Downloads.Redirector.Apis;
+
+/// <summary>
+/// Answers <c>GET|HEAD /{path}</c>. The redirect path reads the current snapshot once, locates the
+/// client in memory and writes headers computed mostly in advance: no I/O, no lock.
+/// </summary>
+internal sealed class RedirectHandler
+{
+    private readonly SnapshotHolder _holder;
+    private readonly MirrorSelector _selector;
+    private readonly ClientAddressResolver _clients;
+    private readonly IGeoLocator? _geo;
+    private readonly CounterRegistry _counters;
+    private readonly RedirectorOptions _options;
+    private readonly string[] _fallbacks;
+
+    [ThreadStatic]
+    private static StringBuilder? t_link;
+
+    public RedirectHandler(SnapshotHolder holder, MirrorSelector selector, ClientAddressResolver clients,
+        CounterRegistry counters, IOptions<RedirectorOptions> options, IServiceProvider services)
+    {
+        _holder = holder;
+        _selector = selector;
+        _clients = clients;
+        _counters = counters;
+        _options = options.Value;
+        _geo = services.GetService<IGeoLocator>();
+        var fallbacks = new List<string>();
+        foreach (var f in _options.Fallbacks)
+        {
+            if (!string.IsNullOrWhiteSpace(f))
+                fallbacks.Add(f.Trim().TrimEnd('/'));
+        }
+        fallbacks.Add(_options.Origin.TrimEnd('/'));
+        _fallbacks = [.. fallbacks];
+    }
+
+    public RoutingSnapshot Snapshot => _holder.Current;
+
+    public MirrorSelector Selector => _selector;
+
+    public RedirectorOptions Options => _options;
+
+    /// <summary>Base URLs used when no mirror qualifies: the configured fallbacks, then the origin.</summary>
+    public IReadOnlyList<string> Fallbacks => _fallbacks;
+
+    public Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var decoded = request.Path.Value ?? "";
+        if (decoded.StartsWith("/-/", StringComparison.Ordinal))
+            return Problems.Write(context, StatusCodes.Status404NotFound, "no such service endpoint");
+        var raw = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        if (RequestPath.Problem(raw, decoded) is { } problem)
+            return Problems.Write(context, StatusCodes.Status400BadRequest, problem);
+
+        var snapshot = _holder.Current;
+        var mode = Mode.Redirect;
+        IPAddress? fromIp = null;
+        if (request.QueryString.HasValue)
+        {
+            var query = request.Query;
+            if (query.ContainsKey("metalink"))
+                mode = Mode.Metalink;
+            else if (query.ContainsKey("json"))
+                mode = Mode.Json;
+            else if (query.ContainsKey("mirrorlist"))
+                mode = Mode.MirrorList;
+            if (query.TryGetValue("fromip", out var from) && !IPAddress.TryParse(from.ToString(), out fromIp))
+                return Problems.Write(context, StatusCodes.Status400BadRequest, "fromip is not an IP address");
+        }
+
+        var path = decoded.AsSpan(1);
+        if (!snapshot.Index.FilesBySpan.TryGetValue(path, out var file))
+        {
+            if (path.EndsWith(".meta4", StringComparison.Ordinal)
+                && snapshot.Index.FilesBySpan.TryGetValue(path[..^".meta4".Length], out file))
+                mode = Mode.Metalink;
+            else
+                return Problems.Write(context, StatusCodes.Status404NotFound,
+                    !snapshot.Index.IsLoaded ? "no manifest loaded yet" : "not in the manifest");
+        }
+
+        var address = fromIp ?? _clients.Resolve(context);
+        var client = address is not null && _geo is not null ? _geo.Locate(address) : ClientLocation.Unknown;
+        var https = _clients.IsHttps(context);
+        if (mode != Mode.Redirect)
+            return mode == Mode.Metalink
+                ? MetalinkApi.WriteAsync(context, this, snapshot, file, client, https)
+                : MirrorListApi.WriteAsync(context, this, snapshot, file, client, address, https, mode == Mode.Json);
+
+        Span<int> picks = stackalloc int[_options.MaxAlternates];
+        var count = _selector.Select(snapshot, file, client, https, picks);
+
+        var response = context.Response;
+        var headers = response.Headers;
+        response.StatusCode = StatusCodes.Status302Found;
+        headers.CacheControl = "private, no-store";
+        headers["Digest"] = file.Digest;
+        headers["Repr-Digest"] = file.ReprDigest;
+        if (count == 0)
+        {
+            headers.Location = string.Concat(_fallbacks[0], "/", file.EscapedPath);
+            if (_fallbacks.Length > 1)
+                headers.Link = FallbackLink(file);
+            _counters.Mirror(CounterRegistry.FallbackId).Increment();
+        }
+        else
+        {
+            var target = snapshot.Mirrors[picks[0]];
+            headers.Location = string.Concat(target.BaseUrl(https), "/", file.EscapedPath);
+            if (count > 1)
+                headers.Link = MirrorLink(snapshot, picks[1..count], file, https);
+            target.Redirects.Increment();
+        }
+        file.Downloads.Increment();
+        _counters.Country(client.Country.Length == 0 ? "--" : client.Country).Increment();
+        if (address is not null)
+            _counters.SeeAddress(address);
+        return Task.CompletedTask;
+    }
+
+    /// <summary><c>Link: &lt;url&gt;; rel=duplicate; pri=2; geo=gb, …</c> (RFC 6249) for the alternates.</summary>
+    private static string MirrorLink(RoutingSnapshot snapshot, ReadOnlySpan<int> alternates, FileEntry file, bool https)
+    {
+        var sb = t_link ??= new StringBuilder(512);
+        sb.Clear();
+        for (var i = 0; i < alternates.Length; i++)
+        {
+            var mirror = snapshot.Mirrors[alternates[i]];
+            if (i > 0)
+                sb.Append(", ");
+            sb.Append('<').Append(mirror.BaseUrl(https)).Append('/').Append(file.EscapedPath).Append(">; rel=duplicate; pri=").Append(i + 2);
+            if (mirror.CountryLower.Length > 0)
+                sb.Append("; geo=").Append(mirror.CountryLower);
+        }
+        return sb.ToString();
+    }
+
+    private string FallbackLink(FileEntry file)
+    {
+        var sb = t_link ??= new StringBuilder(512);
+        sb.Clear();
+        for (var i = 1; i < _fallbacks.Length; i++)
+        {
+            if (i > 1)
+                sb.Append(", ");
+            sb.Append('<').Append(_fallbacks[i]).Append('/').Append(file.EscapedPath).Append(">; rel=duplicate; pri=").Append(i + 1);
+        }
+        return sb.ToString();
+    }
+
+    private enum Mode
+    {
+        Redirect,
+        MirrorList,
+        Json,
+        Metalink,
+    }
+}

@@ -1,0 +1,163 @@
+using System.Net;
+using Downloads.Contracts.Geo;
+using Microsoft.Extensions.Options;
+
+namespace Downloads.Redirector.Geo;
+
+/// <summary>
+/// Locates clients with MaxMind City and ASN databases (GeoLite2/GeoIP2, or the generated samples).
+/// A lookup in a network seen before is a cache hit: no tree walk, no decoding, no allocation.
+/// The files are checked every <see cref="GeoOptions.ReloadInterval"/> and swapped in atomically when
+/// they change; a file that fails to load leaves the previous version in service.
+/// </summary>
+internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
+{
+    private readonly GeoOptions _options;
+    private readonly string? _cityPath;
+    private readonly string? _asnPath;
+    private readonly ILogger<MaxMindGeoLocator> _log;
+    private readonly ITimer? _timer;
+    private readonly Lock _reloadLock = new();
+    private Databases _current;
+    private Databases? _retired;
+
+    public MaxMindGeoLocator(IOptions<GeoOptions> options, TimeProvider time, ILogger<MaxMindGeoLocator> log)
+    {
+        _options = options.Value;
+        _log = log;
+        (_cityPath, _asnPath) = (NullIfEmpty(_options.CityDatabase), NullIfEmpty(_options.AsnDatabase));
+        if (_options.UseSampleDatabases)
+        {
+            // Deterministic content written by rename: processes sharing the folder cannot see a partial file.
+            (_cityPath, _asnPath) = SampleGeoDatabases.WriteAll(Path.Combine(Path.GetTempPath(), "downloads-geo-samples"));
+            UsingSamples(_log, Path.GetDirectoryName(_cityPath)!);
+        }
+
+        _current = new Databases(Load(_cityPath, null, OpenCity), Load(_asnPath, null, OpenAsn));
+        if (_cityPath is null && _asnPath is null)
+        {
+            NoDatabases(_log);
+            return;
+        }
+
+        _timer = time.CreateTimer(_ => Reload(), null, _options.ReloadInterval, _options.ReloadInterval);
+    }
+
+    public ClientLocation Locate(IPAddress address)
+    {
+        if (!ClientKey.TryCreate(address, out var key) || key.IsLocal)
+        {
+            return ClientLocation.Unknown;
+        }
+
+        var databases = Volatile.Read(ref _current);
+        var location = databases.City is { } city ? city.Lookup(key, address) : ClientLocation.Unknown;
+        var asn = databases.Asn is { } asnDatabase ? asnDatabase.Lookup(key, address) : 0;
+        return asn == 0 ? location : location with { Asn = asn };
+    }
+
+    /// <summary>Checks the files now and swaps in any that changed (the timer calls this).</summary>
+    public void Reload()
+    {
+        lock (_reloadLock)
+        {
+            // Readers replaced one interval ago are no longer in use by any lookup: close them now.
+            _retired?.Dispose();
+            _retired = null;
+
+            var old = _current;
+            var next = new Databases(Load(_cityPath, old.City, OpenCity), Load(_asnPath, old.Asn, OpenAsn));
+            if (ReferenceEquals(next.City, old.City) && ReferenceEquals(next.Asn, old.Asn))
+            {
+                return;
+            }
+
+            Volatile.Write(ref _current, next);
+            _retired = new Databases(
+                ReferenceEquals(next.City, old.City) ? null : old.City,
+                ReferenceEquals(next.Asn, old.Asn) ? null : old.Asn);
+        }
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        lock (_reloadLock)
+        {
+            _retired?.Dispose();
+            _current.Dispose();
+        }
+    }
+
+    private GeoDatabase<CityRecord, ClientLocation> OpenCity(string path) =>
+        GeoDatabase<CityRecord, ClientLocation>.Open(path, _options.CacheSlots, ToLocation, ClientLocation.Unknown);
+
+    private GeoDatabase<AsnRecord, long> OpenAsn(string path) =>
+        GeoDatabase<AsnRecord, long>.Open(path, _options.CacheSlots, static r => r?.Number ?? 0, 0);
+
+    /// <summary>Opens <paramref name="path"/> unless <paramref name="current"/> is already that version; on failure keeps <paramref name="current"/>.</summary>
+    private T? Load<T>(string? path, T? current, Func<string, T> open)
+        where T : class, IGeoDatabase
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        var stamp = FileStamp.Of(path);
+        if (current is not null && current.Stamp == stamp)
+        {
+            return current;
+        }
+
+        try
+        {
+            var opened = open(path);
+            Loaded(_log, path, opened.Metadata.DatabaseType, opened.Metadata.BuildDate);
+            return opened;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MaxMind.Db.InvalidDatabaseException or ArgumentException)
+        {
+            LoadFailed(_log, path, e.Message);
+            return current;
+        }
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static ClientLocation ToLocation(CityRecord? record)
+    {
+        if (record is null)
+        {
+            return ClientLocation.Unknown;
+        }
+
+        return new ClientLocation(
+            record.Location?.Latitude ?? double.NaN,
+            record.Location?.Longitude ?? double.NaN,
+            record.Country?.IsoCode ?? record.RegisteredCountry?.IsoCode ?? "",
+            record.Continent?.Code ?? "",
+            0);
+    }
+
+    private sealed record Databases(GeoDatabase<CityRecord, ClientLocation>? City, GeoDatabase<AsnRecord, long>? Asn) : IDisposable
+    {
+        public void Dispose()
+        {
+            City?.Dispose();
+            Asn?.Dispose();
+        }
+    }
+
+    [LoggerMessage(EventId = GeoEvents.Loaded, Level = LogLevel.Information, Message = "Geo database {Path} loaded ({Type}, built {Built:yyyy-MM-dd})")]
+    private static partial void Loaded(ILogger logger, string path, string type, DateTime built);
+
+    [LoggerMessage(EventId = GeoEvents.LoadFailed, Level = LogLevel.Warning, Message = "Geo database {Path} could not be loaded, keeping the previous one if any: {Reason}")]
+    private static partial void LoadFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = GeoEvents.UsingSamples, Level = LogLevel.Warning, Message = "Using generated sample geo databases in {Directory}: only the test networks are known (81.2.69.142 is London)")]
+    private static partial void UsingSamples(ILogger logger, string directory);
+
+    [LoggerMessage(EventId = GeoEvents.NoDatabases, Level = LogLevel.Warning, Message = "No geo databases configured (Geo:CityDatabase, Geo:AsnDatabase): every client is of unknown location")]
+    private static partial void NoDatabases(ILogger logger);
+}

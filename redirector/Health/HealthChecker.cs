@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using static Downloads.Contracts.Redis.Keyspace;
+
+namespace Downloads.Redirector.Health;
+
+/// <summary>
+/// One round of active health checks. Rounds are numbered from the wall clock; for each live mirror
+/// the redirector that wins <c>SET dl:h:{id}:lease:{round} NX PX</c> probes it, so with any number of
+/// redirectors each mirror is probed once per round. Verdicts go to <c>dl:h:{id}</c> (ok, reason,
+/// probe, latency) where every redirector's snapshot and the ops view read them; a flip is announced
+/// on <c>dl:mirrors:changed</c> so a failing mirror is excluded at once.
+/// </summary>
+public sealed partial class HealthChecker : IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IManifestSource _manifests;
+    private readonly HealthOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<HealthChecker> _log;
+    private readonly HttpClient _http;
+    private readonly MirrorProber _prober;
+    private readonly Random _random;
+    private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    /// <summary>Creates the checker; <paramref name="random"/> is for tests (seeded), else shared.</summary>
+    public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options, TimeProvider time,
+        ILogger<HealthChecker> log, Random? random = null)
+    {
+        _redis = redis;
+        _manifests = manifests;
+        _options = options.Value;
+        _time = time;
+        _log = log;
+        _random = random ?? Random.Shared;
+        // No redirects followed: a mirror must serve the file itself. No connection reuse across
+        // rounds beyond a minute, so a mirror's DNS change is seen.
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+        {
+            Timeout = _options.Timeout,
+        };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("Downloads-HealthCheck/1");
+        _prober = new MirrorProber(_http, time);
+    }
+
+    /// <summary>Number of the round at <paramref name="now"/>.</summary>
+    public long RoundAt(DateTimeOffset now) => now.ToUnixTimeMilliseconds() / (long)Math.Max(1, _options.Interval.TotalMilliseconds);
+
+    /// <summary>Runs the current round: the verdicts of the mirrors this instance probed.</summary>
+    public async Task<IReadOnlyList<HealthVerdict>> RunRoundAsync(CancellationToken cancellationToken = default)
+    {
+        var manifest = _manifests.Current;
+        if (manifest is null)
+            return [];
+        var db = _redis.GetDatabase();
+        var now = _time.GetUtcNow();
+        var round = RoundAt(now);
+        var mirrors = await MirrorStore.LoadAllAsync(db, now);
+
+        // One round trip for every lease and every previous good-round count.
+        var live = new List<MirrorRecord>(mirrors.Count);
+        foreach (var m in mirrors)
+        {
+            if (m.HttpUrl.Length == 0 && m.HttpsUrl.Length == 0)
+                continue;
+            // A mirror that was serving and lost its heartbeat is marked failed, so when it comes back
+            // it is probed for N good rounds before traffic returns (not trusted on its word).
+            if (m.Alive || (_options.RecheckAfterDowntime && m.Healthy && m.Serial > 0))
+                live.Add(m);
+        }
+        var batch = db.CreateBatch();
+        var leases = new (MirrorRecord Mirror, Task<bool> Lease, Task<RedisValue> Good)[live.Count];
+        for (var i = 0; i < live.Count; i++)
+        {
+            var id = live[i].Id;
+            leases[i] = (live[i], batch.StringSetAsync(MirrorHealthLease(id, round), _instance, _options.Interval * 2, When.NotExists),
+                batch.HashGetAsync(MirrorHealth(id), HealthFields.GoodRounds));
+        }
+        batch.Execute();
+        var mine = new List<(MirrorRecord Mirror, int Good)>();
+        foreach (var (mirror, lease, good) in leases)
+        {
+            if (await lease)
+                mine.Add((mirror, (await good).TryParse(out int g) ? g : 0));
+        }
+
+        var verdicts = new ConcurrentBag<HealthVerdict>();
+        await Parallel.ForEachAsync(mine, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
+            async (item, ct) =>
+            {
+                using var timeout = new CancellationTokenSource(_options.Timeout, _time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+                int seed;
+                lock (_random)
+                    seed = _random.Next();
+                var result = item.Mirror.Alive
+                    ? await _prober.ProbeAsync(item.Mirror, manifest, new Random(seed), linked.Token)
+                    : new ProbeResult(false, "heartbeat expired: it will be probed before it gets traffic again", "", 0);
+                if (result is not null)
+                    verdicts.Add(HealthVerdict.Judge(item.Mirror.Id, result, item.Mirror.Healthy, item.Good, _options.GoodRoundsToReadmit));
+            });
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var sorted = verdicts.OrderBy(v => v.Id, StringComparer.Ordinal).ToArray();
+        await WriteAsync(db, sorted, now);
+        return sorted;
+    }
+
+    private async Task WriteAsync(IDatabase db, HealthVerdict[] verdicts, DateTimeOffset now)
+    {
+        if (verdicts.Length == 0)
+            return;
+        var batch = db.CreateBatch();
+        var writes = new List<Task>(verdicts.Length * 2);
+        var checkedAt = now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        foreach (var v in verdicts)
+        {
+            var fields = new List<HashEntry>
+            {
+                new(HealthFields.Ok, v.Healthy ? "1" : "0"),
+                new(HealthFields.Checked, checkedAt),
+                new(HealthFields.GoodRounds, v.GoodRounds),
+                new(HealthFields.Probe, v.Result.Probe),
+                new(HealthFields.LatencyMs, Math.Round(v.Result.LatencyMs)),
+            };
+            if (!v.Result.Ok)
+            {
+                fields.Add(new(HealthFields.Reason, v.Result.Reason));
+                fields.Add(new(HealthFields.LastFailure, checkedAt));
+            }
+            else if (v.Healthy)
+            {
+                fields.Add(new(HealthFields.Reason, ""));
+            }
+            else
+            {
+                fields.Add(new(HealthFields.Reason, $"recovering: {v.GoodRounds}/{_options.GoodRoundsToReadmit} good rounds before readmission"));
+            }
+            writes.Add(batch.HashSetAsync(MirrorHealth(v.Id), fields.ToArray()));
+            if (v.Changed)
+                writes.Add(batch.PublishAsync(MirrorsChanged, v.Id));
+        }
+        batch.Execute();
+        await Task.WhenAll(writes);
+        foreach (var v in verdicts)
+        {
+            if (v.Changed && !v.Healthy)
+                LogExcluded(_log, v.Id, v.Result.Reason);
+            else if (v.Changed)
+                LogReadmitted(_log, v.Id, v.GoodRounds);
+            else if (!v.Result.Ok)
+                LogStillFailing(_log, v.Id, v.Result.Reason);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Mirror {Id} excluded by health check: {Reason}")]
+    private static partial void LogExcluded(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Mirror {Id} readmitted after {Rounds} good health-check rounds")]
+    private static partial void LogReadmitted(ILogger logger, string id, int rounds);
+
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Information, Message = "Mirror {Id} still failing health check: {Reason}")]
+    private static partial void LogStillFailing(ILogger logger, string id, string reason);
+}

@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using Downloads.Redirector.Geo;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using static Downloads.Contracts.Redis.Keyspace;
+
+namespace Downloads.Redirector.Membership;
+
+/// <summary>
+/// Ops' operations on the mirror table — tokens, enrollment, approval, enable/disable/drain — with no
+/// HTTP in sight, so the admin API and the CLI share them. See docs/membership.md for the flow.
+/// </summary>
+public sealed partial class MembershipService(IConnectionMultiplexer redis, IOptions<MembershipOptions> options,
+    TimeProvider time, ILogger<MembershipService> log, IGeoLocator? geo = null)
+{
+    private static readonly HashSet<string> KnownInfoFields =
+    [
+        InfoFields.Name, InfoFields.HttpUrl, InfoFields.HttpsUrl, InfoFields.Sets, InfoFields.Latitude, InfoFields.Longitude,
+        InfoFields.Country, InfoFields.Continent, InfoFields.Asn, InfoFields.CapacityMbps, InfoFields.QuotaBytes, InfoFields.Scope,
+    ];
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Issues a one-time enrollment token; only its SHA-256 is stored, with a TTL.</summary>
+    public async Task<(string Token, DateTimeOffset Expires)> IssueTokenAsync(TimeSpan? lifetime = null)
+    {
+        var ttl = lifetime ?? options.Value.TokenLifetime;
+        var token = "dlt_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        await Db.StringSetAsync(EnrollToken(HashToken(token)), time.GetUtcNow().ToUnixTimeSeconds(), ttl);
+        LogTokenIssued(log, ttl.TotalHours);
+        return (token, time.GetUtcNow() + ttl);
+    }
+
+    /// <summary>
+    /// Enrolls a mirror: burns the token, writes its declared info and a pending config, adds it to
+    /// the table and creates its ACL user (off until approved). The password is returned only here.
+    /// </summary>
+    public async Task<MembershipResult<EnrollResponse>> EnrollAsync(EnrollRequest request, IPAddress? remote = null)
+    {
+        if (!MirrorIds.IsValid(request.Id))
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidId, $"mirror id '{request.Id}' must be 1-48 lower-case letters, digits or '-'");
+        var id = request.Id;
+        if (ValidateInfo(request.Info) is { } bad)
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidInfo, bad);
+        var db = Db;
+        var tokenKey = EnrollToken(HashToken(request.Token ?? ""));
+        if (!await db.KeyExistsAsync(tokenKey))
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidToken, "enrollment token is unknown, used or expired; ask ops for a new one");
+        if (await db.SetContainsAsync(Keyspace.Mirrors, id))
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.IdTaken, $"mirror id '{id}' is already enrolled; pick another id or ask ops to remove it");
+        // DEL is the atomic burn: of two racing enrollments with one token, only one sees 1.
+        if (!await db.KeyDeleteAsync(tokenKey))
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidToken, "enrollment token is unknown, used or expired; ask ops for a new one");
+
+        var info = request.Info.Where(f => KnownInfoFields.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value.Trim());
+        FillLocation(info, remote);
+
+        string? user = null, password = null;
+        if (options.Value.PerMirrorUsers)
+        {
+            password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            try
+            {
+                await MirrorAcl.CreateAsync(db, id, password);
+                user = MirrorAclUser(id);
+            }
+            catch (RedisServerException e)
+            {
+                // Garnet (./run.sh's embedded store) refuses key patterns: mirrors share one user there.
+                LogSharedUser(log, id, e.Message);
+                password = null;
+            }
+        }
+
+        await MirrorStore.WriteInfoAsync(db, id, info);
+        await db.HashSetAsync(MirrorConfig(id), [new(ConfigFields.Status, "pending"), new(ConfigFields.Enabled, "1"), new(ConfigFields.Draining, "0")]);
+        await MirrorStore.AddAsync(db, id);
+        await db.PublishAsync(MirrorsChanged, id);
+        LogEnrolled(log, id, remote?.ToString() ?? "?", user ?? "(shared)");
+        return MembershipResult.Success<EnrollResponse>(new EnrollResponse
+        {
+            Id = id, Status = "pending", User = user, Password = password, SharedUser = user is null,
+        });
+    }
+
+    /// <summary>Approves a mirror: status approved and its ACL user switched on.</summary>
+    public async Task<MembershipResult<MirrorRecord>> ApproveAsync(string id)
+    {
+        if (await FindAsync(id) is not { } found)
+            return NotFound(id);
+        await MirrorStore.SetConfigAsync(Db, id, (ConfigFields.Status, "approved"));
+        var hasUser = await MirrorAcl.SetEnabledAsync(Db, id, on: true);
+        LogApproved(log, id, hasUser);
+        return MembershipResult.Success<MirrorRecord>(found with { Status = MirrorStatus.Approved });
+    }
+
+    /// <summary>Enables or disables a mirror (a disabled mirror keeps reporting but gets no traffic).</summary>
+    public Task<MembershipResult<MirrorRecord>> SetEnabledAsync(string id, bool enabled) =>
+        SetAsync(id, ConfigFields.Enabled, enabled ? "1" : "0", r => r with { Enabled = enabled });
+
+    /// <summary>Starts or stops draining (no new traffic; running downloads finish).</summary>
+    public Task<MembershipResult<MirrorRecord>> SetDrainingAsync(string id, bool draining) =>
+        SetAsync(id, ConfigFields.Draining, draining ? "1" : "0", r => r with { Draining = draining });
+
+    /// <summary>Sets the capacity ops grant, Mbit/s (overrides the declared one).</summary>
+    public Task<MembershipResult<MirrorRecord>> SetCapacityAsync(string id, double mbps) =>
+        SetAsync(id, ConfigFields.CapacityMbps, mbps.ToString(CultureInfo.InvariantCulture), r => r with { CapacityMbps = mbps });
+
+    /// <summary>Sets the relative weight.</summary>
+    public Task<MembershipResult<MirrorRecord>> SetWeightAsync(string id, double weight) =>
+        SetAsync(id, ConfigFields.Weight, weight.ToString(CultureInfo.InvariantCulture), r => r with { Weight = weight });
+
+    /// <summary>
+    /// Removes a mirror: out of the table, its keys and its ACL user deleted (month counters expire on
+    /// their own). Its id can then be enrolled again with a new token.
+    /// </summary>
+    public async Task<MembershipResult<string>> RemoveAsync(string id)
+    {
+        if (!MirrorIds.IsValid(id) || !await Db.SetRemoveAsync(Keyspace.Mirrors, id))
+            return MembershipResult.Fail<string>(MembershipError.NotFound, $"no mirror '{id}'");
+        await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
+        await MirrorAcl.DeleteAsync(Db, id);
+        await Db.PublishAsync(MirrorsChanged, id);
+        LogRemoved(log, id);
+        return MembershipResult.Success(id);
+    }
+
+    /// <summary>The raw last health check of a mirror (ok, reason, probe, latency, …); empty when never checked.</summary>
+    public async Task<Dictionary<string, string>> HealthAsync(string id) =>
+        MirrorIds.IsValid(id) ? (await Db.HashGetAllAsync(MirrorHealth(id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString()) : [];
+
+    /// <summary>Every mirror, merged.</summary>
+    public Task<IReadOnlyList<MirrorRecord>> ListAsync() => MirrorStore.LoadAllAsync(Db, time.GetUtcNow());
+
+    /// <summary>One mirror, or null.</summary>
+    public async Task<MirrorRecord?> FindAsync(string id)
+    {
+        if (!MirrorIds.IsValid(id) || !await Db.SetContainsAsync(Keyspace.Mirrors, id))
+            return null;
+        return (await ListAsync()).FirstOrDefault(m => m.Id == id);
+    }
+
+    internal static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token.Trim())));
+
+    private async Task<MembershipResult<MirrorRecord>> SetAsync(string id, string field, string value, Func<MirrorRecord, MirrorRecord> apply)
+    {
+        if (await FindAsync(id) is not { } found)
+            return NotFound(id);
+        await MirrorStore.SetConfigAsync(Db, id, (field, value));
+        LogConfigured(log, id, field, value);
+        return MembershipResult.Success<MirrorRecord>(apply(found));
+    }
+
+    private static MembershipResult<MirrorRecord> NotFound(string id) =>
+        MembershipResult.Fail<MirrorRecord>(MembershipError.NotFound, $"no mirror '{id}'");
+
+    private static string? ValidateInfo(Dictionary<string, string>? info)
+    {
+        if (info is null)
+            return "info is missing";
+        var urls = 0;
+        foreach (var (field, scheme) in new[] { (InfoFields.HttpUrl, "http"), (InfoFields.HttpsUrl, "https") })
+        {
+            if (!info.TryGetValue(field, out var url) || string.IsNullOrWhiteSpace(url))
+                continue;
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != scheme || !string.IsNullOrEmpty(uri.Query))
+                return $"{field} '{url}' is not an absolute {scheme} URL";
+            urls++;
+        }
+        if (urls == 0)
+            return "a mirror needs an http or https base URL";
+        foreach (var field in new[] { InfoFields.Latitude, InfoFields.Longitude, InfoFields.CapacityMbps, InfoFields.QuotaBytes, InfoFields.Asn })
+        {
+            if (info.TryGetValue(field, out var v) && !double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                return $"{field} '{v}' is not a number";
+        }
+        return null;
+    }
+
+    // A host that states no location is placed where the geo database puts the address it enrolled from.
+    private void FillLocation(Dictionary<string, string> info, IPAddress? remote)
+    {
+        if (geo is null || remote is null || (info.ContainsKey(InfoFields.Latitude) && info.ContainsKey(InfoFields.Longitude)))
+            return;
+        var where = geo.Locate(remote);
+        if (!where.HasCoordinates)
+            return;
+        info[InfoFields.Latitude] = where.Latitude.ToString(CultureInfo.InvariantCulture);
+        info[InfoFields.Longitude] = where.Longitude.ToString(CultureInfo.InvariantCulture);
+        info.TryAdd(InfoFields.Country, where.Country);
+        info.TryAdd(InfoFields.Continent, where.Continent);
+        if (where.Asn > 0)
+            info.TryAdd(InfoFields.Asn, where.Asn.ToString(CultureInfo.InvariantCulture));
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Enrollment token issued, valid {Hours:0.#} h")]
+    private static partial void LogTokenIssued(ILogger logger, double hours);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Mirror {Id} enrolled from {Remote} as Redis user {User}; pending approval")]
+    private static partial void LogEnrolled(ILogger logger, string id, string remote, string user);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Mirror {Id}: the store refused per-mirror ACL rules ({Reason}); mirrors share one Redis user and can write each other's keys")]
+    private static partial void LogSharedUser(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Mirror {Id} approved (own Redis user switched on: {HasUser})")]
+    private static partial void LogApproved(ILogger logger, string id, bool hasUser);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Information, Message = "Mirror {Id} removed with its keys and Redis user")]
+    private static partial void LogRemoved(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "Mirror {Id}: {Field} set to {Value}")]
+    private static partial void LogConfigured(ILogger logger, string id, string field, string value);
+}

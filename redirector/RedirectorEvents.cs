@@ -1,0 +1,15 @@
+namespace Downloads.Redirector;
+
+/// <summary>Log event ids of the redirector, in one place so they stay unique (Health/ uses 4100–4199).</summary>
+internal static class RedirectorEvents
+{
+    public const int SnapshotBuilt = 4001;
+    public const int MirrorsLoadFailed = 4002;
+    public const int ManifestFetchFailed = 4003;
+    public const int ManifestRejected = 4004;
+    public const int ManifestLoaded = 4005;
+    public const int SubscribeFailed = 4006;
+    public const int CounterFlushFailed = 4010;
+    public const int NoCandidate = 4020;
+    public const int BadRequestPath = 4021;
+}

@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Downloads.Redirector;
+
+/// <summary>Settings of the redirector. Section <c>Redirector</c>.</summary>
+public sealed class RedirectorOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Redirector";
+
+    /// <summary>Base URL of the origin, without trailing slash: the manifest source and the last-resort target.</summary>
+    [Required, Url]
+    public string Origin { get; set; } = "http://127.0.0.1:8000";
+
+    /// <summary>Base64 Ed25519 public key the manifest signature must verify against.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string PublicKey { get; set; } = "";
+
+    /// <summary>Base URLs used instead of the origin when no mirror qualifies (tried in order).</summary>
+    public string[] Fallbacks { get; set; } = [];
+
+    /// <summary>
+    /// Comma-separated addresses or CIDR networks whose <c>X-Forwarded-For</c> is believed; empty trusts
+    /// none. (A string, not a list: the configuration binder would append to a list's defaults.)
+    /// </summary>
+    public string TrustedProxies { get; set; } = "127.0.0.1,::1";
+
+    /// <summary>Mirrors within this factor of the nearest candidate's distance share the load.</summary>
+    [Range(1.0, 100.0)]
+    public double NearFactor { get; set; } = 1.5;
+
+    /// <summary>Mirrors within this many km of the nearest candidate share the load, whatever the factor says.</summary>
+    [Range(0.0, 20040.0)]
+    public double NearDistanceKm { get; set; } = 300;
+
+    /// <summary>Mirrors named per redirect: the target plus <c>Link: rel=duplicate</c> alternates.</summary>
+    [Range(1, 16)]
+    public int MaxAlternates { get; set; } = 5;
+
+    /// <summary>Where a client of unknown location is assumed to be (latitude, degrees).</summary>
+    [Range(-90.0, 90.0)]
+    public double DefaultLatitude { get; set; } = 51.5;
+
+    /// <summary>Where a client of unknown location is assumed to be (longitude, degrees).</summary>
+    [Range(-180.0, 180.0)]
+    public double DefaultLongitude { get; set; } = 0;
+
+    /// <summary>Capacity assumed for a mirror that declares none, Mbit/s.</summary>
+    [Range(0.001, 1_000_000.0)]
+    public double DefaultCapacityMbps { get; set; } = 100;
+
+    /// <summary>How often the mirror table is reloaded from Redis even without a pub/sub message, seconds.</summary>
+    [Range(0.1, 3600.0)]
+    public double MirrorRefreshSeconds { get; set; } = 2;
+
+    /// <summary>How often the manifest is re-fetched from the origin even without an announcement, seconds.</summary>
+    [Range(0.1, 86400.0)]
+    public double ManifestRefreshSeconds { get; set; } = 30;
+
+    /// <summary>How often counters are flushed to Redis, seconds.</summary>
+    [Range(0.1, 3600.0)]
+    public double CounterFlushSeconds { get; set; } = 5;
+
+    /// <summary>Client addresses buffered between flushes for the unique-address count; more are dropped (and counted as dropped).</summary>
+    [Range(1, 10_000_000)]
+    public int MaxPendingAddresses { get; set; } = 500_000;
+}

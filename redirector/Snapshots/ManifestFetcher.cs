@@ -1,0 +1,46 @@
+using System.Net;
+using Downloads.Contracts.Manifests;
+using Microsoft.Extensions.Options;
+
+namespace Downloads.Redirector.Snapshots;
+
+/// <summary>Fetches the origin's manifest and detached signature and accepts them only when the signature verifies.</summary>
+internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOptions> options)
+{
+    private string? _etag;
+
+    /// <summary>Outcome of one fetch: a verified manifest, "unchanged", or a one-line error.</summary>
+    public readonly record struct Result(Manifest? Manifest, bool Unchanged, string? Error);
+
+    public async Task<Result> FetchAsync(CancellationToken cancellationToken)
+    {
+        var origin = options.Value.Origin.TrimEnd('/');
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, origin + ManifestDefaults.ManifestPath);
+            if (_etag is not null)
+                request.Headers.TryAddWithoutValidation("If-None-Match", _etag);
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.NotModified)
+                return new Result(null, true, null);
+            if (!response.IsSuccessStatusCode)
+                return new Result(null, false, $"GET {ManifestDefaults.ManifestPath} answered {(int)response.StatusCode}");
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var signature = await http.GetStringAsync(origin + ManifestDefaults.SignaturePath, cancellationToken);
+            if (!ManifestSigner.Verify(bytes, signature, options.Value.PublicKey))
+                return new Result(null, false, "manifest signature does not verify against Redirector:PublicKey");
+            var manifest = ManifestCodec.TryParse(bytes, out var error);
+            if (manifest is null)
+                return new Result(null, false, error);
+            _etag = response.Headers.ETag?.ToString();
+            return new Result(manifest, false, null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return new Result(null, false, $"{origin} unreachable: {ex.Message}");
+        }
+    }
+
+    /// <summary>Forgets the ETag so the next fetch downloads the document whatever the origin says.</summary>
+    public void Reset() => _etag = null;
+}

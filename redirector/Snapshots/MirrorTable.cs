@@ -1,0 +1,51 @@
+using System.Numerics;
+
+namespace Downloads.Redirector.Snapshots;
+
+/// <summary>
+/// The fields the selection loop reads per mirror, as parallel arrays (structure of arrays) so the loop
+/// runs over SIMD vectors: a unit vector for distance (a dot product instead of trigonometry), the sets
+/// carried as bits, the verified serial, the ASN and the lottery weight. Arrays are padded to a whole
+/// number of vectors with rows that never qualify (serial −1, no set).
+/// </summary>
+internal sealed class MirrorTable
+{
+    public static MirrorTable Empty { get; } = new(0);
+
+    public MirrorTable(int count)
+    {
+        Count = count;
+        var padded = (count + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count;
+        X = new double[padded];
+        Y = new double[padded];
+        Z = new double[padded];
+        Weight = new double[padded];
+        Serial = new long[padded];
+        Asn = new long[padded];
+        SetMask = new ulong[padded];
+        Entry = new int[padded];
+        Serial.AsSpan(count).Fill(-1);
+    }
+
+    /// <summary>Real rows; the arrays may be longer (padding).</summary>
+    public int Count { get; }
+
+    public double[] X { get; }
+    public double[] Y { get; }
+    public double[] Z { get; }
+    public double[] Weight { get; }
+    public long[] Serial { get; }
+    public long[] Asn { get; }
+
+    /// <summary>Sets carried as bits; 0 for a scoped mirror, which the vector pass skips and <see cref="Scoped"/> handles.</summary>
+    public ulong[] SetMask { get; }
+
+    /// <summary>Index of the row's mirror in <see cref="RoutingSnapshot.Mirrors"/>.</summary>
+    public int[] Entry { get; }
+
+    /// <summary>Rows of country/continent-scoped mirrors (rare): checked one by one after the vector pass.</summary>
+    public int[] Scoped { get; init; } = [];
+
+    /// <summary>Real set masks of the scoped rows, parallel to <see cref="Scoped"/>.</summary>
+    public ulong[] ScopedSetMask { get; init; } = [];
+}

@@ -1,0 +1,34 @@
+namespace Downloads.Redirector.Snapshots;
+
+/// <summary>
+/// Everything one request needs, immutable and swapped whole by the refresher: the request path reads
+/// one reference and never sees a half-updated table.
+/// </summary>
+internal sealed class RoutingSnapshot
+{
+    public static RoutingSnapshot Empty { get; } = new()
+    {
+        Index = ManifestIndex.Empty,
+        Mirrors = [],
+        Http = MirrorTable.Empty,
+        Https = MirrorTable.Empty,
+        MirrorsLoadedAt = DateTimeOffset.MinValue,
+    };
+
+    public required ManifestIndex Index { get; init; }
+
+    /// <summary>Every known mirror, sorted by id, including those excluded (the mirror list shows why).</summary>
+    public required MirrorEntry[] Mirrors { get; init; }
+
+    /// <summary>Mirrors that could take an http request now (standing exclusions already removed).</summary>
+    public required MirrorTable Http { get; init; }
+
+    /// <summary>Mirrors that could take an https request now.</summary>
+    public required MirrorTable Https { get; init; }
+
+    /// <summary>When the mirror table was read from Redis.</summary>
+    public DateTimeOffset MirrorsLoadedAt { get; init; }
+
+    /// <summary>When the manifest was last verified.</summary>
+    public DateTimeOffset ManifestLoadedAt { get; init; }
+}

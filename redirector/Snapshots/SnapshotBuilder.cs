@@ -1,0 +1,122 @@
+using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Counting;
+using Downloads.Redirector.Selection;
+
+namespace Downloads.Redirector.Snapshots;
+
+/// <summary>Turns mirror records and a manifest index into a <see cref="RoutingSnapshot"/>; all the per-mirror arithmetic happens here, once.</summary>
+internal static class SnapshotBuilder
+{
+    private const double BytesPerMbit = 125_000;
+
+    public static RoutingSnapshot Build(ManifestIndex index, IReadOnlyList<MirrorRecord> records, RedirectorOptions options,
+        CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt)
+    {
+        var mirrors = new MirrorEntry[records.Count];
+        var http = new List<int>(records.Count);
+        var https = new List<int>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            var r = records[i];
+            var capacity = r.CapacityMbps > 0 ? r.CapacityMbps : options.DefaultCapacityMbps;
+            var spare = capacity * BytesPerMbit - r.RateBps;
+            var entry = new MirrorEntry
+            {
+                Record = r,
+                StandingExclusion = StandingExclusion(r, spare),
+                SpareBps = spare,
+                LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
+                CountryLower = r.Country.ToLowerInvariant(),
+                Redirects = counters.Mirror(r.Id),
+            };
+            mirrors[i] = entry;
+            if (entry.StandingExclusion != Exclusion.None)
+                continue;
+            if (r.HttpUrl.Length > 0)
+                http.Add(i);
+            if (r.HttpsUrl.Length > 0)
+                https.Add(i);
+        }
+        return new RoutingSnapshot
+        {
+            Index = index,
+            Mirrors = mirrors,
+            Http = Table(http, mirrors, index),
+            Https = Table(https, mirrors, index),
+            MirrorsLoadedAt = mirrorsLoadedAt,
+            ManifestLoadedAt = manifestLoadedAt,
+        };
+    }
+
+    private static MirrorTable Table(List<int> rows, MirrorEntry[] mirrors, ManifestIndex index)
+    {
+        var scoped = new List<int>();
+        var scopedMasks = new List<ulong>();
+        for (var row = 0; row < rows.Count; row++)
+        {
+            if (mirrors[rows[row]].Record.Scope != MirrorScope.World)
+            {
+                scoped.Add(row);
+                scopedMasks.Add(SetMask(mirrors[rows[row]].Record, index));
+            }
+        }
+        var table = new MirrorTable(rows.Count) { Scoped = [.. scoped], ScopedSetMask = [.. scopedMasks] };
+        for (var row = 0; row < rows.Count; row++)
+        {
+            var entry = mirrors[rows[row]];
+            var r = entry.Record;
+            (table.X[row], table.Y[row], table.Z[row]) = UnitVector(r.Latitude, r.Longitude);
+            table.Weight[row] = entry.LotteryWeight;
+            table.Serial[row] = r.Serial;
+            table.Asn[row] = r.Asn;
+            table.SetMask[row] = r.Scope == MirrorScope.World ? SetMask(r, index) : 0;
+            table.Entry[row] = rows[row];
+        }
+        return table;
+    }
+
+    /// <summary>The reasons that keep a mirror out whatever the file or client; the first that applies wins.</summary>
+    public static Exclusion StandingExclusion(MirrorRecord r, double spareBps)
+    {
+        if (r.Status != MirrorStatus.Approved)
+            return Exclusion.Pending;
+        if (!r.Enabled || r.Weight <= 0)
+            return Exclusion.Disabled;
+        if (r.Draining)
+            return Exclusion.Draining;
+        if (!r.Alive)
+            return Exclusion.Down;
+        if (!r.Healthy)
+            return Exclusion.Unhealthy;
+        if (r.QuotaBytes > 0 && r.MonthBytes >= r.QuotaBytes)
+            return Exclusion.OverQuota;
+        // A mirror at capacity gets no new redirects until its reported rate drops.
+        if (spareBps <= 0)
+            return Exclusion.Full;
+        return Exclusion.None;
+    }
+
+    /// <summary>Point on the unit sphere; (0,0,0) for an unknown location, which ranks like a mirror a quarter of the world away.</summary>
+    public static (double X, double Y, double Z) UnitVector(double latitude, double longitude)
+    {
+        if (double.IsNaN(latitude) || double.IsNaN(longitude))
+            return (0, 0, 0);
+        const double rad = Math.PI / 180;
+        var (sinLat, cosLat) = Math.SinCos(latitude * rad);
+        var (sinLon, cosLon) = Math.SinCos(longitude * rad);
+        return (cosLat * cosLon, cosLat * sinLon, sinLat);
+    }
+
+    private static ulong SetMask(MirrorRecord r, ManifestIndex index)
+    {
+        if (r.Sets.Count == 0)
+            return ulong.MaxValue;
+        ulong mask = 0;
+        for (var i = 0; i < r.Sets.Count; i++)
+        {
+            if (index.Sets.TryGetValue(r.Sets[i], out var bit))
+                mask |= 1UL << bit;
+        }
+        return mask;
+    }
+}

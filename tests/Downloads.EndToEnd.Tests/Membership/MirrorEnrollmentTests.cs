@@ -1,0 +1,102 @@
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using Downloads.Mirror;
+using Downloads.Mirror.Enrollment;
+using Downloads.Redirector;
+using Downloads.Redirector.Membership;
+using Downloads.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+
+namespace Downloads.EndToEnd.Tests.Membership;
+
+/// <summary>
+/// A real mirror enrolls at a real redirector with a one-time token and then runs as its own Redis
+/// user. The store's default user is switched off, as in production, so nothing can quietly fall back to it.
+/// </summary>
+public sealed class MirrorEnrollmentTests : IAsyncLifetime
+{
+    private const string OpsPassword = "ops-secret";
+    private readonly RedisServer _redis = new();
+    private readonly TempDirectory _data = new("enroll");
+    private ConnectionMultiplexer _ops = null!;
+    private WebApplication _redirector = null!;
+    private int _redirectorPort;
+
+    public async Task InitializeAsync()
+    {
+        var admin = _redis.Admin.GetDatabase();
+        await admin.ExecuteAsync("ACL", "SETUSER", "ops", "on", ">" + OpsPassword, "~*", "&*", "+@all");
+        await admin.ExecuteAsync("ACL", "SETUSER", "default", "off");
+        _ops = await ConnectionMultiplexer.ConnectAsync($"{_redis.Endpoint},user=ops,password={OpsPassword},allowAdmin=true");
+        _redirectorPort = FreePort.Next();
+        _redirector = RedirectorApp.Build([$"--urls=http://127.0.0.1:{_redirectorPort}",
+            $"--Redis:Configuration={_redis.Endpoint},user=ops,password={OpsPassword}", "--Admin:Token=t",
+            $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
+        await _redirector.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _redirector.DisposeAsync();
+        _ops.Dispose();
+        _redis.Dispose();
+        _data.Dispose();
+    }
+
+    private WebApplication Mirror(params string[] extra) => MirrorApp.Build([
+        $"--urls=http://127.0.0.1:{FreePort.Next()}", "--Mirror:Id=e2e1", $"--Mirror:DataDir={_data.Path}",
+        "--Mirror:Upstream=http://127.0.0.1:9", "--Mirror:PublicKey=unused", "--Mirror:HttpUrl=http://e2e1.example.org",
+        $"--Redis:Configuration={_redis.Endpoint}", "--Reporting:Interval=00:00:00.200", "--Logging:LogLevel:Default=Warning", .. extra]);
+
+    private async Task<MirrorRecord?> LoadAsync() =>
+        (await MirrorStore.LoadAllAsync(_ops.GetDatabase(), DateTimeOffset.UtcNow)).SingleOrDefault(m => m.Id == "e2e1");
+
+    [Fact]
+    public async Task Token_enrolls_the_mirror_as_pending_and_after_approval_it_reports_as_its_own_user_even_after_a_restart()
+    {
+        var membership = _redirector.Services.GetRequiredService<MembershipService>();
+        var (token, _) = await membership.IssueTokenAsync();
+
+        await using (var mirror = Mirror($"--Enrollment:Token={token}", $"--Enrollment:Redirector=http://127.0.0.1:{_redirectorPort}"))
+        {
+            await mirror.StartAsync();
+            var file = SavedCredentials.PathIn(_data.Path);
+            Assert.True(File.Exists(file));
+            if (!OperatingSystem.IsWindows())
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            Assert.Equal("dl-m-e2e1", SavedCredentials.Load(_data.Path)!.User);
+
+            var pending = await LoadAsync();
+            Assert.Equal(MirrorStatus.Pending, pending!.Status);
+            Assert.Equal("http://e2e1.example.org", pending.HttpUrl);
+
+            await membership.ApproveAsync("e2e1");
+            await Eventually.TrueAsync(async () => (await LoadAsync())?.Alive == true, TimeSpan.FromSeconds(20), "approved mirror reports");
+            Assert.Contains("user=dl-m-e2e1", await ClientListAsync());
+            await mirror.StopAsync();
+        }
+
+        // The token is burnt; the saved credentials carry the restart.
+        await _ops.GetDatabase().KeyDeleteAsync(Keyspace.MirrorState("e2e1"));
+        await using (var again = Mirror($"--Enrollment:Token={token}", $"--Enrollment:Redirector=http://127.0.0.1:{_redirectorPort}"))
+        {
+            await again.StartAsync();
+            await Eventually.TrueAsync(async () => (await _ops.GetDatabase().KeyExistsAsync(Keyspace.MirrorState("e2e1"))), TimeSpan.FromSeconds(20), "restarted mirror reports");
+            await again.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_wrong_token_stops_the_mirror_from_starting_with_a_clear_reason()
+    {
+        await using var mirror = Mirror("--Enrollment:Token=dlt_wrong", $"--Enrollment:Redirector=http://127.0.0.1:{_redirectorPort}");
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => mirror.StartAsync());
+        Assert.Contains("refused (403)", e.ToString());
+        Assert.False(File.Exists(SavedCredentials.PathIn(_data.Path)));
+    }
+
+    private async Task<string> ClientListAsync() => (string)(await _ops.GetDatabase().ExecuteAsync("CLIENT", "LIST"))!;
+}

@@ -1,0 +1,128 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using Downloads.Mirror.Reporting;
+using Downloads.Testing;
+using StackExchange.Redis;
+
+namespace Downloads.Mirror.Tests.Reporting;
+
+public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    private async Task<MirrorRecord?> LoadAsync(string id) =>
+        (await MirrorStore.LoadAllAsync(redis.Admin.GetDatabase(), DateTimeOffset.UtcNow)).SingleOrDefault(m => m.Id == id);
+
+    [Fact]
+    public async Task A_mirror_without_token_registers_its_info_and_stays_pending()
+    {
+        await using var host = new MirrorHost("reg1", redis.Configuration);
+        await host.App.StartAsync();
+        await Eventually.TrueAsync(async () => (await LoadAsync("reg1"))?.Alive == true, Wait, "reg1 registered and alive");
+
+        var m = (await LoadAsync("reg1"))!;
+        Assert.Equal(MirrorStatus.Pending, m.Status);
+        Assert.Equal($"http://127.0.0.1:{host.Port}", m.HttpUrl);
+        Assert.Equal(["noobs", "os"], m.Sets);
+        Assert.Equal(250, m.CapacityMbps);
+        Assert.Equal(2_000_000_000_000, m.QuotaBytes);
+        Assert.Equal(51.5, m.Latitude);
+        Assert.Equal("GB", m.Country);
+        Assert.Equal(64500, m.Asn);
+        await host.App.StopAsync();
+    }
+
+    [Fact]
+    public async Task Bytes_requests_and_month_transfer_are_counted_exactly_including_file_responses()
+    {
+        using var files = new TempDirectory("files");
+        var payload = new byte[3 * 1024 * 1024 + 17];
+        Random.Shared.NextBytes(payload);
+        var file = files.Combine("big.bin");
+        await File.WriteAllBytesAsync(file, payload);
+
+        await using var host = new MirrorHost("count1", redis.Configuration);
+        host.App.MapGet("/big.bin", () => Results.File(file, "application/octet-stream", enableRangeProcessing: true));
+        await host.App.StartAsync();
+        var counters = host.App.Services.GetRequiredService<TrafficCounters>();
+
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(payload, await http.GetByteArrayAsync("/big.bin"));
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, "/big.bin");
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(100, 199);
+        using var partial = await http.SendAsync(ranged);
+        Assert.Equal(100, (await partial.Content.ReadAsByteArrayAsync()).Length);
+
+        // Bodies plus headers: at least the bodies, and not more than a few hundred header bytes per response.
+        var bodies = 3L * payload.Length + 100;
+        Assert.InRange(counters.Bytes, bodies, bodies + 4 * 1024);
+        Assert.Equal(4, counters.Requests);
+
+        await Eventually.TrueAsync(async () => (await LoadAsync("count1"))?.BytesServed == counters.Bytes, Wait, "report of every byte");
+        var m = (await LoadAsync("count1"))!;
+        Assert.Equal(counters.Bytes, m.MonthBytes);
+        Assert.Equal(4, m.Requests);
+        Assert.True(m.Alive);
+        await host.App.StopAsync();
+    }
+
+    [Fact]
+    public async Task Heartbeat_expires_when_the_mirror_stops_so_the_record_is_not_alive()
+    {
+        await using var host = new MirrorHost("beat1", redis.Configuration, "--Reporting:HeartbeatTtl=00:00:00.600");
+        await host.App.StartAsync();
+        await Eventually.TrueAsync(async () => (await LoadAsync("beat1"))?.Alive == true, Wait, "beat1 alive");
+        var ttl = await redis.Admin.GetDatabase().KeyTimeToLiveAsync(Keyspace.MirrorAlive("beat1"));
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(600));
+
+        await host.App.StopAsync();
+        await Eventually.TrueAsync(async () => (await LoadAsync("beat1"))?.Alive == false, Wait, "beat1 heartbeat expired");
+    }
+
+    [Fact]
+    public async Task Counts_made_while_Redis_is_down_reach_the_month_counter_later()
+    {
+        using var own = new RedisServer();
+        await using var host = new MirrorHost("down1", own.Configuration, "--Reporting:Interval=00:10:00");
+        host.App.MapGet("/x", () => "0123456789");
+        await host.App.StartAsync();
+        var reporter = host.App.Services.GetRequiredService<MirrorReporter>();
+        var counters = host.App.Services.GetRequiredService<TrafficCounters>();
+        Assert.True(await reporter.ReportOnceAsync());
+
+        own.Stop();
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.Equal("0123456789", await http.GetStringAsync("/x"));
+        Assert.False(await reporter.ReportOnceAsync());
+
+        own.Start();
+        await Eventually.TrueAsync(() => reporter.ReportOnceAsync(), Wait, "report after Redis restart");
+        var month = await own.Admin.GetDatabase().StringGetAsync(Keyspace.MirrorMonthBytes("down1", DateTimeOffset.UtcNow));
+        Assert.Equal(counters.Bytes, (long)month);
+        Assert.True(counters.Bytes > 10);
+        await host.App.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_mirror_past_its_monthly_quota_shows_month_bytes_at_or_over_its_quota()
+    {
+        // 0.000000001 TB = 1000 bytes; the selection excludes a record with MonthBytes >= QuotaBytes.
+        await using var host = new MirrorHost("quota1", redis.Configuration, "--Mirror:QuotaTB=0.000000001");
+        host.App.MapGet("/blob", () => Results.Bytes(new byte[3000], "application/octet-stream"));
+        await host.App.StartAsync();
+        await Eventually.TrueAsync(async () => (await LoadAsync("quota1"))?.Alive == true, Wait, "quota1 alive");
+        var before = (await LoadAsync("quota1"))!;
+        Assert.Equal(1000, before.QuotaBytes);
+        Assert.True(before.MonthBytes < before.QuotaBytes);
+
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.Equal(3000, (await http.GetByteArrayAsync("/blob")).Length);
+        await Eventually.TrueAsync(async () => (await LoadAsync("quota1"))!.MonthBytes >= 1000, Wait, "month bytes past quota");
+        await host.App.StopAsync();
+    }
+}

@@ -1,0 +1,110 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using Downloads.Testing;
+
+namespace Downloads.Mirror.Tests.Sync;
+
+/// <summary>
+/// A real Kestrel upstream on loopback that serves the origin's manifest and files (fetched from
+/// the real origin) but tampers, corrupts or cuts the connection on demand, and counts what it sent.
+/// </summary>
+public sealed class FaultyUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly HttpClient _origin;
+
+    public FaultyUpstream(string originUrl, int? port = null)
+    {
+        _origin = new HttpClient { BaseAddress = new Uri(originUrl + "/") };
+        Url = $"http://127.0.0.1:{port ?? FreePort.Next()}";
+        var builder = WebApplication.CreateSlimBuilder([$"--urls={Url}", "--Logging:LogLevel:Default=Warning"]);
+        _app = builder.Build();
+        _app.MapGet("/{**path}", HandleAsync);
+    }
+
+    public string Url { get; }
+
+    /// <summary>When set, flips a byte of every manifest served.</summary>
+    public bool TamperManifest { get; set; }
+
+    /// <summary>Path whose bytes get corrupted at <see cref="CorruptOffset"/>, <see cref="CorruptTimes"/> times.</summary>
+    public string? CorruptPath { get; set; }
+    public long CorruptOffset { get; set; }
+    private int _corruptTimes;
+    public int CorruptTimes { get => _corruptTimes; set => _corruptTimes = value; }
+
+    /// <summary>Path whose response is cut after <see cref="AbortAfter"/> bytes, once.</summary>
+    public string? AbortPath { get; set; }
+    public long AbortAfter { get; set; }
+
+    /// <summary>Bytes of file bodies sent, by path.</summary>
+    public ConcurrentDictionary<string, long> BytesSent { get; } = new();
+
+    /// <summary>Range starts requested, by path, in order.</summary>
+    public ConcurrentDictionary<string, ConcurrentQueue<long>> RangeStarts { get; } = new();
+
+    private int _corruptionsServed;
+    public int CorruptionsServed => _corruptionsServed;
+
+    public Task StartAsync() => _app.StartAsync();
+
+    private async Task HandleAsync(HttpContext context, string path)
+    {
+        using var upstream = await _origin.GetAsync(path);
+        if (!upstream.IsSuccessStatusCode)
+        {
+            context.Response.StatusCode = (int)upstream.StatusCode;
+            return;
+        }
+        var bytes = await upstream.Content.ReadAsByteArrayAsync();
+        if (path == "-/manifest.json" && TamperManifest)
+        {
+            // Change one digit of the serial field's neighbourhood: still valid JSON, different bytes.
+            var text = System.Text.Encoding.UTF8.GetString(bytes).Replace("\"version\":1", "\"version\":1 ", StringComparison.Ordinal);
+            bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        }
+        if (path.StartsWith("-/", StringComparison.Ordinal))
+        {
+            await context.Response.Body.WriteAsync(bytes);
+            return;
+        }
+        long from = 0, to = bytes.Length - 1;
+        if (RangeHeaderValue.TryParse(context.Request.Headers.Range.ToString(), out var range) && range.Ranges.Count == 1)
+        {
+            var r = range.Ranges.First();
+            from = r.From ?? 0;
+            to = Math.Min(r.To ?? bytes.Length - 1, bytes.Length - 1);
+            context.Response.StatusCode = StatusCodes.Status206PartialContent;
+            context.Response.Headers.ContentRange = $"bytes {from}-{to}/{bytes.Length}";
+        }
+        RangeStarts.GetOrAdd(path, _ => new()).Enqueue(from);
+        var body = bytes.AsSpan((int)from, (int)(to - from + 1)).ToArray();
+        if (path == CorruptPath && CorruptOffset >= from && CorruptOffset <= to && Interlocked.Decrement(ref _corruptTimes) >= 0)
+        {
+            body[CorruptOffset - from] ^= 0xFF;
+            Interlocked.Increment(ref _corruptionsServed);
+        }
+        context.Response.ContentLength = body.Length;
+        if (path == AbortPath && AbortAfter > from && AbortAfter <= to)
+        {
+            AbortPath = null;
+            var n = (int)(AbortAfter - from);
+            await context.Response.Body.WriteAsync(body.AsMemory(0, n));
+            await context.Response.Body.FlushAsync();
+            BytesSent.AddOrUpdate(path, n, (_, v) => v + n);
+            context.Abort();
+            return;
+        }
+        await context.Response.Body.WriteAsync(body);
+        BytesSent.AddOrUpdate(path, body.Length, (_, v) => v + body.Length);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _origin.Dispose();
+    }
+}

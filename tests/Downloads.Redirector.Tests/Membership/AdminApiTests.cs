@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Downloads.Contracts.Mirrors;
+using Downloads.Testing;
+
+namespace Downloads.Redirector.Tests.Membership;
+
+public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private sealed record TokenAnswer(string Token, DateTimeOffset Expires);
+
+    [Fact]
+    public async Task Admin_calls_need_the_bearer_token_and_drive_token_enroll_approve_over_HTTP()
+    {
+        var port = FreePort.Next();
+        await using var app = RedirectorApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Redis:Configuration={redis.Configuration}",
+            "--Admin:Token=s3cret", $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        using (var anonymous = await http.PostAsync("/-/api/tokens", null))
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using (var wrong = new HttpRequestMessage(HttpMethod.Post, "/-/api/mirrors/x/approve"))
+        {
+            wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "guess");
+            using var answer = await http.SendAsync(wrong);
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+        }
+
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret");
+        using var issued = await http.PostAsJsonAsync("/-/api/tokens", new { lifetimeHours = 1 });
+        issued.EnsureSuccessStatusCode();
+        var token = (await issued.Content.ReadFromJsonAsync<TokenAnswer>())!.Token;
+
+        using var enroll = await http.PostAsJsonAsync("/-/api/enroll", Members.Request("http1", token));
+        enroll.EnsureSuccessStatusCode();
+        var enrolled = (await enroll.Content.ReadFromJsonAsync<EnrollResponse>())!;
+        Assert.Equal("dl-m-http1", enrolled.User);
+
+        using var reuse = await http.PostAsJsonAsync("/-/api/enroll", Members.Request("http2", token));
+        Assert.Equal(HttpStatusCode.Forbidden, reuse.StatusCode);
+        Assert.Contains("token", await reuse.Content.ReadAsStringAsync());
+
+        using var list = await http.GetAsync("/-/api/mirrors/http1");
+        Assert.Contains("\"status\":\"Pending\"", (await list.Content.ReadAsStringAsync()).Replace(" ", ""), StringComparison.OrdinalIgnoreCase);
+
+        using var approve = await http.PostAsync("/-/api/mirrors/http1/approve", null);
+        approve.EnsureSuccessStatusCode();
+        using var missing = await http.PostAsync("/-/api/mirrors/ghost/approve", null);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        await app.StopAsync();
+    }
+}

@@ -1,0 +1,109 @@
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using Downloads.Redirector.Membership;
+using Downloads.Testing;
+
+namespace Downloads.Redirector.Tests.Membership;
+
+public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task Token_enroll_pending_approve()
+    {
+        var service = Members.Service(redis);
+        var (token, expires) = await service.IssueTokenAsync(TimeSpan.FromHours(1));
+        Assert.True(expires > DateTimeOffset.UtcNow);
+        // Only the hash is stored.
+        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync($"dl:enroll:{token}"));
+
+        var enrolled = await service.EnrollAsync(Members.Request("flow1", token));
+        Assert.True(enrolled.Ok, enrolled.Reason);
+        Assert.Equal("pending", enrolled.Value!.Status);
+        Assert.False(string.IsNullOrEmpty(enrolled.Value.Password));
+
+        var pending = await service.FindAsync("flow1");
+        Assert.NotNull(pending);
+        Assert.Equal(MirrorStatus.Pending, pending.Status);
+        Assert.Equal(5_000_000_000_000, pending.QuotaBytes);
+        Assert.Equal(["noobs"], pending.Sets);
+
+        var approved = await service.ApproveAsync("flow1");
+        Assert.True(approved.Ok);
+        Assert.Equal(MirrorStatus.Approved, (await service.FindAsync("flow1"))!.Status);
+    }
+
+    [Fact]
+    public async Task A_token_works_once()
+    {
+        var service = Members.Service(redis);
+        var (token, _) = await service.IssueTokenAsync();
+        Assert.True((await service.EnrollAsync(Members.Request("once1", token))).Ok);
+        var again = await service.EnrollAsync(Members.Request("once2", token));
+        Assert.Equal(MembershipError.InvalidToken, again.Error);
+        Assert.Null(await service.FindAsync("once2"));
+    }
+
+    [Fact]
+    public async Task Unknown_token_bad_id_bad_url_and_taken_id_are_refused_without_burning_the_token()
+    {
+        var service = Members.Service(redis);
+        Assert.Equal(MembershipError.InvalidToken, (await service.EnrollAsync(Members.Request("nope1", "dlt_wrong"))).Error);
+        var (token, _) = await service.IssueTokenAsync();
+        Assert.Equal(MembershipError.InvalidId, (await service.EnrollAsync(Members.Request("Bad Id", token))).Error);
+        var noUrl = Members.Request("nourl", token) with { Info = new() { ["httpUrl"] = "ftp://x" } };
+        Assert.Equal(MembershipError.InvalidInfo, (await service.EnrollAsync(noUrl)).Error);
+        await Members.EnrollAsync(service, "taken1");
+        Assert.Equal(MembershipError.IdTaken, (await service.EnrollAsync(Members.Request("taken1", token))).Error);
+        // Still good after all those refusals.
+        Assert.True((await service.EnrollAsync(Members.Request("finally1", token))).Ok);
+    }
+
+    [Fact]
+    public async Task Enable_disable_drain_change_the_config_and_unknown_mirrors_are_not_found()
+    {
+        var service = Members.Service(redis);
+        await Members.EnrollAsync(service, "ops1");
+        Assert.True((await service.SetEnabledAsync("ops1", false)).Ok);
+        Assert.True((await service.SetDrainingAsync("ops1", true)).Ok);
+        var m = (await service.FindAsync("ops1"))!;
+        Assert.False(m.Enabled);
+        Assert.True(m.Draining);
+        Assert.Equal(MembershipError.NotFound, (await service.ApproveAsync("ghost")).Error);
+        Assert.Equal("0", (string?)await redis.Admin.GetDatabase().HashGetAsync(Keyspace.MirrorConfig("ops1"), Keyspace.ConfigFields.Enabled));
+    }
+
+    [Fact]
+    public async Task Removing_a_mirror_deletes_its_keys_and_user_so_the_id_can_enroll_again()
+    {
+        var service = Members.Service(redis);
+        await Members.EnrollAsync(service, "rm1");
+        await service.SetCapacityAsync("rm1", 300);
+        Assert.Equal(300, (await service.FindAsync("rm1"))!.CapacityMbps);
+        Assert.True((await service.RemoveAsync("rm1")).Ok);
+        Assert.Null(await service.FindAsync("rm1"));
+        Assert.True((await redis.Admin.GetDatabase().ExecuteAsync("ACL", "GETUSER", "dl-m-rm1")).IsNull);
+        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(Keyspace.MirrorConfig("rm1")));
+        Assert.Equal(MembershipError.NotFound, (await service.RemoveAsync("rm1")).Error);
+        await Members.EnrollAsync(service, "rm1");
+    }
+
+    [Fact]
+    public async Task A_store_that_refuses_ACL_rules_enrolls_the_mirror_with_the_shared_user()
+    {
+        // A user without the ACL command stands in for a store (Garnet) that refuses per-key rules.
+        await redis.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "no-acl", "on", ">pw", "~*", "&*", "+@all", "-acl");
+        await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.Endpoint},user=no-acl,password=pw");
+        var service = new MembershipService(mux, Microsoft.Extensions.Options.Options.Create(new MembershipOptions()), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<MembershipService>.Instance);
+        var (token, _) = await service.IssueTokenAsync();
+
+        var result = await service.EnrollAsync(Members.Request("shared1", token));
+
+        Assert.True(result.Ok, result.Reason);
+        Assert.True(result.Value!.SharedUser);
+        Assert.Null(result.Value.User);
+        Assert.Null(result.Value.Password);
+        Assert.Equal(MirrorStatus.Pending, (await service.FindAsync("shared1"))!.Status);
+        Assert.True((await service.ApproveAsync("shared1")).Ok);
+    }
+}
