@@ -201,9 +201,12 @@ grep -q '^Mirror__Upstream=http://127.0.0.1:9001$' "$DOWNLOADS_PREFIX/etc/downlo
 # Enrollment gave each mirror its own Redis user, and the network state is in the deployed Redis.
 users=0
 for id in uk-cam se-sto us-sea; do
-  redis-cli --no-auth-warning -p 9379 --user dl-admin --pass local-admin-pw ACL GETUSER "dl-m-$id" 2>/dev/null | grep -q flags && users=$((users + 1))
+  for port in 9379 9389; do
+    redis-cli --no-auth-warning -p $port --user dl-admin --pass local-admin-pw ACL GETUSER "dl-m-$id" 2>/dev/null | grep -q flags && users=$((users + 1))
+  done
 done
-[ $users -eq 3 ] && ok "each mirror enrolled with a token and has its own Redis ACL user" || fail "$users of 3 mirrors have their own Redis user"
+[ $users -eq 6 ] && ok "each mirror enrolled with a token; its own Redis ACL user is on both Redis nodes" \
+  || fail "$users of 6 mirror users (3 mirrors x 2 Redis nodes) found"
 repl=$(redis-cli --no-auth-warning -p 9389 --user dl-admin --pass local-admin-pw INFO replication 2>/dev/null | tr -d '\r' | grep -E '^(role|master_link_status):' | paste -sd' ')
 [ "$repl" = "role:slave master_link_status:up" ] && ok "redis-b replicates redis-a" || fail "redis-b replication: $repl"
 sentinel=$(redis-cli -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)
@@ -229,26 +232,59 @@ fi
 pids_after=$(alive_pids | paste -sd' ')
 [ "$(alive_pids | wc -l)" -eq 10 ] && ok "all 10 services still run after the second run" || fail "services running after run 2: $pids_after"
 
-# --- A changed setting restarts exactly that service -------------------------------------------
+# --- Sentinel failover ---------------------------------------------------------------------------
+# Sentinel promotes the replica; the services follow it (they list both nodes), mirrors keep
+# reporting as their own users (the role copied them to every node) and redirects keep working.
+A=(redis-cli --no-auth-warning --user dl-admin --pass local-admin-pw)
+t=$(date +%s)
+redis-cli -p 9479 SENTINEL FAILOVER downloads >/dev/null 2>&1
+switched=
+for _ in $(seq 1 60); do
+  [ "$(redis-cli -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)" = 127.0.0.1:9389 ] \
+    && "${A[@]}" -p 9379 INFO replication 2>/dev/null | tr -d '\r' | grep -qx 'master_port:9389' && { switched=1; break; }
+  sleep 0.5
+done
+[ -n "$switched" ] && ok "Sentinel failover: redis-b is primary, redis-a its replica ($(elapsed "$t"))" \
+  || fail "Sentinel failover did not complete within 30 s"
+reported=
+for _ in $(seq 1 90); do
+  updated=$("${A[@]}" -p 9389 HGET 'dl:m:{uk-cam}:state' updated 2>/dev/null)
+  [ -n "$updated" ] && [ "$updated" -gt "$t" ] 2>/dev/null && { reported=1; break; }
+  sleep 0.5
+done
+[ -n "$reported" ] && ok "after the failover uk-cam reports to the new primary as its own user ($(elapsed "$t"))" \
+  || fail "uk-cam did not report to the new primary within 45 s"
+location=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H "X-Forwarded-For: $london" "http://127.0.0.1:9080/$file")
+case $location in
+  "302 http://127.0.0.1:900"[123]/*) ok "after the failover the redirector still sends London to a mirror: ${location#302 }" ;;
+  *) fail "after the failover the redirector answered: $location" ;;
+esac
+
+# --- A changed setting restarts exactly that service; Ansible does not undo the failover ---------
 # A --limit'ed run (the origin's play does not run: its public key is read from the origin host)
-# with a new capacity for se-sto: se-sto restarts with it (from its saved Redis credentials), the
-# other services keep their processes.
+# with a new capacity for se-sto: se-sto restarts with it (from its saved Redis credentials); the
+# Redis nodes tidy what CONFIG REWRITE appended but keep running in the topology Sentinel chose.
 before=$(for f in "$run_dir"/*.pid; do echo "$(basename "$f" .pid)=$(cat "$f")"; done | sort)
 old=$(cat "$run_dir/dl-mirror-se-sto.pid" 2>/dev/null)
 t=$(date +%s)
-if ansible-playbook -i "$inventory" site.yml --limit se-sto -e mirror_capacity_mbps=500 >"$logs/run3.log" 2>&1; then
+if ansible-playbook -i "$inventory" site.yml --limit 'redis,se-sto' -e mirror_capacity_mbps=500 >"$logs/run3.log" 2>&1; then
   new=$(cat "$run_dir/dl-mirror-se-sto.pid" 2>/dev/null)
   after=$(for f in "$run_dir"/*.pid; do echo "$(basename "$f" .pid)=$(cat "$f")"; done | sort)
   others=$(diff <(echo "$before") <(echo "$after") | grep -c '^[<>]' || true)
   if [ -n "$new" ] && [ "$new" != "$old" ] && [ "$others" -eq 2 ] \
      && grep -q '^Mirror__CapacityMbps=500$' "$DOWNLOADS_PREFIX/etc/downloads/dl-mirror-se-sto/dl-mirror-se-sto.env" \
      && curl -fsS -o /dev/null http://127.0.0.1:9002/-/health; then
-    ok "a changed setting (--limit se-sto -e mirror_capacity_mbps=500) restarted se-sto only (pid $old -> $new) ($(elapsed "$t"))"
+    ok "a changed setting (-e mirror_capacity_mbps=500) restarted se-sto only (pid $old -> $new); the other 9 kept their pids ($(elapsed "$t"))"
   else
     fail "config change: se-sto pid $old -> ${new:-none}, $((others / 2)) services changed pid"
   fi
+  role_a=$("${A[@]}" -p 9379 INFO replication 2>/dev/null | tr -d '\r' | grep -E '^(role|master_port):' | paste -sd' ')
+  tail_a=$(sed -n '/Generated by CONFIG REWRITE/,$p' "$DOWNLOADS_PREFIX/etc/downloads/dl-redis-a/redis.conf" | grep -vc '^#' || true)
+  [ "$role_a" = "role:slave master_port:9389" ] && [ "$tail_a" -eq 1 ] \
+    && ok "Ansible kept Sentinel's topology (redis-a replica of redis-b; redis.conf keeps only replicaof from CONFIG REWRITE)" \
+    || fail "after the run redis-a is '$role_a' with $tail_a rewritten lines left"
 else
-  fail "site.yml --limit se-sto (see $logs/run3.log)"
+  fail "site.yml --limit redis,se-sto (see $logs/run3.log)"
   grep -E 'fatal:|FAILED!|ERROR' "$logs/run3.log" | head -5 | cut -c1-400 | sed 's/^/  /'
 fi
 
