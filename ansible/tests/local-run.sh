@@ -4,7 +4,8 @@
 # 127.0.0.1:9xxx under a scratch prefix, started without systemd), proves the network works
 # (a redirect from a deployed redirector to a deployed mirror, a verified download, the tier-2
 # mirror synced through its tier-1 upstream), applies site.yml again and requires changed=0,
-# then stops everything it started.
+# fails Redis over with Sentinel, changes one setting (only that service restarts; Ansible keeps
+# Sentinel's topology), then stops everything it started.
 #
 # One line per check: "ok: …" or "FAIL: …"; last line "ansible: N passed, M failed"; exit 1 on a failure.
 #   DOWNLOADS_PREFIX     scratch prefix (default /tmp/dl-ansible; wiped first)
