@@ -26,6 +26,7 @@ internal sealed partial class SnapshotRefresher(
     private DateTimeOffset _mirrorsLoadedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _manifestLoadedAt = DateTimeOffset.MinValue;
     private bool _subscribed;
+    private bool _manifestFailed;
     private bool _redisFailing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,7 +46,8 @@ internal sealed partial class SnapshotRefresher(
             // collection per swap keeps the heap near its live size at a few ms of one core's time.
             if (_mirrors.Count >= LargeTable)
                 GC.Collect(2, GCCollectionMode.Forced, blocking: false);
-            wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded;
+            // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
+            wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
         }
     }
 
@@ -84,6 +86,7 @@ internal sealed partial class SnapshotRefresher(
     private async Task RefreshManifestAsync(CancellationToken stoppingToken)
     {
         var result = await fetcher.FetchAsync(stoppingToken);
+        _manifestFailed = result.Manifest is null && !result.Unchanged;
         if (result.Unchanged)
         {
             _manifestLoadedAt = time.GetUtcNow();
