@@ -39,6 +39,18 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   skipped=$((skipped + ${total:-0} - ${executed:-0}))
 done
+# The Ansible roles: syntax, lint, a real deployment on this machine, idempotence (ansible/tests/local-run.sh).
+ansible_log="$results/ansible-local-run.log"
+ansible/tests/local-run.sh 2>&1 | tee "$ansible_log"
+line=$(grep -E '^ansible: [0-9]+ passed, [0-9]+ failed' "$ansible_log" | tail -1)
+if [ -n "$line" ]; then
+  passed=$((passed + $(echo "$line" | sed -E 's/^ansible: ([0-9]+) passed.*/\1/')))
+  failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+else
+  echo "test.sh: ansible/tests/local-run.sh ended without its summary line" >&2
+  failed=$((failed + 1))
+fi
+
 # A project that crashed or hung writes no result file: count it as a failure.
 projects=$(ls tests/*/*.Tests.csproj | wc -l)
 if [ "$files" -lt "$projects" ]; then failed=$((failed + projects - files)); fi
