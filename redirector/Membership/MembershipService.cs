@@ -67,6 +67,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
             try
             {
                 await MirrorAcl.CreateAsync(db, id, password);
+                await MirrorAcl.PropagateAsync(redis, id);
                 user = MirrorAclUser(id);
             }
             catch (RedisServerException e)
@@ -95,6 +96,8 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
             return NotFound(id);
         await MirrorStore.SetConfigAsync(Db, id, (ConfigFields.Status, "approved"));
         var hasUser = await MirrorAcl.SetEnabledAsync(Db, id, on: true);
+        if (hasUser)
+            await MirrorAcl.PropagateAsync(redis, id);
         LogApproved(log, id, hasUser);
         return MembershipResult.Success<MirrorRecord>(found with { Status = MirrorStatus.Approved });
     }
@@ -125,6 +128,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
             return MembershipResult.Fail<string>(MembershipError.NotFound, $"no mirror '{id}'");
         await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
         await MirrorAcl.DeleteAsync(Db, id);
+        await MirrorAcl.PropagateAsync(redis, id);
         await Db.PublishAsync(MirrorsChanged, id);
         LogRemoved(log, id);
         return MembershipResult.Success(id);

@@ -87,4 +87,62 @@ internal static class MirrorAcl
             // No ACL support: nothing to delete.
         }
     }
+
+    /// <summary>
+    /// Makes a mirror's user survive restarts and failovers. Redis neither replicates ACL users nor
+    /// saves them by itself: this copies the user's rules from the primary to every other node the
+    /// client knows (replicas, so a Sentinel failover keeps the mirror's credentials valid) and asks
+    /// each node to save its ACL file (a no-op error where no aclfile is configured). Returns how many
+    /// nodes hold the current rules.
+    /// </summary>
+    public static async Task<int> PropagateAsync(IConnectionMultiplexer redis, string id)
+    {
+        var user = Keyspace.MirrorAclUser(id);
+        IServer? primary = null;
+        foreach (var server in redis.GetServers())
+        {
+            if (server.IsConnected && !server.IsReplica)
+                primary = server;
+        }
+        if (primary is null)
+            return 0;
+        string[]? rules = null;
+        try
+        {
+            var list = await primary.ExecuteAsync("ACL", "LIST");
+            foreach (var line in (RedisResult[])list!)
+            {
+                var text = line.ToString();
+                if (text.StartsWith($"user {user} ", StringComparison.Ordinal))
+                    rules = text.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2..];
+            }
+        }
+        catch (RedisServerException)
+        {
+            return 0; // No ACL support (shared-user store).
+        }
+        var nodes = 0;
+        foreach (var server in redis.GetServers())
+        {
+            if (!server.IsConnected)
+                continue;
+            try
+            {
+                if (!ReferenceEquals(server, primary))
+                {
+                    if (rules is null)
+                        await server.ExecuteAsync("ACL", "DELUSER", user);
+                    else
+                        await server.ExecuteAsync("ACL", ["SETUSER", user, "reset", .. rules]);
+                }
+                nodes++;
+                await server.ExecuteAsync("ACL", "SAVE");
+            }
+            catch (RedisServerException)
+            {
+                // "not configured to use an ACL file": the user lives in memory only on that node.
+            }
+        }
+        return nodes;
+    }
 }

@@ -13,12 +13,26 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
     private Process? _process;
     private ConnectionMultiplexer? _admin;
 
-    /// <summary>Starts a server.</summary>
+    private readonly string[] _extraArgs;
+
+    /// <summary>Starts a server with the default arguments (xunit fixtures need this constructor).</summary>
     public RedisServer()
+        : this([])
     {
+    }
+
+    private RedisServer(string[] extraArgs)
+    {
+        _extraArgs = extraArgs;
         Port = FreePort.Next();
         Start();
     }
+
+    /// <summary>Starts a server with <paramref name="extraArgs"/> added to its command line (e.g. <c>--replicaof</c>).</summary>
+    public static RedisServer WithArgs(params string[] extraArgs) => new(extraArgs);
+
+    /// <summary>The scratch folder the server runs in (its working directory).</summary>
+    public string Directory => _dir.Path;
 
     /// <summary>The port it listens on.</summary>
     public int Port { get; }
@@ -50,6 +64,8 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
         };
         foreach (var a in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                      "--save", "", "--appendonly", "no", "--dir", _dir.Path, "--daemonize", "no", "--protected-mode", "no" })
+            psi.ArgumentList.Add(a);
+        foreach (var a in _extraArgs)
             psi.ArgumentList.Add(a);
         _process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start; run ./test.sh, which installs it");
         _process.OutputDataReceived += (_, _) => { };
