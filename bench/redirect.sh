@@ -5,7 +5,8 @@
 # p99 latency and the ratios; then the redirector's RSS with 10,000 mirrors and 100,000 files.
 #
 #   bench/redirect.sh [duration, default 15s] [connections, default 64]
-#   RSS_ONLY=1 bench/redirect.sh      (memory part only)
+#   RSS_ONLY=1 bench/redirect.sh      (memory and Redis-command parts only)
+#   REDIS_ONLY=1 bench/redirect.sh    (Redis commands per refresh round only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 duration=${1:-15s}
@@ -64,8 +65,8 @@ pids+=($!)
 "${bench[@]}" bare "$bare_port" &
 pids+=($!)
 
-start_redirector() {
-  "${redirector[@]}" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
+start_redirector() { # extra args…
+  "${redirector[@]}" "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
     --Redirector:Origin="http://127.0.0.1:$origin_port" --Redirector:PublicKey="$(cat "$work/key")" \
     --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" \
     --Logging:LogLevel:Default=Warning &
@@ -88,7 +89,7 @@ run_wrk() { # name url → "rps p99ms"
   echo "$rps $p99"
 }
 
-if [[ -z "${RSS_ONLY:-}" ]]; then
+if [[ -z "${RSS_ONLY:-}" && -z "${REDIS_ONLY:-}" ]]; then
 echo "wrk -t1 -c$conns -d$duration, random client addresses from 20,000 synthetic networks:" >&2
 read -r nginx_rps nginx_p99 < <(run_wrk "nginx return 302" "http://127.0.0.1:$nginx_port/")
 read -r bare_rps bare_p99 < <(run_wrk "bare Kestrel MapGet 302" "http://127.0.0.1:$bare_port/")
@@ -104,11 +105,16 @@ kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 "${bench[@]}" origin "$origin_port" 100000 "$work/key" &
 pids+=($!)
 wait_http "http://127.0.0.1:$origin_port/-/manifest.json" origin
+wait_loaded() {
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$redir_port/-/health" | grep -q '"files":100000,"mirrors":10000'; then return 0; fi
+    sleep 0.5
+  done
+  echo "redirector did not load 10,000 mirrors and 100,000 files" >&2; exit 1
+}
+if [[ -z "${REDIS_ONLY:-}" ]]; then
 start_redirector
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$redir_port/-/health" | grep -q '"files":100000,"mirrors":10000'; then break; fi
-  sleep 0.5
-done
+wait_loaded
 curl -fsS "http://127.0.0.1:$redir_port/-/health"; echo
 wrk -t1 -c"$conns" -d5s -s "$work/geo/clients.lua" "http://127.0.0.1:$redir_port/" >/dev/null
 sleep 10 # several refresh rounds of the 10,000-mirror table
@@ -116,3 +122,30 @@ curl -fsS "http://127.0.0.1:$redir_port/-/health"; echo
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$redir_pid/status")
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$redir_pid/status")
 printf 'redirector RSS with 10,000 mirrors and 100,000 files: %.0f MB (peak %.0f MB; goal < 200 MB)\n' "$(echo "$rss_kb/1024" | bc -l)" "$(echo "$hwm_kb/1024" | bc -l)"
+kill "$redir_pid"; wait "$redir_pid" 2>/dev/null || true
+fi
+
+# Redis commands the mirror refresh costs with 10,000 mirrors: INFO commandstats over 20 s (10 rounds of
+# the default 2 s), health checks off so only the refresher talks to Redis. A round is counted by its
+# one SCARD (two-speed refresh) or, failing that, its SMEMBERS (full reload every round).
+start_redirector --Health:Enabled=false
+wait_loaded
+sleep 3
+redis_cpu() { redis-cli -p "$redis_port" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ {s+=$2} END {print s}'; }
+redis-cli -p "$redis_port" config resetstat >/dev/null
+cpu0=$(redis_cpu)
+start_ns=$(date +%s%N)
+sleep 20
+stats=$(redis-cli -p "$redis_port" info commandstats | tr -d '\r')
+cpu1=$(redis_cpu)
+elapsed=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+awk -F'[:,=]' -v ms="$elapsed" '
+  /^cmdstat_/ { name=substr($1, 9); if (name ~ /^(info|config)/) next; calls[name]=$3; usec[name]=$5; total+=$3; totalus+=$5 }
+  END {
+    rounds = ("scard" in calls) ? calls["scard"] : calls["smembers"]
+    if (rounds == 0) { print "no refresh rounds seen"; exit 1 }
+    printf "Redis over %.1f s: %d refresh rounds, %d commands (%.0f/s), %.0f ms of command time\n", ms/1000, rounds, total, total*1000/ms, totalus/1000
+    for (n in calls) printf "  %-10s %8d calls  %7.0f per round  %6.1f ms/round\n", n, calls[n], calls[n]/rounds, usec[n]/rounds/1000
+    printf "per round: %.0f commands, %.1f ms of Redis command time\n", total/rounds, totalus/rounds/1000
+  }' <<<"$stats"
+awk -v a="$cpu0" -v b="$cpu1" -v ms="$elapsed" 'BEGIN { printf "redis-server CPU (user+sys) over the window: %.2f s = %.1f%% of one core\n", b-a, (b-a)*100000/ms }'

@@ -53,6 +53,14 @@ public sealed class RedirectorOptions
     [Range(0.1, 3600.0)]
     public double MirrorRefreshSeconds { get; set; } = 2;
 
+    /// <summary>
+    /// How often every mirror's ops config and declared info are re-read in full even without a pub/sub
+    /// message, seconds. The <see cref="MirrorRefreshSeconds"/> rounds in between read only what changes
+    /// with each report (state, heartbeat, month counter, health), which is most of the cost at thousands of mirrors.
+    /// </summary>
+    [Range(0.1, 86400.0)]
+    public double MirrorReloadSeconds { get; set; } = 60;
+
     /// <summary>How often the manifest is re-fetched from the origin even without an announcement, seconds.</summary>
     [Range(0.1, 86400.0)]
     public double ManifestRefreshSeconds { get; set; } = 30;

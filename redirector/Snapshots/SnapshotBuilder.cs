@@ -9,26 +9,34 @@ internal static class SnapshotBuilder
 {
     private const double BytesPerMbit = 125_000;
 
+    /// <summary>
+    /// Builds a snapshot. With <paramref name="previous"/> (the one being replaced, built with the same
+    /// options), an entry whose record is the very same instance is reused, and when no record changed
+    /// and the index is the same the tables are reused too: a quiet round allocates next to nothing.
+    /// </summary>
     public static RoutingSnapshot Build(ManifestIndex index, IReadOnlyList<MirrorRecord> records, RedirectorOptions options,
-        CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt)
+        CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt, RoutingSnapshot? previous = null)
     {
+        var reuse = previous is not null && previous.Mirrors.Length == records.Count ? previous.Mirrors : null;
+        if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records))
+        {
+            return new RoutingSnapshot
+            {
+                Index = index,
+                Mirrors = reuse,
+                Http = previous.Http,
+                Https = previous.Https,
+                MirrorsLoadedAt = mirrorsLoadedAt,
+                ManifestLoadedAt = manifestLoadedAt,
+            };
+        }
         var mirrors = new MirrorEntry[records.Count];
         var http = new List<int>(records.Count);
         var https = new List<int>(records.Count);
         for (var i = 0; i < records.Count; i++)
         {
             var r = records[i];
-            var capacity = r.CapacityMbps > 0 ? r.CapacityMbps : options.DefaultCapacityMbps;
-            var spare = capacity * BytesPerMbit - r.RateBps;
-            var entry = new MirrorEntry
-            {
-                Record = r,
-                StandingExclusion = StandingExclusion(r, spare),
-                SpareBps = spare,
-                LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
-                CountryLower = r.Country.ToLowerInvariant(),
-                Redirects = counters.Mirror(r.Id),
-            };
+            var entry = reuse is not null && ReferenceEquals(reuse[i].Record, r) ? reuse[i] : Entry(r, options, counters);
             mirrors[i] = entry;
             if (entry.StandingExclusion != Exclusion.None)
                 continue;
@@ -45,6 +53,31 @@ internal static class SnapshotBuilder
             Https = Table(https, mirrors, index),
             MirrorsLoadedAt = mirrorsLoadedAt,
             ManifestLoadedAt = manifestLoadedAt,
+        };
+    }
+
+    private static bool SameRecords(MirrorEntry[] entries, IReadOnlyList<MirrorRecord> records)
+    {
+        for (var i = 0; i < entries.Length; i++)
+        {
+            if (!ReferenceEquals(entries[i].Record, records[i]))
+                return false;
+        }
+        return true;
+    }
+
+    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters)
+    {
+        var capacity = r.CapacityMbps > 0 ? r.CapacityMbps : options.DefaultCapacityMbps;
+        var spare = capacity * BytesPerMbit - r.RateBps;
+        return new MirrorEntry
+        {
+            Record = r,
+            StandingExclusion = StandingExclusion(r, spare),
+            SpareBps = spare,
+            LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
+            CountryLower = r.Country.ToLowerInvariant(),
+            Redirects = counters.Mirror(r.Id),
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
@@ -8,9 +9,13 @@ using StackExchange.Redis;
 namespace Downloads.Redirector.Snapshots;
 
 /// <summary>
-/// Keeps <see cref="SnapshotHolder"/> current: reloads the mirror table from Redis every
-/// <see cref="RedirectorOptions.MirrorRefreshSeconds"/> or at once on <see cref="Keyspace.MirrorsChanged"/>,
-/// and re-fetches the signed manifest every <see cref="RedirectorOptions.ManifestRefreshSeconds"/> or at
+/// Keeps <see cref="SnapshotHolder"/> current. Mirrors, in two speeds: every
+/// <see cref="RedirectorOptions.MirrorRefreshSeconds"/> only the live part of each known mirror (state,
+/// heartbeat, month counter, health: 3 commands a mirror, unchanged records kept as they are) plus an
+/// <c>SCARD</c> of the mirror set; the ops config and declared info of the mirror named in a
+/// <see cref="Keyspace.MirrorsChanged"/> message at once; and everything, the id set included, when the
+/// set's size changed, a message names an unknown mirror, or every <see cref="RedirectorOptions.MirrorReloadSeconds"/>.
+/// The manifest: re-fetches the signed manifest every <see cref="RedirectorOptions.ManifestRefreshSeconds"/> or at
 /// once on <see cref="Keyspace.Announce"/>. Any failure keeps the last good part, so a Redis or origin
 /// outage leaves the redirector answering from what it knew.
 /// </summary>
@@ -18,11 +23,16 @@ internal sealed partial class SnapshotRefresher(
     SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, CounterRegistry counters,
     IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log) : BackgroundService
 {
-    private const int LargeTable = 2000;
+    /// <summary>More ids announced between two rounds than this: reload everything instead of one by one.</summary>
+    private const int MaxDirty = 1000;
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(16) { FullMode = BoundedChannelFullMode.DropOldest });
     private ManifestIndex _index = ManifestIndex.Empty;
-    private IReadOnlyList<MirrorRecord> _mirrors = [];
+    private readonly ConcurrentQueue<string> _dirty = new();
+    private MirrorRecord[] _mirrors = [];
+    private long _setCount = -1;
+    private int _reloadAll = 1;
+    private DateTimeOffset _lastReload = DateTimeOffset.MinValue;
     private DateTimeOffset _mirrorsLoadedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _manifestLoadedAt = DateTimeOffset.MinValue;
     private bool _subscribed;
@@ -40,12 +50,7 @@ internal sealed partial class SnapshotRefresher(
             if (wantManifest || now - _manifestLoadedAt >= TimeSpan.FromSeconds(o.ManifestRefreshSeconds))
                 await RefreshManifestAsync(stoppingToken);
             await RefreshMirrorsAsync();
-            holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt));
-            // Each table lives one poll interval, long enough to be promoted to gen 2, where a large one
-            // (thousands of mirrors) would pile up as slack between full collections. A background gen-2
-            // collection per swap keeps the heap near its live size at a few ms of one core's time.
-            if (_mirrors.Count >= LargeTable)
-                GC.Collect(2, GCCollectionMode.Forced, blocking: false);
+            holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current));
             // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
             wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
         }
@@ -73,7 +78,7 @@ internal sealed partial class SnapshotRefresher(
         {
             var sub = redis.GetSubscriber();
             await sub.SubscribeAsync(Keyspace.Announce, (_, _) => _signals.Writer.TryWrite(true));
-            await sub.SubscribeAsync(Keyspace.MirrorsChanged, (_, _) => _signals.Writer.TryWrite(false));
+            await sub.SubscribeAsync(Keyspace.MirrorsChanged, (_, message) => OnMirrorChanged(message));
             _subscribed = true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -118,22 +123,77 @@ internal sealed partial class SnapshotRefresher(
         _manifestLoadedAt = time.GetUtcNow();
     }
 
+    /// <summary>A <see cref="Keyspace.MirrorsChanged"/> message: its payload is the mirror id, reloaded in full next round.</summary>
+    private void OnMirrorChanged(RedisValue message)
+    {
+        var id = message.ToString();
+        if (MirrorIds.IsValid(id) && _dirty.Count < MaxDirty)
+            _dirty.Enqueue(id);
+        else
+            Volatile.Write(ref _reloadAll, 1);
+        _signals.Writer.TryWrite(false);
+    }
+
     private async Task RefreshMirrorsAsync()
     {
+        var db = redis.GetDatabase();
+        var now = time.GetUtcNow();
+        // Taken before reading, so a message arriving during the read is handled next round.
+        var reloadAll = Interlocked.Exchange(ref _reloadAll, 0) == 1
+            || now - _lastReload >= TimeSpan.FromSeconds(options.Value.MirrorReloadSeconds);
+        var dirty = new List<string>();
+        while (_dirty.TryDequeue(out var id))
+            dirty.Add(id);
         try
         {
-            _mirrors = await MirrorStore.LoadAllAsync(redis.GetDatabase(), time.GetUtcNow());
+            var count = await MirrorStore.CountAsync(db);
+            reloadAll |= count != _setCount || dirty.Exists(id => IndexOf(id) < 0);
+            if (reloadAll)
+            {
+                _mirrors = await MirrorStore.LoadAsync(db, await MirrorStore.LoadIdsAsync(db), now);
+                _setCount = count;
+                _lastReload = now;
+            }
+            else
+            {
+                var mirrors = await MirrorStore.RefreshLiveAsync(db, _mirrors, now);
+                var ids = dirty.Distinct(StringComparer.Ordinal).ToArray();
+                var reloaded = await MirrorStore.LoadAsync(db, ids, now);
+                for (var i = 0; i < ids.Length; i++)
+                    mirrors[IndexOf(ids[i])] = reloaded[i];
+                _mirrors = mirrors;
+            }
             _mirrorsLoadedAt = time.GetUtcNow();
             if (_redisFailing)
-                LogMirrorsRecovered(log, _mirrors.Count);
+                LogMirrorsRecovered(log, _mirrors.Length);
             _redisFailing = false;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            // Whatever was announced meanwhile is lost with the failed round: read everything once Redis answers.
+            Volatile.Write(ref _reloadAll, 1);
             if (!_redisFailing)
-                LogMirrorsFailed(log, _mirrors.Count, ex.Message);
+                LogMirrorsFailed(log, _mirrors.Length, ex.Message);
             _redisFailing = true;
         }
+    }
+
+    /// <summary>Position of a mirror in the id-sorted table, or negative.</summary>
+    private int IndexOf(string id)
+    {
+        int lo = 0, hi = _mirrors.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = string.CompareOrdinal(_mirrors[mid].Id, id);
+            if (c == 0)
+                return mid;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
     }
 
     [LoggerMessage(EventId = RedirectorEvents.SubscribeFailed, Level = LogLevel.Warning, Message = "Pub/sub subscription failed, polling only for now: {Reason}")]
