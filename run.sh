@@ -78,12 +78,12 @@ else
 fi
 
 # --- Geo data ----------------------------------------------------------------------------------
-city=${DOWNLOADS_GEOIP_CITY:-}
-asn=${DOWNLOADS_GEOIP_ASN:-}
-if [ -z "$city" ]; then
-  dotnet "$REDIRECTOR" geo-sample --out "$state/geo" >/dev/null
-  city=$state/geo/city.mmdb
-  asn=${asn:-$state/geo/asn.mmdb}
+if [ -n "${DOWNLOADS_GEOIP_CITY:-}" ]; then
+  geo=(--Geo:CityDatabase="$DOWNLOADS_GEOIP_CITY")
+  [ -n "${DOWNLOADS_GEOIP_ASN:-}" ] && geo+=(--Geo:AsnDatabase="$DOWNLOADS_GEOIP_ASN")
+else
+  # Small generated GeoIP2-schema databases covering MaxMind's public test networks only.
+  geo=(--Geo:UseSampleDatabases=true)
 fi
 
 # --- Origin ------------------------------------------------------------------------------------
@@ -92,22 +92,18 @@ if [ ! -f "$state/origin/signing.key" ]; then
   dotnet "$ORIGIN" keygen --out "$state/origin/signing.key" >/dev/null
 fi
 pubkey=$(cat "$state/origin/signing.key.pub")
-if [ ! -f "$state/origin/files/.sample-$scale" ]; then
-  echo "run.sh: generating $scale sample files (deterministic)"
-  rm -rf "$state/origin/files"
-  dotnet "$ORIGIN" sample --root "$state/origin/files" --scale "$scale"
-  touch "$state/origin/files/.sample-$scale"
-fi
+echo "run.sh: sample files ($scale, deterministic; kept between runs)"
+dotnet "$ORIGIN" sample --root "$state/origin/files-$scale" --scale "$scale" >/dev/null
 echo "run.sh: starting services"
 start origin "$logs/origin.log" dotnet "$ORIGIN" --urls http://127.0.0.1:8000 \
-  --Origin:Root="$state/origin/files" --Origin:StateDir="$state/origin/state" \
+  --Origin:Root="$state/origin/files-$scale" --Origin:StateDir="$state/origin/state-$scale" \
   --Origin:PrivateKeyFile="$state/origin/signing.key" --Redis:Configuration="$redis"
 wait_http http://127.0.0.1:8000/-/manifest.json 300
 
 # --- Redirector --------------------------------------------------------------------------------
 start redirector "$logs/redirector.log" dotnet "$REDIRECTOR" --urls http://127.0.0.1:8080 \
   --Redis:Configuration="$redis" --Redirector:Origin=http://127.0.0.1:8000 --Redirector:PublicKey="$pubkey" \
-  --Geo:CityDatabase="$city" --Geo:AsnDatabase="$asn" --Admin:Token="$admin_token"
+  "${geo[@]}" --Admin:Token="$admin_token"
 wait_http http://127.0.0.1:8080/-/health
 
 # --- Mirrors -----------------------------------------------------------------------------------
@@ -120,9 +116,9 @@ mirrors=(
 api() { curl -fsS -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' "$@"; }
 for m in "${mirrors[@]}"; do
   read -r id port name lat lon cc cont sets <<<"$m"
-  token=$(api -X POST http://127.0.0.1:8080/-/api/tokens -d "{\"note\":\"run.sh $id\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+  token=$(api -X POST http://127.0.0.1:8080/-/api/tokens -d "{}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
   start "$id" "$logs/$id.log" dotnet "$MIRROR" --urls "http://127.0.0.1:$port" \
-    --Mirror:Id="$id" --Mirror:Name="$name" --Mirror:DataDir="$state/mirrors/$id" \
+    --Mirror:Id="$id" --Mirror:Name="$name" --Mirror:DataDir="$state/mirrors-$scale/$id" \
     --Mirror:Upstream=http://127.0.0.1:8000 --Mirror:PublicKey="$pubkey" \
     --Mirror:HttpUrl="http://127.0.0.1:$port" --Mirror:Sets="$sets" \
     --Mirror:Latitude="$lat" --Mirror:Longitude="$lon" --Mirror:Country="$cc" --Mirror:Continent="$cont" \

@@ -19,7 +19,7 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=TestResults
-rm -rf "$results"
+rm -rf "$results"; mkdir -p "$results"
 dotnet build Downloads.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
 status=0
 for proj in tests/*/*.Tests.csproj; do

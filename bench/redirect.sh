@@ -5,6 +5,7 @@
 # p99 latency and the ratios; then the redirector's RSS with 10,000 mirrors and 100,000 files.
 #
 #   bench/redirect.sh [duration, default 15s] [connections, default 64]
+#   RSS_ONLY=1 bench/redirect.sh      (memory part only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 duration=${1:-15s}
@@ -87,11 +88,13 @@ run_wrk() { # name url → "rps p99ms"
   echo "$rps $p99"
 }
 
+if [[ -z "${RSS_ONLY:-}" ]]; then
 echo "wrk -t1 -c$conns -d$duration, random client addresses from 20,000 synthetic networks:" >&2
 read -r nginx_rps nginx_p99 < <(run_wrk "nginx return 302" "http://127.0.0.1:$nginx_port/")
 read -r bare_rps bare_p99 < <(run_wrk "bare Kestrel MapGet 302" "http://127.0.0.1:$bare_port/")
 read -r redir_rps redir_p99 < <(run_wrk "redirector (1,000 mirrors)" "http://127.0.0.1:$redir_port/")
 awk -v r="$redir_rps" -v b="$bare_rps" -v n="$nginx_rps" 'BEGIN { printf "ratios: redirector/bare Kestrel %.2f (goal >= 0.8), redirector/nginx %.2f (goal >= 0.5)\n", r/b, r/n }'
+fi
 
 # Memory: 10,000 mirrors and 100,000 files.
 kill "$redir_pid"; wait "$redir_pid" 2>/dev/null || true
@@ -108,7 +111,8 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$redir_port/-/health"; echo
 wrk -t1 -c"$conns" -d5s -s "$work/geo/clients.lua" "http://127.0.0.1:$redir_port/" >/dev/null
-sleep 3 # a few refresh rounds of the 10,000-mirror table
+sleep 10 # several refresh rounds of the 10,000-mirror table
+curl -fsS "http://127.0.0.1:$redir_port/-/health"; echo
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$redir_pid/status")
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$redir_pid/status")
 printf 'redirector RSS with 10,000 mirrors and 100,000 files: %.0f MB (peak %.0f MB; goal < 200 MB)\n' "$(echo "$rss_kb/1024" | bc -l)" "$(echo "$hwm_kb/1024" | bc -l)"

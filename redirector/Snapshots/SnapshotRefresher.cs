@@ -18,12 +18,15 @@ internal sealed partial class SnapshotRefresher(
     SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, CounterRegistry counters,
     IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log) : BackgroundService
 {
+    private const int LargeTable = 2000;
+
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(16) { FullMode = BoundedChannelFullMode.DropOldest });
     private ManifestIndex _index = ManifestIndex.Empty;
     private IReadOnlyList<MirrorRecord> _mirrors = [];
     private DateTimeOffset _mirrorsLoadedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _manifestLoadedAt = DateTimeOffset.MinValue;
     private bool _subscribed;
+    private bool _manifestFailed;
     private bool _redisFailing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -38,7 +41,13 @@ internal sealed partial class SnapshotRefresher(
                 await RefreshManifestAsync(stoppingToken);
             await RefreshMirrorsAsync();
             holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt));
-            wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded;
+            // Each table lives one poll interval, long enough to be promoted to gen 2, where a large one
+            // (thousands of mirrors) would pile up as slack between full collections. A background gen-2
+            // collection per swap keeps the heap near its live size at a few ms of one core's time.
+            if (_mirrors.Count >= LargeTable)
+                GC.Collect(2, GCCollectionMode.Forced, blocking: false);
+            // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
+            wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
         }
     }
 
@@ -77,6 +86,7 @@ internal sealed partial class SnapshotRefresher(
     private async Task RefreshManifestAsync(CancellationToken stoppingToken)
     {
         var result = await fetcher.FetchAsync(stoppingToken);
+        _manifestFailed = result.Manifest is null && !result.Unchanged;
         if (result.Unchanged)
         {
             _manifestLoadedAt = time.GetUtcNow();

@@ -188,6 +188,34 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     }
 
     [Fact]
+    public async Task An_older_serial_never_replaces_the_loaded_manifest()
+    {
+        await using var net = await StartAsync(redis);
+        await net.StartRedirectorAsync(extra: ["--Redirector:ManifestRefreshSeconds=0.2"]);
+        var path = "/" + Escaped(NoobsPath);
+        Assert.Equal(HttpStatusCode.Found, (await net.GetAsync(path)).StatusCode);
+        // A replayed, validly signed serial 5 without the NOOBS file.
+        net.Publish(await BuildManifestAsync(net.Files.Path, [OsPath], serial: 5, changedAt: 5));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(HttpStatusCode.Found, (await net.GetAsync(path)).StatusCode);
+        Assert.Contains("\"serial\":7", await net.Http.GetStringAsync(net.Url + "/-/health"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Https_requests_go_only_to_mirrors_with_an_https_url()
+    {
+        await using var net = await StartAsync(redis);
+        await MirrorStore.WriteInfoAsync(net.Db, "tyo", [new(Keyspace.InfoFields.HttpsUrl, "https://tyo.example")]);
+        await net.StartRedirectorAsync();
+        var request = new HttpRequestMessage(HttpMethod.Get, $"{net.Url}/{Escaped(OsPath)}");
+        request.Headers.Add("X-Forwarded-For", London);
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        var response = await net.Http.SendAsync(request);
+        // London speaks only http: the https client goes to Tokyo, the one https mirror.
+        Assert.Equal("https://tyo.example/os/raspios.img", response.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
     public async Task A_manifest_with_a_bad_signature_is_refused()
     {
         await using var net = await StartAsync(redis);
