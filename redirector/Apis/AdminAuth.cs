@@ -17,8 +17,10 @@ internal static class AdminAuth
         var expected = http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.Token;
         if (expected.Length > 0 && Matches(GivenToken(http.Request.Headers.Authorization.ToString()), expected))
             return await next(context);
-        // Bearer for tools; Basic so a browser opening /-/ops shows its login prompt.
-        http.Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"Downloads ops\", charset=\"UTF-8\"";
+        // Basic so a browser opening /-/ops shows its login prompt; Bearer for tools. One challenge per
+        // header line: browsers do not split several challenges out of one line.
+        http.Response.Headers.WWWAuthenticate = new Microsoft.Extensions.Primitives.StringValues(
+            ["Basic realm=\"Downloads ops\", charset=\"UTF-8\"", "Bearer realm=\"Downloads ops\""]);
         return TypedResults.Problem(expected.Length == 0 ? "admin API disabled: set Admin:Token" : "missing or wrong admin token",
             statusCode: StatusCodes.Status401Unauthorized);
     }

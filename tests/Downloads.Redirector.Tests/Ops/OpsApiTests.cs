@@ -16,7 +16,7 @@ public sealed class OpsApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _net = await TestNetwork.StartAsync(_redis);
-        await _net.StartRedirectorAsync(true, $"--Admin:Token={Token}", "--Ops:SampleSeconds=0.2");
+        await _net.StartRedirectorAsync(true, $"--Admin:Token={Token}", "--Ops:SampleSeconds=0.2", "--Health:Interval=00:00:01");
     }
 
     public async Task DisposeAsync()
@@ -105,8 +105,9 @@ public sealed class OpsApiTests : IAsyncLifetime
             using var answer = await _net.Http.GetAsync(_net.Url + "/-/metrics");
             Assert.StartsWith("text/plain", answer.Content.Headers.ContentType!.ToString());
             samples = PrometheusText.Parse(await answer.Content.ReadAsStringAsync());
-            return samples.Any(s => s.Name == "downloads_mirror_redirects_total" && s.Label("mirror") == "lon" && s.Value == 5);
-        }, TimeSpan.FromSeconds(10), "per-mirror redirects drained into the metrics");
+            return samples.Any(s => s.Name == "downloads_mirror_redirects_total" && s.Label("mirror") == "lon" && s.Value == 5)
+                && samples.Any(s => s.Name == "downloads_health_checks_total" && s.Label("mirror") == "tyo" && s.Label("result") == "ok");
+        }, TimeSpan.FromSeconds(15), "per-mirror redirects drained into the metrics and a health round recorded");
 
         double Value(string name, string? label = null, string? value = null) =>
             samples.Single(s => s.Name == name && (label is null || s.Label(label) == value)).Value;
@@ -120,5 +121,6 @@ public sealed class OpsApiTests : IAsyncLifetime
         Assert.Equal(7, Value("downloads_manifest_serial"));
         Assert.Equal(1, Value("downloads_redis_up"));
         Assert.Equal(0, Value("downloads_counter_pending_redirects"));
+        Assert.True(Value("downloads_health_probe_seconds_count") >= 2);
     }
 }
