@@ -42,11 +42,14 @@ public static class ServiceDefaults
             endpoints.MapHealthChecks(HealthPath, new HealthCheckOptions { AllowCachingResponses = false });
         var registry = endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>();
         // Every service: is the shared store reachable right now (the multiplexer's own view, no round trip).
-        if (endpoints.ServiceProvider.GetService<IConnectionMultiplexer>() is { } redis)
+        // Resolved at scrape time, not here: creating the multiplexer may depend on start-up work (a
+        // mirror's enrollment provides its Redis credentials).
+        var services = endpoints.ServiceProvider;
+        if (services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(IConnectionMultiplexer)))
         {
-            var up = endpoints.ServiceProvider.GetRequiredService<IMetricFactory>()
+            var up = services.GetRequiredService<IMetricFactory>()
                 .CreateGauge("downloads_redis_up", "1 while the service's Redis connection is established.");
-            registry.AddBeforeCollectCallback(() => up.Set(redis.IsConnected ? 1 : 0));
+            registry.AddBeforeCollectCallback(() => up.Set(services.GetRequiredService<IConnectionMultiplexer>().IsConnected ? 1 : 0));
         }
         endpoints.MapGet(MetricsPath, async (HttpContext context) =>
         {

@@ -16,9 +16,6 @@ internal static class MirrorMetrics
     {
         var factory = services.GetRequiredService<IMetricFactory>();
         var registry = services.GetRequiredService<CollectorRegistry>();
-        var traffic = services.GetRequiredService<TrafficCounters>();
-        var live = services.GetRequiredService<LiveTree>();
-        var sync = services.GetRequiredService<SyncStatus>();
         var bytes = factory.CreateCounter("downloads_mirror_sent_bytes_total", "Bytes written to client connections (headers and bodies).");
         var requests = factory.CreateCounter("downloads_mirror_requests_total", "HTTP requests received.");
         var connections = factory.CreateGauge("downloads_mirror_open_connections", "Client connections open now.");
@@ -28,8 +25,12 @@ internal static class MirrorMetrics
         var fetched = factory.CreateCounter("downloads_mirror_sync_fetched_bytes_total", "Bytes fetched from upstream by the sync engine.");
         var errors = factory.CreateCounter("downloads_mirror_sync_errors_total", "Sync passes that ended in an error.");
         var failing = factory.CreateGauge("downloads_mirror_sync_failing", "1 while the last sync pass failed.");
+        // Sources resolved at scrape time, not at build: building them early would change the start-up order.
         registry.AddBeforeCollectCallback(() =>
         {
+            var traffic = services.GetRequiredService<TrafficCounters>();
+            var live = services.GetRequiredService<LiveTree>();
+            var sync = services.GetRequiredService<SyncStatus>();
             bytes.IncTo(traffic.Bytes);
             requests.IncTo(traffic.Requests);
             connections.Set(traffic.OpenConnections);

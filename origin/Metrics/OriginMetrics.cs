@@ -11,13 +11,12 @@ internal static class OriginMetrics
     {
         var factory = services.GetRequiredService<IMetricFactory>();
         var registry = services.GetRequiredService<CollectorRegistry>();
-        var store = services.GetRequiredService<PublishedStore>();
         var serial = factory.CreateGauge("downloads_origin_manifest_serial", "Serial of the manifest the origin serves (0 before the first publication).");
         var files = factory.CreateGauge("downloads_origin_files", "Files in the served manifest.");
         var bytes = factory.CreateGauge("downloads_origin_bytes", "Total size of the files in the served manifest.");
         registry.AddBeforeCollectCallback(() =>
         {
-            var current = store.Current;
+            var current = services.GetRequiredService<PublishedStore>().Current;
             serial.Set(current?.Manifest.Serial ?? 0);
             files.Set(current?.Manifest.Files.Count ?? 0);
             long total = 0;

@@ -82,7 +82,10 @@ internal sealed partial class OpsSampler(
     {
         // Sampled by every redirector so whichever wins the next lease has a previous reading.
         var points = new List<(string, double)>();
-        foreach (var entry in holder.Current.Mirrors)
+        var mirrors = holder.Current.Mirrors;
+        if (_previous.Count > mirrors.Length)
+            _previous.Clear(); // a mirror was removed: forget its reading (the others take one minute to re-learn)
+        foreach (var entry in mirrors)
         {
             var m = entry.Record;
             var bps = m.RateBps;

@@ -4,7 +4,15 @@ using Microsoft.Playwright;
 
 namespace Downloads.EndToEnd.Tests.Ops;
 
+/// <summary>Runs alone: a browser and a throttled download on a 2-core box are timing-sensitive next to other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BrowserTestGroup
+{
+    public const string Name = "browser";
+}
+
 /// <summary>The ops dashboard in a real browser (Debian's chromium driven by Playwright) over a running network, and every service's /-/metrics.</summary>
+[Collection(BrowserTestGroup.Name)]
 public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork>
 {
     private static readonly string[] ChromiumArgs =
@@ -48,7 +56,7 @@ public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork
         var answer = await page.GotoAsync(net.Redirector.BaseUrl + "/-/ops");
         Assert.Equal(200, answer!.Status);
         await page.WaitForFunctionAsync("() => window.ops && window.ops.polls >= 2 && document.querySelectorAll('#mirrors tbody tr').length === 2",
-            null, new() { Timeout = 20_000 });
+            null, new() { Timeout = 40_000 });
 
         var listed = await page.Locator("#mirrors tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.mirror)");
         Assert.Equal(["m-lon", "m-sto"], listed);
@@ -59,13 +67,13 @@ public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork
         Assert.InRange(await MaxLiveMbpsAsync(page), 0, 1);
         var before = await chart.ScreenshotAsync();
 
-        // A client in London downloads the big file through the redirector at ~3 MB/s for several seconds.
+        // A client in London downloads the big file through the redirector at ~1 MB/s: it runs ~20 s.
         using var curl = Process.Start(new ProcessStartInfo("curl",
-            ["-sS", "-L", "--limit-rate", "3M", "-H", "X-Forwarded-For: 81.2.69.142", "-o", "/dev/null", $"{net.Redirector.BaseUrl}/{OpsNetwork.BigFile}"])
+            ["-sS", "-L", "--limit-rate", "1M", "-H", "X-Forwarded-For: 81.2.69.142", "-o", "/dev/null", $"{net.Redirector.BaseUrl}/{OpsNetwork.BigFile}"])
         { RedirectStandardError = true })!;
         try
         {
-            await Eventually.TrueAsync(async () => await MaxLiveMbpsAsync(page) > 5, TimeSpan.FromSeconds(20),
+            await Eventually.TrueAsync(async () => await MaxLiveMbpsAsync(page) > 5, TimeSpan.FromSeconds(30),
                 "the live chart shows the download's bandwidth");
             await page.WaitForTimeoutAsync(1500);
             var after = await chart.ScreenshotAsync();
@@ -74,10 +82,12 @@ public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork
             var serving = await page.EvaluateAsync<string>(
                 "() => [...window.ops.live.series].sort((a, b) => Math.max(...b[1]) - Math.max(...a[1]))[0][0]");
             Assert.Contains(serving, new[] { "m-lon", "m-sto" });
-            var rates = await page.Locator("#mirrors tbody tr td:nth-child(3)").AllInnerTextsAsync();
-            var dump = await page.EvaluateAsync<string>("() => JSON.stringify([...window.ops.live.series])");
-            Assert.True(rates.Any(r => System.Text.RegularExpressions.Regex.IsMatch(r, @"^\s*[1-9][\d.,]* / 400 Mbit/s")),
-                string.Join(" | ", rates) + " " + dump + " curl exited: " + curl.HasExited);
+            // Reports come every 250 ms and a rate-limited client reads in bursts, so poll the table until a
+            // refresh lands on a non-zero reading.
+            await Eventually.TrueAsync(async () =>
+                (await page.Locator("#mirrors tbody tr td:nth-child(3)").AllInnerTextsAsync())
+                    .Any(r => System.Text.RegularExpressions.Regex.IsMatch(r, @"^\s*[1-9][\d.,]* / 400 Mbit/s")),
+                TimeSpan.FromSeconds(15), "a mirror row shows the download's rate against its 400 Mbit/s capacity");
             await page.ScreenshotAsync(new() { Path = ArtifactPath("ops-dashboard.png"), FullPage = true });
             Assert.True(new FileInfo(ArtifactPath("ops-dashboard.png")).Length > 10_000);
         }
