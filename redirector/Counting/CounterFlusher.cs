@@ -135,9 +135,14 @@ internal sealed partial class CounterFlusher(
                 _ = tran.KeyExpireAsync(addrs, Keyspace.StatsRetention);
             }
             _ = tran.StringSetAsync(ack, 1, Keyspace.StatsAckRetention);
-            var applied = await tran.ExecuteAsync();
-            if (!applied)
+            if (!await tran.ExecuteAsync())
+            {
+                // Not executed: normally the guard found the ack (an earlier attempt landed). Trust only the
+                // ack itself, so an abort for any other reason keeps the batch for the next try.
+                if (!await redis.GetDatabase().KeyExistsAsync(ack))
+                    throw new RedisException($"counter batch {batch.Id} was not applied and has no acknowledgement");
                 LogAlreadyApplied(log, batch.Id);
+            }
             if (_failing)
                 LogFlushRecovered(log, batch.Id);
             _failing = false;

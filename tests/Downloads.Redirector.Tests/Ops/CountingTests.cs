@@ -52,18 +52,28 @@ public sealed class CountingTests : IAsyncLifetime
 
     private async Task ExpectTotalsAsync(long n, string what)
     {
-        await Eventually.TrueAsync(async () =>
+        var last = "";
+        try
         {
-            try
+            await Eventually.TrueAsync(async () =>
             {
-                var t = await TotalsAsync();
-                return t.Mirrors == n && t.Files == n && t.Countries == n;
-            }
-            catch (RedisException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(30), what);
+                try
+                {
+                    var t = await TotalsAsync();
+                    last = t.ToString();
+                    return t.Mirrors == n && t.Files == n && t.Countries == n;
+                }
+                catch (RedisException e)
+                {
+                    last = e.Message;
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(45), what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; last totals (mirrors, files, countries, addresses): {last}", e);
+        }
     }
 
     [Fact]
