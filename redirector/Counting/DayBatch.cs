@@ -39,8 +39,9 @@ internal sealed class DayBatch(DateTimeOffset day)
 
     public void AddAddress(System.Net.IPAddress address)
     {
-        Span<byte> utf8 = stackalloc byte[64];
+        // The same bytes PFADD would get: the address's usual text form in UTF-8.
         var text = address.ToString();
+        Span<byte> utf8 = text.Length <= 64 ? stackalloc byte[64] : new byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
         var length = Encoding.UTF8.GetBytes(text, utf8);
         Addresses.Add(utf8[..length]);
     }

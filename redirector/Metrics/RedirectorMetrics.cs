@@ -42,6 +42,7 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _mirrorMonthBytes;
     private readonly Gauge _mirrorQuota;
     private readonly Gauge[] _perMirror;
+    private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
 
     public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder)
@@ -77,7 +78,12 @@ internal sealed class RedirectorMetrics
         _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Monthly quota of the mirror, 0 for none.", ["mirror"]);
         _perMirror = [_mirrorUp, _mirrorHealthy, _mirrorCandidate, _mirrorRate, _mirrorCapacity, _mirrorBytes, _mirrorRequests,
             _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota];
-        registry.AddBeforeCollectCallback(() => Update(holder.Current));
+        registry.AddBeforeCollectCallback(() =>
+        {
+            // Two scrapes at once must not interleave their label bookkeeping.
+            lock (_update)
+                Update(holder.Current);
+        });
     }
 
     public Counter.Child Mirror { get; }

@@ -62,7 +62,9 @@ public sealed class OpsNetwork : IAsyncLifetime
                 $"--Mirror:Id={id}", $"--Mirror:DataDir={_dir.Combine(id)}", $"--Mirror:Upstream={Origin.BaseUrl}",
                 $"--Mirror:PublicKey={publicKey}", $"--Mirror:HttpUrl=http://127.0.0.1:{port}", $"--Mirror:Latitude={lat}",
                 $"--Mirror:Longitude={lon}", $"--Mirror:Country={country}", "--Mirror:Continent=EU", "--Mirror:CapacityMbps=400",
-                "--Mirror:QuotaTB=1", "--Reporting:Interval=00:00:00.250", "--Sync:PollInterval=00:00:01", redis, quiet);
+                "--Mirror:QuotaTB=1", "--Reporting:Interval=00:00:00.250",
+                // Fast reports for a lively chart, but a heartbeat that survives a loaded test machine.
+                "--Reporting:HeartbeatTtl=00:00:30", "--Sync:PollInterval=00:00:01", redis, quiet);
             await mirror.StartAsync();
             Mirrors.Add(mirror);
         }
