@@ -1,6 +1,7 @@
 using Downloads.Contracts.Hosting;
 using Downloads.Mirror.Enrollment;
 using Downloads.Mirror.Limits;
+using Downloads.Mirror.Metrics;
 using Downloads.Mirror.Reporting;
 using Downloads.Mirror.Serving;
 using Downloads.Mirror.Storage;
@@ -29,6 +30,7 @@ public static class MirrorApp
         var app = builder.Build();
         app.UseTrafficCounting();
         app.UseConnectionLimit();
+        app.Services.UseMirrorMetrics();
         app.MapServiceDefaults();
         app.MapServing();
         return app;

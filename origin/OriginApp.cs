@@ -1,5 +1,6 @@
 using Downloads.Contracts.Hosting;
 using Downloads.Origin.Apis;
+using Downloads.Origin.Metrics;
 using Downloads.Origin.Publishing;
 
 namespace Downloads.Origin;
@@ -16,6 +17,7 @@ public static class OriginApp
         builder.Services.AddServiceDefaults();
         builder.Services.AddPublishing();
         var app = builder.Build();
+        app.Services.UseOriginMetrics();
         app.MapServiceDefaults(mapHealth: false);
         app.MapFiles();
         return app;

@@ -1,15 +1,15 @@
-using Downloads.Redirector.Membership;
+using Downloads.Redirector.Cli;
 
 namespace Downloads.Redirector;
 
 /// <summary>Entry point.</summary>
 public static class Program
 {
-    /// <summary>Runs the service until Ctrl-C or SIGTERM.</summary>
+    /// <summary>Runs the ops CLI (<c>mirrors</c>, <c>tokens</c>, <c>stats</c>) or the service until Ctrl-C or SIGTERM.</summary>
     public static async Task<int> Main(string[] args)
     {
-        if (args is [MirrorsCommand.Name, ..])
-            return await MirrorsCommand.RunAsync(args[1..]);
+        if (args.Length > 0 && OpsCli.Verbs.Contains(args[0]))
+            return await OpsCli.RunAsync(args);
         await using var app = RedirectorApp.Build(args);
         await app.RunAsync();
         return 0;

@@ -7,6 +7,8 @@ using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Downloads.Redirector.Health;
 using Downloads.Redirector.Membership;
+using Downloads.Redirector.Metrics;
+using Downloads.Redirector.Ops;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector;
@@ -29,10 +31,12 @@ public static class RedirectorApp
         builder.Services.AddMembership().AddAdminApi();
         builder.Services.AddSingleton<IManifestSource, SnapshotManifestSource>();
         builder.Services.AddMirrorHealthChecks();
+        builder.Services.AddOps();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();
+        app.MapOps();
         app.MapRedirects();
         return app;
     }
@@ -42,6 +46,7 @@ public static class RedirectorApp
     {
         services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SnapshotHolder>();
+        services.AddSingleton<RedirectorMetrics>();
         services.AddSingleton(sp => new CounterRegistry(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value.MaxPendingAddresses));
         services.AddSingleton(sp => new MirrorSelector(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value, Random.Shared));
         services.AddSingleton<ClientAddressResolver>();

@@ -10,6 +10,10 @@ internal static class RedirectorEvents
     public const int ManifestLoaded = 4005;
     public const int SubscribeFailed = 4006;
     public const int CounterFlushFailed = 4010;
+    public const int CounterFlushRecovered = 4011;
+    public const int CounterBatchAlreadyApplied = 4012;
+    public const int HistoryWriteFailed = 4030;
+    public const int OpsSampleFailed = 4031;
     public const int NoCandidate = 4020;
     public const int BadRequestPath = 4021;
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
+using StackExchange.Redis;
 
 namespace Downloads.Contracts.Hosting;
 
@@ -40,6 +41,16 @@ public static class ServiceDefaults
         if (mapHealth)
             endpoints.MapHealthChecks(HealthPath, new HealthCheckOptions { AllowCachingResponses = false });
         var registry = endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>();
+        // Every service: is the shared store reachable right now (the multiplexer's own view, no round trip).
+        // Resolved at scrape time, not here: creating the multiplexer may depend on start-up work (a
+        // mirror's enrollment provides its Redis credentials).
+        var services = endpoints.ServiceProvider;
+        if (services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(IConnectionMultiplexer)))
+        {
+            var up = services.GetRequiredService<IMetricFactory>()
+                .CreateGauge("downloads_redis_up", "1 while the service's Redis connection is established.");
+            registry.AddBeforeCollectCallback(() => up.Set(services.GetRequiredService<IConnectionMultiplexer>().IsConnected ? 1 : 0));
+        }
         endpoints.MapGet(MetricsPath, async (HttpContext context) =>
         {
             context.Response.ContentType = PrometheusConstants.ExporterContentTypeValue.ToString();

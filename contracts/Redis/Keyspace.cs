@@ -71,17 +71,43 @@ public static class Keyspace
     /// <summary>How long the daily statistics keys below live, so no counter grows forever.</summary>
     public static readonly TimeSpan StatsRetention = TimeSpan.FromDays(400);
 
+    // Daily statistics keys carry the day as a hash tag ({yyyyMMdd}): one day's keys share a Redis
+    // Cluster slot, so a redirector's flush of that day is a single-slot MULTI/EXEC guarded by its
+    // acknowledgement key (exactly-once counting, see docs/ops.md).
+
     /// <summary>HASH written by redirectors: redirects per mirror id (field <c>origin</c> for fallbacks) on a UTC day.</summary>
-    public static RedisKey StatsMirrors(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:mirrors";
+    public static RedisKey StatsMirrors(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:mirrors";
 
     /// <summary>HASH written by redirectors: downloads (redirects) per file path on a UTC day.</summary>
-    public static RedisKey StatsFiles(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:files";
+    public static RedisKey StatsFiles(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:files";
 
     /// <summary>HASH written by redirectors: redirects per client country code (<c>--</c> when unknown) on a UTC day.</summary>
-    public static RedisKey StatsCountries(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:countries";
+    public static RedisKey StatsCountries(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:countries";
 
     /// <summary>HyperLogLog written by redirectors: distinct client addresses on a UTC day (PFCOUNT it).</summary>
-    public static RedisKey StatsAddresses(DateTimeOffset day) => $"dl:s:{day.UtcDateTime:yyyyMMdd}:addrs";
+    public static RedisKey StatsAddresses(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:addrs";
+
+    /// <summary>
+    /// STRING written by a redirector in the same transaction as one counter batch, with a TTL of
+    /// <see cref="StatsAckRetention"/>: its presence means the batch is in, so a retry after an ambiguous
+    /// failure (a timeout after the server took it) is skipped instead of counted twice.
+    /// </summary>
+    public static RedisKey StatsFlushAck(DateTimeOffset day, string batchId) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:ack:{batchId}";
+
+    /// <summary>How long a flush acknowledgement is kept (longer than any retry of the same batch).</summary>
+    public static readonly TimeSpan StatsAckRetention = TimeSpan.FromDays(2);
+
+    /// <summary>STRING, transient: a redirector's in-memory HyperLogLog (Redis dense encoding) on its way into <see cref="StatsAddresses"/> via PFMERGE; deleted in the same transaction.</summary>
+    public static RedisKey StatsScratch(DateTimeOffset day, string batchId) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:tmp:{batchId}";
+
+    /// <summary>LIST written by redirectors: one mirror's outbound bandwidth per minute, <c>unixSeconds:bytesPerSecond</c>, trimmed to the last 24 h.</summary>
+    public static RedisKey MirrorBandwidthMinutes(string id) => $"dl:h:{{{id}}}:bw:min";
+
+    /// <summary>LIST written by redirectors: one mirror's mean outbound bandwidth per hour, <c>unixSeconds:bytesPerSecond</c>, trimmed to the last 90 days.</summary>
+    public static RedisKey MirrorBandwidthHours(string id) => $"dl:h:{{{id}}}:bw:hour";
+
+    /// <summary>STRING, <c>SET NX</c> with a TTL: the redirector that sets it writes the bandwidth history for that minute (Unix minutes), so every minute is written once.</summary>
+    public static RedisKey HistoryLease(long unixMinute) => $"dl:o:lease:{unixMinute}";
 
     /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
     public static class ConfigFields

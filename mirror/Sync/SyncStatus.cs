@@ -7,11 +7,24 @@ namespace Downloads.Mirror.Sync;
 public sealed class SyncStatus
 {
     private volatile string _lastError = "";
+    private long _errors;
     private long _targetSerial;
     private long _bytesFetched;
 
     /// <summary>Last sync error (one line), empty after a successful sync.</summary>
-    public string LastError { get => _lastError; set => _lastError = value ?? ""; }
+    public string LastError
+    {
+        get => _lastError;
+        set
+        {
+            _lastError = value ?? "";
+            if (_lastError.Length > 0)
+                Interlocked.Increment(ref _errors);
+        }
+    }
+
+    /// <summary>Sync failures recorded since start (each non-empty <see cref="LastError"/>), for metrics.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
 
     /// <summary>Serial the engine is currently syncing towards (0 when idle).</summary>
     public long TargetSerial { get => Interlocked.Read(ref _targetSerial); set => Interlocked.Exchange(ref _targetSerial, value); }

@@ -1,10 +1,7 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Serialization;
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Membership;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Apis;
 
@@ -32,7 +29,7 @@ public static class AdminApi
     {
         app.MapPost("/-/api/enroll", EnrollAsync);
 
-        var admin = app.MapGroup("/-/api").AddEndpointFilter(RequireAdminAsync);
+        var admin = app.MapGroup("/-/api").AddEndpointFilter(AdminAuth.RequireAdminAsync);
         admin.MapPost("/tokens", IssueTokenAsync);
         admin.MapGet("/mirrors", async (MembershipService m) => TypedResults.Ok(await m.ListAsync()));
         admin.MapGet("/mirrors/{id}", GetAsync);
@@ -64,21 +61,6 @@ public static class AdminApi
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
         return services;
-    }
-
-    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var expected = http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.Token;
-        var header = http.Request.Headers.Authorization.ToString();
-        var given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
-        if (expected.Length == 0 || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
-        {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            return TypedResults.Problem(expected.Length == 0 ? "admin API disabled: set Admin:Token" : "missing or wrong bearer token",
-                statusCode: StatusCodes.Status401Unauthorized);
-        }
-        return await next(context);
     }
 
     private static async Task<Ok<TokenResponse>> IssueTokenAsync(TokenRequest? body, MembershipService membership)

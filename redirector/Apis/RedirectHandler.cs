@@ -3,6 +3,7 @@ using System.Text;
 using Downloads.Redirector.Clients;
 using Downloads.Redirector.Counting;
 using Downloads.Redirector.Geo;
+using Downloads.Redirector.Metrics;
 using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Microsoft.AspNetCore.Http.Features;
@@ -21,6 +22,7 @@ internal sealed class RedirectHandler
     private readonly ClientAddressResolver _clients;
     private readonly IGeoLocator? _geo;
     private readonly CounterRegistry _counters;
+    private readonly RedirectorMetrics _metrics;
     private readonly RedirectorOptions _options;
     private readonly string[] _fallbacks;
 
@@ -28,12 +30,13 @@ internal sealed class RedirectHandler
     private static StringBuilder? t_link;
 
     public RedirectHandler(SnapshotHolder holder, MirrorSelector selector, ClientAddressResolver clients,
-        CounterRegistry counters, IOptions<RedirectorOptions> options, IServiceProvider services)
+        CounterRegistry counters, RedirectorMetrics metrics, IOptions<RedirectorOptions> options, IServiceProvider services)
     {
         _holder = holder;
         _selector = selector;
         _clients = clients;
         _counters = counters;
+        _metrics = metrics;
         _options = options.Value;
         _geo = services.GetService<IGeoLocator>();
         var fallbacks = new List<string>();
@@ -60,10 +63,16 @@ internal sealed class RedirectHandler
         var request = context.Request;
         var decoded = request.Path.Value ?? "";
         if (decoded.StartsWith("/-/", StringComparison.Ordinal))
+        {
+            _metrics.NotFound.Inc();
             return Problems.Write(context, StatusCodes.Status404NotFound, "no such service endpoint");
+        }
         var raw = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
         if (RequestPath.Problem(raw, decoded) is { } problem)
+        {
+            _metrics.BadRequest.Inc();
             return Problems.Write(context, StatusCodes.Status400BadRequest, problem);
+        }
 
         var snapshot = _holder.Current;
         var mode = Mode.Redirect;
@@ -78,7 +87,10 @@ internal sealed class RedirectHandler
             else if (query.ContainsKey("mirrorlist"))
                 mode = Mode.MirrorList;
             if (query.TryGetValue("fromip", out var from) && !IPAddress.TryParse(from.ToString(), out fromIp))
+            {
+                _metrics.BadRequest.Inc();
                 return Problems.Write(context, StatusCodes.Status400BadRequest, "fromip is not an IP address");
+            }
         }
 
         var path = decoded.AsSpan(1);
@@ -88,20 +100,28 @@ internal sealed class RedirectHandler
                 && snapshot.Index.FilesBySpan.TryGetValue(path[..^".meta4".Length], out file))
                 mode = Mode.Metalink;
             else
+            {
+                _metrics.NotFound.Inc();
                 return Problems.Write(context, StatusCodes.Status404NotFound,
                     !snapshot.Index.IsLoaded ? "no manifest loaded yet" : "not in the manifest");
+            }
         }
 
         var address = fromIp ?? _clients.Resolve(context);
         var client = address is not null && _geo is not null ? _geo.Locate(address) : ClientLocation.Unknown;
         var https = _clients.IsHttps(context);
         if (mode != Mode.Redirect)
+        {
+            (mode == Mode.Metalink ? _metrics.Metalink : _metrics.MirrorList).Inc();
             return mode == Mode.Metalink
                 ? MetalinkApi.WriteAsync(context, this, snapshot, file, client, https)
                 : MirrorListApi.WriteAsync(context, this, snapshot, file, client, address, https, mode == Mode.Json);
+        }
 
         Span<int> picks = stackalloc int[_options.MaxAlternates];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var count = _selector.Select(snapshot, file, client, https, picks);
+        _metrics.Selection.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var response = context.Response;
         var headers = response.Headers;
@@ -115,6 +135,7 @@ internal sealed class RedirectHandler
             if (_fallbacks.Length > 1)
                 headers.Link = FallbackLink(file);
             _counters.Mirror(CounterRegistry.FallbackId).Increment();
+            _metrics.Fallback.Inc();
         }
         else
         {
@@ -123,6 +144,7 @@ internal sealed class RedirectHandler
             if (count > 1)
                 headers.Link = MirrorLink(snapshot, picks[1..count], file, https);
             target.Redirects.Increment();
+            _metrics.Mirror.Inc();
         }
         file.Downloads.Increment();
         _counters.Country(client.Country.Length == 0 ? "--" : client.Country).Increment();

@@ -1,18 +1,40 @@
+using System.Security.Cryptography;
 using Downloads.Contracts.Redis;
+using Downloads.Redirector.Metrics;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Downloads.Redirector.Counting;
 
 /// <summary>
-/// Writes the in-memory counters to Redis every few seconds in one pipelined batch (HINCRBY per
-/// counter, PFADD for addresses). A failed flush puts every delta back, so nothing is lost while
-/// Redis is down; it goes out with the next flush that works.
+/// Moves the in-memory counters to Redis exactly once. Every tick drains the live counters into a
+/// per-day <see cref="DayBatch"/> (counts and a HyperLogLog of addresses) whether or not Redis is up, so
+/// counting never stops and memory stays bounded during an outage. One batch at a time is sealed with
+/// an id and written in a single MULTI/EXEC that also sets an acknowledgement key, guarded by "that
+/// key does not exist yet". A failure keeps the sealed batch and retries it with the same id: if the
+/// earlier attempt did reach Redis (a timeout after the server applied it), the guard fails and the
+/// retry is dropped; if it did not, the retry applies it. Nothing is lost, nothing is counted twice.
 /// </summary>
 internal sealed partial class CounterFlusher(
     CounterRegistry counters, IConnectionMultiplexer redis, IOptions<RedirectorOptions> options,
-    TimeProvider time, ILogger<CounterFlusher> log) : BackgroundService
+    TimeProvider time, RedirectorMetrics metrics, ILogger<CounterFlusher> log) : BackgroundService
 {
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SortedDictionary<DateTimeOffset, DayBatch> _open = [];
+    private readonly string _instance = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    private DayBatch? _sealed;
+    private long _sequence;
+    private bool _failing;
+
+    /// <summary>Redirects counted here and not yet acknowledged by Redis.</summary>
+    public long PendingRedirects { get; private set; }
+
+    /// <summary>Local estimate of the distinct addresses not yet acknowledged by Redis (today's and older batches together).</summary>
+    public double PendingAddressesEstimate { get; private set; }
+
+    /// <summary>Whether the last flush reached Redis.</summary>
+    public bool Healthy => !_failing;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.CounterFlushSeconds), time);
@@ -28,78 +50,154 @@ internal sealed partial class CounterFlusher(
         await FlushAsync();
     }
 
-    /// <summary>Drains and writes every counter; returns false (after restoring the deltas) when Redis did not take them.</summary>
+    /// <summary>Drains the counters and writes every pending batch; false when Redis did not take them all (they stay pending).</summary>
     public async Task<bool> FlushAsync()
     {
-        var mirrors = Drain(counters.Mirrors);
-        var files = Drain(counters.Files);
-        var countries = Drain(counters.Countries);
-        var addresses = counters.DrainAddresses().ToArray();
-        if (mirrors.Count == 0 && files.Count == 0 && countries.Count == 0 && addresses.Length == 0)
-            return true;
-        var now = time.GetUtcNow();
+        await _gate.WaitAsync();
         try
         {
-            var db = redis.GetDatabase();
-            var batch = db.CreateBatch();
-            var tasks = new List<Task>();
-            Increment(batch, tasks, Keyspace.StatsMirrors(now), mirrors);
-            Increment(batch, tasks, Keyspace.StatsFiles(now), files);
-            Increment(batch, tasks, Keyspace.StatsCountries(now), countries);
-            if (addresses.Length > 0)
+            Collect();
+            // Bounded: one batch per day held, plus the sealed one.
+            for (var i = 0; i <= _open.Count + 1; i++)
             {
-                var values = new RedisValue[addresses.Length];
-                for (var i = 0; i < addresses.Length; i++)
-                    values[i] = addresses[i].ToString();
-                var key = Keyspace.StatsAddresses(now);
-                tasks.Add(batch.HyperLogLogAddAsync(key, values));
-                tasks.Add(batch.KeyExpireAsync(key, Keyspace.StatsRetention));
+                if (_sealed is null)
+                {
+                    if (_open.Count == 0)
+                        break;
+                    var (day, batch) = _open.First();
+                    _open.Remove(day);
+                    batch.Id = $"{_instance}-{++_sequence}";
+                    _sealed = batch;
+                }
+                if (!await CommitAsync(_sealed))
+                    return false;
+                _sealed = null;
             }
-            batch.Execute();
-            await Task.WhenAll(tasks);
+            return true;
+        }
+        finally
+        {
+            UpdatePending();
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Drains the live counters into today's open batch; also feeds the Prometheus counters.</summary>
+    private void Collect()
+    {
+        var today = new DateTimeOffset(time.GetUtcNow().UtcDateTime.Date, TimeSpan.Zero);
+        if (!_open.TryGetValue(today, out var batch))
+            _open[today] = batch = new DayBatch(today);
+        foreach (var (id, counter) in counters.Mirrors)
+        {
+            var delta = counter.Drain();
+            if (delta == 0)
+                continue;
+            DayBatch.Add(batch.Mirrors, id, delta);
+            metrics.MirrorRedirects(id, delta);
+        }
+        foreach (var (path, counter) in counters.Files)
+        {
+            var delta = counter.Drain();
+            if (delta != 0)
+                DayBatch.Add(batch.Files, path, delta);
+        }
+        foreach (var (country, counter) in counters.Countries)
+        {
+            var delta = counter.Drain();
+            if (delta != 0)
+                DayBatch.Add(batch.Countries, country, delta);
+        }
+        foreach (var address in counters.DrainAddresses())
+            batch.AddAddress(address);
+        if (batch.IsEmpty)
+            _open.Remove(today);
+    }
+
+    private async Task<bool> CommitAsync(DayBatch batch)
+    {
+        var day = batch.Day;
+        try
+        {
+            var tran = redis.GetDatabase().CreateTransaction();
+            var ack = Keyspace.StatsFlushAck(day, batch.Id);
+            tran.AddCondition(Condition.KeyNotExists(ack));
+            Increment(tran, Keyspace.StatsMirrors(day), batch.Mirrors);
+            Increment(tran, Keyspace.StatsFiles(day), batch.Files);
+            Increment(tran, Keyspace.StatsCountries(day), batch.Countries);
+            if (!batch.Addresses.IsEmpty)
+            {
+                var scratch = Keyspace.StatsScratch(day, batch.Id);
+                var addrs = Keyspace.StatsAddresses(day);
+                _ = tran.StringSetAsync(scratch, batch.Addresses.ToRedisDense(), TimeSpan.FromMinutes(10));
+                _ = tran.HyperLogLogMergeAsync(addrs, [addrs, scratch]);
+                _ = tran.KeyDeleteAsync(scratch);
+                _ = tran.KeyExpireAsync(addrs, Keyspace.StatsRetention);
+            }
+            _ = tran.StringSetAsync(ack, 1, Keyspace.StatsAckRetention);
+            if (!await tran.ExecuteAsync())
+            {
+                // Not executed: normally the guard found the ack (an earlier attempt landed). Trust only the
+                // ack itself, so an abort for any other reason keeps the batch for the next try.
+                if (!await redis.GetDatabase().KeyExistsAsync(ack))
+                    throw new RedisException($"counter batch {batch.Id} was not applied and has no acknowledgement");
+                LogAlreadyApplied(log, batch.Id);
+            }
+            if (_failing)
+                LogFlushRecovered(log, batch.Id);
+            _failing = false;
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            Restore(mirrors, files, countries, addresses);
-            LogFlushFailed(log, mirrors.Count + files.Count + countries.Count, addresses.Length, ex.Message);
+            metrics.FlushFailed();
+            if (!_failing)
+                LogFlushFailed(log, batch.Redirects, ex.Message);
+            _failing = true;
             return false;
         }
     }
 
-    private static List<(string Id, Counter Counter, long Delta)> Drain(IEnumerable<KeyValuePair<string, Counter>> source)
-    {
-        var list = new List<(string, Counter, long)>();
-        foreach (var (id, counter) in source)
-        {
-            var delta = counter.Drain();
-            if (delta != 0)
-                list.Add((id, counter, delta));
-        }
-        return list;
-    }
-
-    private static void Increment(IBatch batch, List<Task> tasks, RedisKey key, List<(string Id, Counter Counter, long Delta)> deltas)
+    private static void Increment(ITransaction tran, RedisKey key, Dictionary<string, long> deltas)
     {
         if (deltas.Count == 0)
             return;
-        foreach (var (id, _, delta) in deltas)
-            tasks.Add(batch.HashIncrementAsync(key, id, delta));
-        tasks.Add(batch.KeyExpireAsync(key, Keyspace.StatsRetention));
+        foreach (var (field, delta) in deltas)
+            _ = tran.HashIncrementAsync(key, field, delta);
+        _ = tran.KeyExpireAsync(key, Keyspace.StatsRetention);
     }
 
-    private void Restore(List<(string, Counter, long)> mirrors, List<(string, Counter, long)> files,
-        List<(string, Counter, long)> countries, System.Net.IPAddress[] addresses)
+    private void UpdatePending()
     {
-        foreach (var list in new[] { mirrors, files, countries })
+        long redirects = _sealed?.Redirects ?? 0;
+        var addresses = new HyperLogLog();
+        if (_sealed is not null)
+            addresses.Merge(_sealed.Addresses);
+        foreach (var b in _open.Values)
         {
-            foreach (var (_, counter, delta) in list)
-                counter.Add(delta);
+            redirects += b.Redirects;
+            addresses.Merge(b.Addresses);
         }
-        counters.Restore(addresses);
+        PendingRedirects = redirects;
+        PendingAddressesEstimate = addresses.IsEmpty ? 0 : addresses.Estimate();
+        metrics.SetPending(redirects);
+    }
+
+    public override void Dispose()
+    {
+        _gate.Dispose();
+        base.Dispose();
     }
 
     [LoggerMessage(EventId = RedirectorEvents.CounterFlushFailed, Level = LogLevel.Warning,
-        Message = "Counter flush failed ({Counters} counters, {Addresses} addresses kept for the next try): {Reason}")]
-    private static partial void LogFlushFailed(ILogger logger, int counters, int addresses, string reason);
+        Message = "Counter flush failed ({Redirects} redirects in the batch); counting goes on in memory and the batch is retried with the same id: {Reason}")]
+    private static partial void LogFlushFailed(ILogger logger, long redirects, string reason);
+
+    [LoggerMessage(EventId = RedirectorEvents.CounterFlushRecovered, Level = LogLevel.Information,
+        Message = "Counter flush works again (batch {Batch}); counts kept in memory are merged")]
+    private static partial void LogFlushRecovered(ILogger logger, string batch);
+
+    [LoggerMessage(EventId = RedirectorEvents.CounterBatchAlreadyApplied, Level = LogLevel.Information,
+        Message = "Counter batch {Batch} was already applied by an earlier attempt that looked failed; not counted again")]
+    private static partial void LogAlreadyApplied(ILogger logger, string batch);
 }

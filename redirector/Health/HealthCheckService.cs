@@ -1,3 +1,4 @@
+using Downloads.Redirector.Metrics;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -5,7 +6,7 @@ namespace Downloads.Redirector.Health;
 
 /// <summary>Runs <see cref="HealthChecker"/> once per round while the redirector runs.</summary>
 internal sealed partial class HealthCheckService(HealthChecker checker, IOptions<HealthOptions> options, TimeProvider time,
-    ILogger<HealthCheckService> log) : BackgroundService
+    ILogger<HealthCheckService> log, RedirectorMetrics? metrics = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -18,7 +19,8 @@ internal sealed partial class HealthCheckService(HealthChecker checker, IOptions
             {
                 try
                 {
-                    await checker.RunRoundAsync(stoppingToken);
+                    var verdicts = await checker.RunRoundAsync(stoppingToken);
+                    metrics?.RecordHealth(verdicts);
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {

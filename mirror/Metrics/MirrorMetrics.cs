@@ -1,0 +1,45 @@
+using Downloads.Mirror.Reporting;
+using Downloads.Mirror.Storage;
+using Downloads.Mirror.Sync;
+using Prometheus;
+
+namespace Downloads.Mirror.Metrics;
+
+/// <summary>
+/// The mirror's Prometheus metrics, read from the counters the serving path and the sync engine already
+/// keep, just before each scrape: serving pays nothing extra.
+/// </summary>
+internal static class MirrorMetrics
+{
+    /// <summary>Registers the metrics on the app's registry; call once after the app is built.</summary>
+    public static void UseMirrorMetrics(this IServiceProvider services)
+    {
+        var factory = services.GetRequiredService<IMetricFactory>();
+        var registry = services.GetRequiredService<CollectorRegistry>();
+        var bytes = factory.CreateCounter("downloads_mirror_sent_bytes_total", "Bytes written to client connections (headers and bodies).");
+        var requests = factory.CreateCounter("downloads_mirror_requests_total", "HTTP requests received.");
+        var connections = factory.CreateGauge("downloads_mirror_open_connections", "Client connections open now.");
+        var accepted = factory.CreateCounter("downloads_mirror_connections_total", "Client connections accepted.");
+        var serial = factory.CreateGauge("downloads_mirror_live_serial", "Manifest serial of the verified tree being served.");
+        var target = factory.CreateGauge("downloads_mirror_sync_target_serial", "Serial the sync engine is working towards (0 when idle).");
+        var fetched = factory.CreateCounter("downloads_mirror_sync_fetched_bytes_total", "Bytes fetched from upstream by the sync engine.");
+        var errors = factory.CreateCounter("downloads_mirror_sync_errors_total", "Sync passes that ended in an error.");
+        var failing = factory.CreateGauge("downloads_mirror_sync_failing", "1 while the last sync pass failed.");
+        // Sources resolved at scrape time, not at build: building them early would change the start-up order.
+        registry.AddBeforeCollectCallback(() =>
+        {
+            var traffic = services.GetRequiredService<TrafficCounters>();
+            var live = services.GetRequiredService<LiveTree>();
+            var sync = services.GetRequiredService<SyncStatus>();
+            bytes.IncTo(traffic.Bytes);
+            requests.IncTo(traffic.Requests);
+            connections.Set(traffic.OpenConnections);
+            accepted.IncTo(traffic.ConnectionsTotal);
+            serial.Set(live.Current.Serial);
+            target.Set(sync.TargetSerial);
+            fetched.IncTo(sync.BytesFetched);
+            errors.IncTo(sync.Errors);
+            failing.Set(sync.LastError.Length > 0 ? 1 : 0);
+        });
+    }
+}

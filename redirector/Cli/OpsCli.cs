@@ -1,0 +1,205 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Downloads.Redirector.Cli;
+
+/// <summary>
+/// <c>redirector mirrors|tokens|stats …</c>: ops' CLI. It only drives the admin API over HTTP
+/// (<c>--url</c>, <c>--token</c> or <c>DOWNLOADS_ADMIN_TOKEN</c>), so every operation has one
+/// implementation (MembershipService behind the API) and the CLI works from any host that can reach a
+/// redirector. Readable tables by default, the API's JSON with <c>--json</c>; exit codes in <see cref="ExitCodes"/>.
+/// </summary>
+public static class OpsCli
+{
+    /// <summary>Verbs dispatched here by Program.Main.</summary>
+    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.Ordinal) { "mirrors", "tokens", "stats" };
+
+    /// <summary>Environment variable holding the admin token.</summary>
+    public const string TokenVariable = "DOWNLOADS_ADMIN_TOKEN";
+
+    /// <summary>Environment variable holding the redirector URL.</summary>
+    public const string UrlVariable = "DOWNLOADS_REDIRECTOR_URL";
+
+    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
+
+    /// <summary>Runs the CLI with the full argument list (starting with the verb); returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null,
+        Func<string, string?>? environment = null)
+    {
+        output ??= Console.Out;
+        error ??= Console.Error;
+        environment ??= Environment.GetEnvironmentVariable;
+        var url = new Option<string>("--url")
+        {
+            Description = $"Redirector base URL (default: ${UrlVariable} or http://127.0.0.1:8080)",
+            Recursive = true,
+        };
+        var token = new Option<string>("--token") { Description = $"Admin token (default: ${TokenVariable})", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of a table", Recursive = true };
+        var id = new Argument<string>("id") { Description = "Mirror id" };
+        var ctx = new Context(url, token, json, output, error, environment);
+
+        var mirrors = new Command("mirrors", "List and manage mirrors.")
+        {
+            Call(ctx, "list", "Every mirror: status, health, serial, rate, capacity, quota use.", [], _ => ctx.Get("/-/api/mirrors"), PrintMirrors),
+            Call(ctx, "show", "One mirror with its last health check.", [id], p => ShowAsync(ctx, p.GetValue(id)!), PrintShow),
+            Post(ctx, "approve", "Approve a pending mirror (switches its Redis user on).", id),
+            Post(ctx, "enable", "Enable a mirror.", id),
+            Post(ctx, "disable", "Disable a mirror: no traffic; it keeps reporting.", id),
+            Post(ctx, "drain", "Drain a mirror: running downloads finish, no new ones.", id),
+            Post(ctx, "undrain", "Stop draining.", id),
+            Set(ctx, "set-capacity", "capacity", "mbps", "Capacity ops grant, Mbit/s (overrides the declared one).", id),
+            Set(ctx, "set-weight", "weight", "weight", "Relative weight in the lottery (default 100).", id),
+            Call(ctx, "remove", "Remove a mirror, its keys and its Redis user.", [id],
+                p => ctx.Delete($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}"), (_, p) => $"removed {p.GetValue(id)}\n"),
+        };
+        var hours = new Option<double?>("--hours") { Description = "Validity in hours (default: the redirector's Membership:TokenLifetime)" };
+        var issue = Call(ctx, "issue", "Issue a one-time enrollment token for a new mirror host.", [],
+            p => ctx.Post("/-/api/tokens", new { lifetimeHours = p.GetValue(hours) }),
+            (body, _) => $"{Tables.Str(body, "token")}  (valid until {Tables.Str(body, "expires")}; give it to the host as --Enrollment:Token)\n");
+        issue.Options.Add(hours);
+        var tokens = new Command("tokens", "Enrollment tokens.") { issue };
+        var stats = Call(ctx, "stats", "Network figures today: redirects/s, unique addresses, per mirror, file and country.", [],
+            _ => ctx.Get("/-/api/stats"), PrintStats);
+
+        var root = new RootCommand("Downloads ops CLI: drives a redirector's admin API.") { mirrors, tokens, stats };
+        root.Options.Add(url);
+        root.Options.Add(token);
+        root.Options.Add(json);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+                await error.WriteLineAsync($"redirector: {e.Message}");
+            await error.WriteLineAsync("redirector: see --help");
+            return ExitCodes.Usage;
+        }
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+    }
+
+    private sealed record Context(Option<string> Url, Option<string> Token, Option<bool> Json, TextWriter Output, TextWriter Error,
+        Func<string, string?> Environment)
+    {
+        public AdminClient? Client { get; set; }
+
+        public Task<AdminAnswer> Get(string path) => Client!.GetAsync(path);
+        public Task<AdminAnswer> Post(string path, object? body = null) => Client!.PostAsync(path, body);
+        public Task<AdminAnswer> Delete(string path) => Client!.DeleteAsync(path);
+    }
+
+    /// <summary>A verb: build the client, call, then print JSON or a table; failures to stderr with their exit code.</summary>
+    private static Command Call(Context ctx, string name, string description, Argument[] arguments,
+        Func<ParseResult, Task<AdminAnswer>> call, Func<JsonElement, ParseResult, string> print)
+    {
+        var command = new Command(name, description);
+        foreach (var a in arguments)
+            command.Arguments.Add(a);
+        command.SetAction(async (parse, _) =>
+        {
+            var verb = string.Join(' ', parse.CommandResult.Command.Parents.OfType<Command>().Where(c => c is not RootCommand).Select(c => c.Name).Reverse().Append(name));
+            var tokenValue = parse.GetValue(ctx.Token) is { Length: > 0 } t ? t : ctx.Environment(TokenVariable);
+            if (string.IsNullOrWhiteSpace(tokenValue))
+            {
+                await ctx.Error.WriteLineAsync($"redirector {verb}: no admin token; pass --token or set {TokenVariable}");
+                return ExitCodes.Unauthorized;
+            }
+            var urlValue = parse.GetValue(ctx.Url) is { Length: > 0 } u ? u : ctx.Environment(UrlVariable) ?? "http://127.0.0.1:8080";
+            if (!Uri.TryCreate(urlValue, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
+            {
+                await ctx.Error.WriteLineAsync($"redirector {verb}: --url '{urlValue}' is not an http(s) URL");
+                return ExitCodes.Usage;
+            }
+            using var client = new AdminClient(baseUrl, tokenValue.Trim());
+            ctx.Client = client;
+            var answer = await call(parse);
+            if (!answer.Ok)
+            {
+                await ctx.Error.WriteLineAsync($"redirector {verb}: {answer.Error}");
+                return answer.ExitCode;
+            }
+            if (parse.GetValue(ctx.Json))
+                await ctx.Output.WriteLineAsync(answer.Body.ValueKind == JsonValueKind.Undefined ? "{}" : JsonSerializer.Serialize(answer.Body, Pretty));
+            else
+                await ctx.Output.WriteAsync(print(answer.Body, parse));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Post(Context ctx, string verb, string description, Argument<string> id) =>
+        Call(ctx, verb, description, [id], p => ctx.Post($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}/{verb}"), PrintMirror);
+
+    private static Command Set(Context ctx, string verb, string endpoint, string field, string description, Argument<string> id)
+    {
+        var value = new Argument<double>("value") { Description = description };
+        return Call(ctx, verb, description, [id, value],
+            p => ctx.Post($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}/{endpoint}", new Dictionary<string, double> { [field] = p.GetValue(value) }),
+            PrintMirror);
+    }
+
+    private static async Task<AdminAnswer> ShowAsync(Context ctx, string id)
+    {
+        var path = $"/-/api/mirrors/{Uri.EscapeDataString(id)}";
+        var mirror = await ctx.Get(path);
+        if (!mirror.Ok)
+            return mirror;
+        var health = await ctx.Get(path + "/health");
+        var merged = new Dictionary<string, JsonElement> { ["mirror"] = mirror.Body, ["health"] = health.Body };
+        return new AdminAnswer(ExitCodes.Ok, JsonSerializer.SerializeToElement(merged), "");
+    }
+
+    private static string PrintMirrors(JsonElement body, ParseResult _) =>
+        Tables.Render(Tables.MirrorColumns, body.ValueKind == JsonValueKind.Array ? body.EnumerateArray().Select(Tables.MirrorRow) : []);
+
+    private static string PrintMirror(JsonElement body, ParseResult _) => Tables.Render(Tables.MirrorColumns, [Tables.MirrorRow(body)]);
+
+    private static string PrintShow(JsonElement body, ParseResult _)
+    {
+        var rows = new List<string[]>();
+        foreach (var p in body.GetProperty("mirror").EnumerateObject())
+            rows.Add([p.Name, Text(p.Value)]);
+        if (body.GetProperty("health") is { ValueKind: JsonValueKind.Object } health)
+        {
+            foreach (var p in health.EnumerateObject())
+                rows.Add(["health." + p.Name, Text(p.Value)]);
+        }
+        return Tables.Render(["field", "value"], rows);
+    }
+
+    private static string PrintStats(JsonElement v, ParseResult _)
+    {
+        var head = Tables.Render(["figure", "value"],
+        [
+            ["redirects/s (network)", Tables.Num(v, "redirectsPerSecond").ToString("0.0", CultureInfo.InvariantCulture)],
+            ["redirects/s (this redirector)", Tables.Num(v, "localRedirectsPerSecond").ToString("0.0", CultureInfo.InvariantCulture)],
+            ["redirects today", Tables.Num(v, "redirectsToday").ToString("0", CultureInfo.InvariantCulture)],
+            ["unique addresses today", Tables.Num(v, "uniqueAddressesToday").ToString("0", CultureInfo.InvariantCulture)],
+            ["pending (not yet in Redis)", Tables.Num(v, "pendingRedirects").ToString("0", CultureInfo.InvariantCulture)],
+            ["redis", Tables.Bool(v, "redisAvailable") ? "ok" : "UNAVAILABLE: " + Tables.Str(v, "redisError")],
+        ]);
+        var mirrors = Tables.Render(["mirror", "rate Mbit/s", "capacity Mbit/s", "redirects today", "share", "behind", "health"],
+            v.GetProperty("mirrors").EnumerateArray().Select(m => new[]
+            {
+                Tables.Str(m, "id"),
+                (Tables.Num(m, "rateBps") * 8 / 1e6).ToString("0.0", CultureInfo.InvariantCulture),
+                (Tables.Num(m, "capacityBps") * 8 / 1e6).ToString("0", CultureInfo.InvariantCulture),
+                Tables.Num(m, "redirectsToday").ToString("0", CultureInfo.InvariantCulture),
+                (Tables.Num(m, "share") * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %",
+                Tables.Num(m, "serialsBehind").ToString("0", CultureInfo.InvariantCulture),
+                Tables.Bool(m, "healthy") ? "ok" : "FAIL " + Tables.Str(m, "healthReason"),
+            }));
+        var files = Tables.Render(["file", "downloads today"], v.GetProperty("files").EnumerateArray().Select(Count));
+        var countries = Tables.Render(["country", "redirects today"], v.GetProperty("countries").EnumerateArray().Select(Count));
+        return string.Join('\n', head, mirrors, files, countries);
+    }
+
+    private static string[] Count(JsonElement e) => [Tables.Str(e, "key"), Tables.Num(e, "count").ToString("0", CultureInfo.InvariantCulture)];
+
+    private static string Text(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => e.GetString() ?? "",
+        JsonValueKind.Array => string.Join(",", e.EnumerateArray().Select(Text)),
+        _ => e.GetRawText(),
+    };
+}

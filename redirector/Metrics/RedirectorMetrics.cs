@@ -1,0 +1,144 @@
+using Downloads.Redirector.Health;
+using Downloads.Redirector.Snapshots;
+using Prometheus;
+
+namespace Downloads.Redirector.Metrics;
+
+/// <summary>
+/// The redirector's Prometheus metrics, created in the app's own registry (several apps share a test
+/// process). Request-path counters are prometheus-net children resolved once; per-mirror gauges are
+/// read from the current snapshot just before each scrape, so the request path pays nothing for them.
+/// </summary>
+internal sealed class RedirectorMetrics
+{
+    /// <summary>Outcomes of <c>GET|HEAD /{path}</c>.</summary>
+    public static class Outcomes
+    {
+        public const string Mirror = "mirror";
+        public const string Fallback = "fallback";
+        public const string NotFound = "not_found";
+        public const string BadRequest = "bad_request";
+        public const string MirrorList = "mirrorlist";
+        public const string Metalink = "metalink";
+    }
+
+    private readonly Counter _redirects;
+    private readonly Counter _mirrorRedirects;
+    private readonly Counter _flushFailures;
+    private readonly Gauge _pending;
+    private readonly Counter _healthChecks;
+    private readonly Histogram _probeSeconds;
+    private readonly Gauge _manifestSerial;
+    private readonly Gauge _mirrorUp;
+    private readonly Gauge _mirrorHealthy;
+    private readonly Gauge _mirrorCandidate;
+    private readonly Gauge _mirrorRate;
+    private readonly Gauge _mirrorCapacity;
+    private readonly Gauge _mirrorBytes;
+    private readonly Gauge _mirrorRequests;
+    private readonly Gauge _mirrorConnections;
+    private readonly Gauge _mirrorSerial;
+    private readonly Gauge _mirrorLag;
+    private readonly Gauge _mirrorMonthBytes;
+    private readonly Gauge _mirrorQuota;
+    private readonly Gauge[] _perMirror;
+    private readonly Lock _update = new();
+    private HashSet<string> _labelled = new(StringComparer.Ordinal);
+
+    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder)
+    {
+        _redirects = factory.CreateCounter("downloads_redirects_total", "Answers to GET|HEAD /{path} by outcome.", ["outcome"]);
+        Mirror = _redirects.WithLabels(Outcomes.Mirror);
+        Fallback = _redirects.WithLabels(Outcomes.Fallback);
+        NotFound = _redirects.WithLabels(Outcomes.NotFound);
+        BadRequest = _redirects.WithLabels(Outcomes.BadRequest);
+        MirrorList = _redirects.WithLabels(Outcomes.MirrorList);
+        Metalink = _redirects.WithLabels(Outcomes.Metalink);
+        Selection = factory.CreateHistogram("downloads_selection_seconds", "Time to choose a mirror and its alternates for one redirect.",
+            labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_000_25, 2, 14) });
+        _mirrorRedirects = factory.CreateCounter("downloads_mirror_redirects_total",
+            "Redirects to each mirror (origin: fallbacks), counted when the counters are drained (every Redirector:CounterFlushSeconds).", ["mirror"]);
+        _flushFailures = factory.CreateCounter("downloads_counter_flush_failures_total", "Counter flushes Redis did not take (kept in memory and retried).");
+        _pending = factory.CreateGauge("downloads_counter_pending_redirects", "Redirects counted in memory and not yet acknowledged by Redis.");
+        _healthChecks = factory.CreateCounter("downloads_health_checks_total", "Active health probes run by this redirector, by mirror and result.", ["mirror", "result"]);
+        _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
+            labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+        _manifestSerial = factory.CreateGauge("downloads_manifest_serial", "Serial of the verified manifest the redirector routes with.");
+        _mirrorUp = factory.CreateGauge("downloads_mirror_up", "1 while the mirror's heartbeat is fresh.", ["mirror"]);
+        _mirrorHealthy = factory.CreateGauge("downloads_mirror_healthy", "1 while the mirror passes active health checks.", ["mirror"]);
+        _mirrorCandidate = factory.CreateGauge("downloads_mirror_candidate", "1 when the mirror may take traffic now (no standing exclusion).", ["mirror"]);
+        _mirrorRate = factory.CreateGauge("downloads_mirror_rate_bytes_per_second", "Outbound rate the mirror reported last.", ["mirror"]);
+        _mirrorCapacity = factory.CreateGauge("downloads_mirror_capacity_bytes_per_second", "Capacity of the mirror (ops' value, else declared).", ["mirror"]);
+        _mirrorBytes = factory.CreateGauge("downloads_mirror_served_bytes", "Bytes the mirror reports having served since it started.", ["mirror"]);
+        _mirrorRequests = factory.CreateGauge("downloads_mirror_served_requests", "Requests the mirror reports having served since it started.", ["mirror"]);
+        _mirrorConnections = factory.CreateGauge("downloads_mirror_connections", "Open client connections the mirror reports.", ["mirror"]);
+        _mirrorSerial = factory.CreateGauge("downloads_mirror_serial", "Manifest serial the mirror's live tree is verified at.", ["mirror"]);
+        _mirrorLag = factory.CreateGauge("downloads_mirror_sync_lag_serials", "Serials the mirror is behind the redirector's manifest.", ["mirror"]);
+        _mirrorMonthBytes = factory.CreateGauge("downloads_mirror_month_bytes", "Bytes the mirror served this UTC month.", ["mirror"]);
+        _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Monthly quota of the mirror, 0 for none.", ["mirror"]);
+        _perMirror = [_mirrorUp, _mirrorHealthy, _mirrorCandidate, _mirrorRate, _mirrorCapacity, _mirrorBytes, _mirrorRequests,
+            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota];
+        registry.AddBeforeCollectCallback(() =>
+        {
+            // Two scrapes at once must not interleave their label bookkeeping.
+            lock (_update)
+                Update(holder.Current);
+        });
+    }
+
+    public Counter.Child Mirror { get; }
+    public Counter.Child Fallback { get; }
+    public Counter.Child NotFound { get; }
+    public Counter.Child BadRequest { get; }
+    public Counter.Child MirrorList { get; }
+    public Counter.Child Metalink { get; }
+    public Histogram Selection { get; }
+
+    public void MirrorRedirects(string id, long delta) => _mirrorRedirects.WithLabels(id).Inc(delta);
+
+    public void FlushFailed() => _flushFailures.Inc();
+
+    public void SetPending(long redirects) => _pending.Set(redirects);
+
+    public void RecordHealth(IReadOnlyList<HealthVerdict> verdicts)
+    {
+        foreach (var v in verdicts)
+        {
+            _healthChecks.WithLabels(v.Id, v.Result.Ok ? "ok" : "fail").Inc();
+            _probeSeconds.Observe(v.Result.LatencyMs / 1000);
+        }
+    }
+
+    private void Update(RoutingSnapshot snapshot)
+    {
+        var serial = snapshot.Index.Serial;
+        _manifestSerial.Set(serial);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in snapshot.Mirrors)
+        {
+            var m = entry.Record;
+            seen.Add(m.Id);
+            _mirrorUp.WithLabels(m.Id).Set(m.Alive ? 1 : 0);
+            _mirrorHealthy.WithLabels(m.Id).Set(m.Healthy ? 1 : 0);
+            _mirrorCandidate.WithLabels(m.Id).Set(entry.StandingExclusion == Downloads.Redirector.Selection.Exclusion.None ? 1 : 0);
+            _mirrorRate.WithLabels(m.Id).Set(m.RateBps);
+            _mirrorCapacity.WithLabels(m.Id).Set(m.CapacityMbps * 1e6 / 8);
+            _mirrorBytes.WithLabels(m.Id).Set(m.BytesServed);
+            _mirrorRequests.WithLabels(m.Id).Set(m.Requests);
+            _mirrorConnections.WithLabels(m.Id).Set(m.Connections);
+            _mirrorSerial.WithLabels(m.Id).Set(m.Serial);
+            _mirrorLag.WithLabels(m.Id).Set(snapshot.Index.IsLoaded ? Math.Max(0, serial - m.Serial) : 0);
+            _mirrorMonthBytes.WithLabels(m.Id).Set(m.MonthBytes);
+            _mirrorQuota.WithLabels(m.Id).Set(m.QuotaBytes);
+        }
+        // A removed mirror's series disappear rather than freezing at their last value.
+        foreach (var gone in _labelled)
+        {
+            if (seen.Contains(gone))
+                continue;
+            foreach (var gauge in _perMirror)
+                gauge.RemoveLabelled(gone);
+        }
+        _labelled = seen;
+    }
+}

@@ -1,0 +1,217 @@
+using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
+using Downloads.Redirector.Counting;
+using Downloads.Redirector.Metrics;
+using Downloads.Redirector.Selection;
+using Downloads.Redirector.Snapshots;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Downloads.Redirector.Ops;
+
+/// <summary>
+/// Rebuilds the dashboard's <see cref="OpsView"/> every <see cref="OpsOptions.SampleSeconds"/> from the
+/// in-memory snapshot and one pipelined read of today's statistics, so any number of open dashboards
+/// cost Redis nothing more. Once a minute it also samples every mirror's bandwidth and, if it wins that
+/// minute's lease (<see cref="Keyspace.HistoryLease"/>), appends the history: one writer per minute
+/// however many redirectors run. When Redis is away the view keeps the last network-wide figures and
+/// says so; local counting goes on in <see cref="CounterFlusher"/>.
+/// </summary>
+internal sealed partial class OpsSampler(
+    SnapshotHolder holder, IConnectionMultiplexer redis, CounterFlusher flusher, RedirectorMetrics metrics,
+    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log) : BackgroundService
+{
+    private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(30);
+    private readonly Queue<(DateTimeOffset Time, long Total)> _network = new();
+    private readonly Queue<(DateTimeOffset Time, double Total)> _local = new();
+    private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
+    private readonly string _instance = Environment.MachineName + ":" + Environment.ProcessId + ":" + Guid.NewGuid().ToString("N")[..8];
+    private OpsView? _current;
+    private Stats _lastStats = Stats.Empty;
+    private long _lastMinute;
+    private bool _failing;
+
+    /// <summary>The latest view (built on first use if the loop has not run yet).</summary>
+    public OpsView Current => Volatile.Read(ref _current)
+        ?? new OpsView { Time = time.GetUtcNow(), PollSeconds = options.Value.SampleSeconds, RedisError = "not sampled yet" };
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.SampleSeconds), time);
+        try
+        {
+            do
+            {
+                await SampleOnceAsync();
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>One round: statistics, view, and the minute's history when due.</summary>
+    public async Task SampleOnceAsync()
+    {
+        var now = time.GetUtcNow();
+        string error = "";
+        try
+        {
+            _lastStats = await ReadStatsAsync(redis.GetDatabase(), now);
+            _failing = false;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            error = ex.Message;
+            if (!_failing)
+                LogSampleFailed(log, ex.Message);
+            _failing = true;
+        }
+        Volatile.Write(ref _current, Build(_lastStats, error));
+        var minute = now.ToUnixTimeSeconds() / 60;
+        if (minute != _lastMinute)
+        {
+            _lastMinute = minute;
+            await WriteHistoryAsync(minute, now);
+        }
+    }
+
+    private async Task WriteHistoryAsync(long minute, DateTimeOffset now)
+    {
+        // Sampled by every redirector so whichever wins the next lease has a previous reading.
+        var points = new List<(string, double)>();
+        var mirrors = holder.Current.Mirrors;
+        if (_previous.Count > mirrors.Length)
+            _previous.Clear(); // a mirror was removed: forget its reading (the others take one minute to re-learn)
+        foreach (var entry in mirrors)
+        {
+            var m = entry.Record;
+            var bps = m.RateBps;
+            if (_previous.TryGetValue(m.Id, out var prev) && now - prev.Time is { TotalSeconds: > 10 and < 180 } elapsed
+                && m.MonthBytes >= prev.MonthBytes && now.Month == prev.Time.Month)
+                bps = (m.MonthBytes - prev.MonthBytes) / elapsed.TotalSeconds;
+            _previous[m.Id] = (now, m.MonthBytes);
+            points.Add((m.Id, bps));
+        }
+        if (!options.Value.WriteHistory || points.Count == 0)
+            return;
+        try
+        {
+            var db = redis.GetDatabase();
+            if (await db.StringSetAsync(Keyspace.HistoryLease(minute), _instance, TimeSpan.FromMinutes(2), When.NotExists))
+                await BandwidthHistory.AppendMinuteAsync(db, minute, points);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // That minute's point is missing from the history; the chart shows a gap, nothing worse.
+            LogHistoryFailed(log, ex.Message);
+        }
+    }
+
+    private static async Task<Stats> ReadStatsAsync(IDatabase db, DateTimeOffset now)
+    {
+        var batch = db.CreateBatch();
+        var mirrors = batch.HashGetAllAsync(Keyspace.StatsMirrors(now));
+        var files = batch.HashGetAllAsync(Keyspace.StatsFiles(now));
+        var countries = batch.HashGetAllAsync(Keyspace.StatsCountries(now));
+        var addresses = batch.HyperLogLogLengthAsync(Keyspace.StatsAddresses(now));
+        batch.Execute();
+        await Task.WhenAll(mirrors, files, countries, addresses);
+        return new Stats(ToDictionary(await mirrors), ToDictionary(await files), ToDictionary(await countries), await addresses);
+    }
+
+    private static Dictionary<string, long> ToDictionary(HashEntry[] entries)
+    {
+        var d = new Dictionary<string, long>(entries.Length, StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            if (e.Value.TryParse(out long v))
+                d[e.Name.ToString()] = v;
+        }
+        return d;
+    }
+
+    private OpsView Build(Stats stats, string redisError)
+    {
+        var now = time.GetUtcNow();
+        var snapshot = holder.Current;
+        long total = 0;
+        foreach (var v in stats.Mirrors.Values)
+            total += v;
+        var local = metrics.Mirror.Value + metrics.Fallback.Value;
+        var mirrors = new List<MirrorView>(snapshot.Mirrors.Length);
+        foreach (var entry in snapshot.Mirrors)
+        {
+            var m = entry.Record;
+            stats.Mirrors.TryGetValue(m.Id, out var redirects);
+            mirrors.Add(new MirrorView
+            {
+                Id = m.Id,
+                Name = m.Name,
+                Status = m.Status == MirrorStatus.Approved ? "approved" : "pending",
+                Enabled = m.Enabled,
+                Draining = m.Draining,
+                Alive = m.Alive,
+                Healthy = m.Healthy,
+                HealthReason = m.HealthReason,
+                LastError = m.LastError,
+                Exclusion = ExclusionText.Of(entry.StandingExclusion),
+                RateBps = m.RateBps,
+                CapacityBps = m.CapacityMbps * 1e6 / 8,
+                MonthBytes = m.MonthBytes,
+                QuotaBytes = m.QuotaBytes,
+                Serial = m.Serial,
+                SerialsBehind = snapshot.Index.IsLoaded ? Math.Max(0, snapshot.Index.Serial - m.Serial) : 0,
+                Connections = m.Connections,
+                RedirectsToday = redirects,
+                Share = total > 0 ? (double)redirects / total : 0,
+            });
+        }
+        return new OpsView
+        {
+            Time = now,
+            PollSeconds = options.Value.SampleSeconds,
+            ManifestSerial = snapshot.Index.Serial,
+            RedisAvailable = redisError.Length == 0,
+            RedisError = redisError,
+            RedirectsPerSecond = redisError.Length == 0 ? Rate(_network, now, total) : 0,
+            LocalRedirectsPerSecond = Rate(_local, now, local),
+            RedirectsToday = total,
+            UniqueAddressesToday = stats.Addresses,
+            PendingRedirects = flusher.PendingRedirects,
+            Mirrors = mirrors,
+            Files = Top(stats.Files, options.Value.Top),
+            Countries = Top(stats.Countries, options.Value.Top),
+        };
+    }
+
+    /// <summary>Rate over the samples of the last <see cref="RateWindow"/>; a total that went down (a new day) restarts the window.</summary>
+    private static double Rate<T>(Queue<(DateTimeOffset Time, T Total)> samples, DateTimeOffset now, T total)
+        where T : System.Numerics.INumber<T>
+    {
+        if (samples.Count > 0 && total < samples.Last().Total)
+            samples.Clear();
+        samples.Enqueue((now, total));
+        while (samples.Count > 2 && now - samples.Peek().Time > RateWindow)
+            samples.Dequeue();
+        var (first, value) = samples.Peek();
+        var seconds = (now - first).TotalSeconds;
+        return seconds > 0 ? double.CreateChecked(total - value) / seconds : 0;
+    }
+
+    private static CountEntry[] Top(Dictionary<string, long> counts, int n) =>
+        [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(n).Select(kv => new CountEntry(kv.Key, kv.Value))];
+
+    private sealed record Stats(Dictionary<string, long> Mirrors, Dictionary<string, long> Files, Dictionary<string, long> Countries, long Addresses)
+    {
+        public static Stats Empty { get; } = new([], [], [], 0);
+    }
+
+    [LoggerMessage(EventId = RedirectorEvents.OpsSampleFailed, Level = LogLevel.Warning, Message = "Dashboard could not read today's statistics from Redis; showing the last good figures: {Reason}")]
+    private static partial void LogSampleFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = RedirectorEvents.HistoryWriteFailed, Level = LogLevel.Warning, Message = "Bandwidth history for this minute not written: {Reason}")]
+    private static partial void LogHistoryFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,83 @@
+namespace Downloads.Redirector.Ops;
+
+/// <summary>What <c>/-/ops/view</c> answers: the whole dashboard in one document, rebuilt every <see cref="OpsOptions.SampleSeconds"/>.</summary>
+public sealed record OpsView
+{
+    /// <summary>When the view was built.</summary>
+    public required DateTimeOffset Time { get; init; }
+    /// <summary>How often the page should poll, seconds.</summary>
+    public double PollSeconds { get; init; }
+    /// <summary>Serial of the manifest the redirector routes with.</summary>
+    public long ManifestSerial { get; init; }
+    /// <summary>Whether the last read of Redis worked; when false the network-wide figures are the last good ones.</summary>
+    public bool RedisAvailable { get; init; }
+    /// <summary>Why Redis could not be read, empty when it could.</summary>
+    public string RedisError { get; init; } = "";
+    /// <summary>Redirects per second over the whole network (all redirectors, from Redis counters, over the last ~30 s).</summary>
+    public double RedirectsPerSecond { get; init; }
+    /// <summary>Redirects per second answered by this redirector.</summary>
+    public double LocalRedirectsPerSecond { get; init; }
+    /// <summary>Redirects today (UTC) over the whole network, as flushed to Redis.</summary>
+    public long RedirectsToday { get; init; }
+    /// <summary>Distinct client addresses today (HyperLogLog estimate, ±0.81 %).</summary>
+    public long UniqueAddressesToday { get; init; }
+    /// <summary>Redirects counted by this redirector and not yet in Redis (non-zero while Redis is away).</summary>
+    public long PendingRedirects { get; init; }
+    /// <summary>Every mirror.</summary>
+    public IReadOnlyList<MirrorView> Mirrors { get; init; } = [];
+    /// <summary>Downloads per file today, busiest first.</summary>
+    public IReadOnlyList<CountEntry> Files { get; init; } = [];
+    /// <summary>Redirects per client country today, busiest first.</summary>
+    public IReadOnlyList<CountEntry> Countries { get; init; } = [];
+}
+
+/// <summary>One mirror on the dashboard.</summary>
+public sealed record MirrorView
+{
+    /// <summary>Mirror id.</summary>
+    public required string Id { get; init; }
+    /// <summary>Display name.</summary>
+    public string Name { get; init; } = "";
+    /// <summary>pending/approved.</summary>
+    public string Status { get; init; } = "";
+    /// <summary>Enabled by ops.</summary>
+    public bool Enabled { get; init; }
+    /// <summary>Draining.</summary>
+    public bool Draining { get; init; }
+    /// <summary>Heartbeat fresh.</summary>
+    public bool Alive { get; init; }
+    /// <summary>Passing active health checks.</summary>
+    public bool Healthy { get; init; }
+    /// <summary>Reason of the last failed health check.</summary>
+    public string HealthReason { get; init; } = "";
+    /// <summary>Last sync error the mirror reported.</summary>
+    public string LastError { get; init; } = "";
+    /// <summary>Why it takes no traffic now (down, full, …), empty when it is a candidate.</summary>
+    public string Exclusion { get; init; } = "";
+    /// <summary>Outbound rate, bytes/s.</summary>
+    public double RateBps { get; init; }
+    /// <summary>Capacity, bytes/s.</summary>
+    public double CapacityBps { get; init; }
+    /// <summary>Bytes served this month.</summary>
+    public long MonthBytes { get; init; }
+    /// <summary>Monthly quota, bytes, 0 for none.</summary>
+    public long QuotaBytes { get; init; }
+    /// <summary>Serial the mirror is at.</summary>
+    public long Serial { get; init; }
+    /// <summary>Serials behind the manifest.</summary>
+    public long SerialsBehind { get; init; }
+    /// <summary>Open connections.</summary>
+    public long Connections { get; init; }
+    /// <summary>Redirects to it today (network-wide).</summary>
+    public long RedirectsToday { get; init; }
+    /// <summary>Its share of today's redirects, 0–1.</summary>
+    public double Share { get; init; }
+}
+
+/// <summary>A key (file path, country) and its count.</summary>
+public sealed record CountEntry(string Key, long Count);
+
+/// <summary>One point of a mirror's bandwidth history.</summary>
+/// <param name="Time">Unix seconds of the end of the bucket.</param>
+/// <param name="Bps">Mean outbound rate over the bucket, bytes/s.</param>
+public readonly record struct HistoryPoint(long Time, double Bps);

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Downloads.Testing;
+using Microsoft.Playwright;
+
+namespace Downloads.EndToEnd.Tests.Ops;
+
+/// <summary>Runs alone: a browser and a throttled download on a 2-core box are timing-sensitive next to other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BrowserTestGroup
+{
+    public const string Name = "browser";
+}
+
+/// <summary>The ops dashboard in a real browser (Debian's chromium driven by Playwright) over a running network, and every service's /-/metrics.</summary>
+[Collection(BrowserTestGroup.Name)]
+public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork>
+{
+    private static readonly string[] ChromiumArgs =
+        ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+    /// <summary>Where the screenshot goes: the repository's TestResults/ (next to test.sh's .trx files), else the test output folder.</summary>
+    private static string ArtifactPath(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Downloads.sln")))
+            dir = dir.Parent;
+        var folder = Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "TestResults");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, name);
+    }
+
+    private static Task<double> MaxLiveMbpsAsync(IPage page) => page.EvaluateAsync<double>(
+        "() => Math.max(0, ...[...window.ops.live.series.values()].flat().filter(v => v != null))");
+
+    [Fact]
+    public async Task Ops_see_every_mirror_and_the_bandwidth_chart_move_while_a_download_runs()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
+
+        // Without the token the page is refused.
+        await using (var anonymous = await browser.NewContextAsync())
+        {
+            var refused = await anonymous.APIRequest.GetAsync(net.Redirector.BaseUrl + "/-/ops");
+            Assert.Equal(401, refused.Status);
+        }
+
+        await using var context = await browser.NewContextAsync(new()
+        {
+            HttpCredentials = new() { Username = "ops", Password = OpsNetwork.Token },
+            ViewportSize = new() { Width = 1280, Height = 1500 },
+        });
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var answer = await page.GotoAsync(net.Redirector.BaseUrl + "/-/ops");
+        Assert.Equal(200, answer!.Status);
+        await page.WaitForFunctionAsync("() => window.ops && window.ops.polls >= 2 && document.querySelectorAll('#mirrors tbody tr').length === 2",
+            null, new() { Timeout = 40_000 });
+
+        var listed = await page.Locator("#mirrors tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.mirror)");
+        Assert.Equal(["m-lon", "m-sto"], listed);
+        Assert.Contains("approved", await page.Locator("#mirrors tbody tr[data-mirror='m-lon']").InnerTextAsync());
+        var chart = page.Locator("#live-chart canvas");
+        await chart.WaitForAsync();
+        // Nothing downloads yet.
+        Assert.InRange(await MaxLiveMbpsAsync(page), 0, 1);
+        var before = await chart.ScreenshotAsync();
+
+        // A client in London asks the redirector, then downloads from the mirror it was sent to at ~1 MB/s (~24 s).
+        using var ask = new HttpRequestMessage(HttpMethod.Get, $"{net.Redirector.BaseUrl}/{OpsNetwork.BigFile}");
+        ask.Headers.Add("X-Forwarded-For", "81.2.69.142");
+        using var redirect = await net.Http.SendAsync(ask);
+        Assert.Equal(System.Net.HttpStatusCode.Found, redirect.StatusCode);
+        var location = redirect.Headers.Location!.ToString();
+        var serving = net.Mirrors.SingleOrDefault(m => location.StartsWith(m.BaseUrl + "/", StringComparison.Ordinal));
+        Assert.True(serving is not null, $"redirected to a mirror, not {location}");
+        using var curl = Process.Start(new ProcessStartInfo("curl", ["-sS", "--limit-rate", "1M", "-o", "/dev/null", location])
+        { RedirectStandardError = true })!;
+        try
+        {
+            await Eventually.TrueAsync(async () => await MaxLiveMbpsAsync(page) > 5, TimeSpan.FromSeconds(30),
+                $"the live chart shows the download's bandwidth (curl running: {!curl.HasExited})");
+            await page.WaitForTimeoutAsync(1500);
+            var after = await chart.ScreenshotAsync();
+            Assert.NotEqual(Convert.ToBase64String(before), Convert.ToBase64String(after));
+            var busiest = await page.EvaluateAsync<string>(
+                "() => [...window.ops.live.series].sort((a, b) => Math.max(...b[1]) - Math.max(...a[1]))[0][0]");
+            Assert.Equal(serving.Name, busiest);
+            // Reports come every 250 ms and a rate-limited client reads in bursts, so poll the table until a
+            // refresh lands on a non-zero reading.
+            await Eventually.TrueAsync(async () => System.Text.RegularExpressions.Regex.IsMatch(
+                    await page.Locator($"#mirrors tbody tr[data-mirror='{serving.Name}'] td:nth-child(3)").InnerTextAsync(),
+                    @"^\s*[1-9][\d.,]* / 400 Mbit/s"),
+                TimeSpan.FromSeconds(15), "a mirror row shows the download's rate against its 400 Mbit/s capacity");
+            await page.ScreenshotAsync(new() { Path = ArtifactPath("ops-dashboard.png"), FullPage = true });
+            Assert.True(new FileInfo(ArtifactPath("ops-dashboard.png")).Length > 10_000);
+        }
+        finally
+        {
+            if (!curl.HasExited)
+                curl.Kill();
+            await curl.WaitForExitAsync();
+        }
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Every_service_serves_metrics_that_parse_as_Prometheus_text()
+    {
+        // One redirect so the request-path series exist.
+        (await net.Http.GetAsync($"{net.Redirector.BaseUrl}/noobs/README.txt")).Dispose();
+        var hosts = new[] { net.Origin, net.Redirector, net.Mirrors[0] };
+        var expected = new Dictionary<string, string[]>
+        {
+            ["origin"] = ["downloads_origin_manifest_serial", "downloads_redis_up"],
+            ["redirector"] = ["downloads_redirects_total", "downloads_selection_seconds_bucket", "downloads_mirror_rate_bytes_per_second",
+                "downloads_mirror_sync_lag_serials", "downloads_mirror_healthy", "downloads_redis_up"],
+            ["m-lon"] = ["downloads_mirror_sent_bytes_total", "downloads_mirror_requests_total", "downloads_mirror_live_serial",
+                "downloads_mirror_sync_errors_total", "downloads_mirror_sync_fetched_bytes_total", "downloads_redis_up"],
+        };
+        foreach (var host in hosts)
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                var samples = PrometheusText.Parse(await net.Http.GetStringAsync(host.BaseUrl + "/-/metrics"));
+                return expected[host.Name].All(name => samples.Any(s => s.Name == name))
+                    && samples.Single(s => s.Name == "downloads_redis_up").Value == 1;
+            }, TimeSpan.FromSeconds(15), $"{host.Name} exposes {string.Join(", ", expected[host.Name])}");
+        }
+        var mirror = PrometheusText.Parse(await net.Http.GetStringAsync(net.Mirrors[0].BaseUrl + "/-/metrics"));
+        Assert.Equal(1, mirror.Single(s => s.Name == "downloads_mirror_live_serial").Value);
+        Assert.True(mirror.Single(s => s.Name == "downloads_mirror_sync_fetched_bytes_total").Value >= OpsNetwork.BigSize);
+    }
+}
