@@ -7,6 +7,7 @@ using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Downloads.Redirector.Health;
 using Downloads.Redirector.Membership;
+using Downloads.Redirector.Overload;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector;
@@ -29,8 +30,10 @@ public static class RedirectorApp
         builder.Services.AddMembership().AddAdminApi();
         builder.Services.AddSingleton<IManifestSource, SnapshotManifestSource>();
         builder.Services.AddMirrorHealthChecks();
+        builder.Services.AddOverloadProtection();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseOverloadProtection();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();
         app.MapRedirects();
