@@ -1,0 +1,113 @@
+using System.Net;
+using Downloads.Contracts.Redis;
+using Downloads.Testing;
+using StackExchange.Redis;
+
+namespace Downloads.EndToEnd.Tests.Reliability;
+
+/// <summary>
+/// Redis high availability with real processes: 1 master + 1 replica + 3 sentinels; the redirector and
+/// ops connect through the sentinels (<c>serviceName=dl</c>). The master is SIGKILLed in the middle of
+/// a load of redirects.
+/// </summary>
+public sealed class RedisSentinelFailoverTests
+{
+    private const int MaxRequests = 100_000;
+
+    [Fact]
+    public async Task Master_killed_mid_load_redirects_never_stop_and_every_count_reaches_the_new_master()
+    {
+        using var group = new RedisSentinelGroup();
+        using var ops = await ConnectionMultiplexer.ConnectAsync(group.Configuration);
+        // The per-client limit is off: this load is a few clients at full speed, and the test is about Redis.
+        await using var rig = await RedirectorRig.StartAsync(ops.GetDatabase(), group.Configuration, null, "--RateLimit:Enabled=false");
+        var day = DateTimeOffset.UtcNow;
+
+        var sent = 0;
+        var failed = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        async Task WorkerAsync(int worker)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref sent);
+                if (n > MaxRequests)
+                {
+                    Interlocked.Decrement(ref sent);
+                    return;
+                }
+                using var response = await rig.GetAsync("/" + RedirectorRig.PathOf(n % RedirectorRig.FileCount), $"81.2.69.{(n % 250) + 1}");
+                var location = response.Headers.Location?.OriginalString ?? "";
+                if (response.StatusCode != HttpStatusCode.Found || !(location.StartsWith("http://lon.example/", StringComparison.Ordinal) || location.StartsWith("http://par.example/", StringComparison.Ordinal)))
+                {
+                    Interlocked.Increment(ref failed);
+                    failures.Enqueue($"{(int)response.StatusCode} {location}");
+                }
+                if (worker == 0 && n % 64 == 0)
+                    await Task.Yield();
+            }
+        }
+        var load = Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() => WorkerAsync(w))));
+
+        // Kill right after a flush has reached both servers, so the test measures failover, not the
+        // (documented) asynchronous-replication window of a write acknowledged a microsecond before the crash.
+        var key = Keyspace.StatsMirrors(day);
+        using (var master = RedisSentinelGroup.Direct(group.MasterPort))
+        using (var replica = RedisSentinelGroup.Direct(group.ReplicaPort))
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                var m = await SumAsync(master.GetDatabase(), key);
+                return m > 500 && m == await SumAsync(replica.GetDatabase(), key);
+            }, TimeSpan.FromSeconds(20), "counts flushed and replicated");
+        }
+        var killed = group.KillMaster();
+        Assert.Equal(group.MasterPort, killed);
+
+        // Failover: the sentinels promote the replica; ops writes and the redirector's reads follow.
+        await Eventually.TrueAsync(() => group.CurrentMasterPort() == group.ReplicaPort, TimeSpan.FromSeconds(20), "sentinels promote the replica");
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await RedirectorRig.AddMirrorAsync(ops.GetDatabase(), "ams", "http://ams.example", 52.37, 4.9, "NL");
+                return true;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20), "a mirror reports to the new master");
+        await Eventually.TrueAsync(async () =>
+        {
+            using var health = await rig.Http.GetAsync(rig.Url + "/-/health");
+            return (await health.Content.ReadAsStringAsync()).Contains("\"httpCandidates\":3", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(20), "the redirector reads the mirror table from the new master");
+        await stop.CancelAsync();
+        await load;
+
+        Assert.True(failed == 0, $"{failed} of {sent} redirects failed, e.g. {string.Join("; ", failures.Take(3))}");
+        using var newMaster = RedisSentinelGroup.Direct(group.ReplicaPort);
+        var db = newMaster.GetDatabase();
+        await Eventually.TrueAsync(async () => await SumAsync(db, key) == sent, TimeSpan.FromSeconds(20),
+            $"all {sent} redirects counted on the new master");
+        Assert.Equal(sent, await SumAsync(db, Keyspace.StatsFiles(day)));
+        Assert.Equal(sent, (long)await db.HashGetAsync(Keyspace.StatsCountries(day), "GB"));
+    }
+
+    private static async Task<long> SumAsync(IDatabase db, RedisKey key)
+    {
+        try
+        {
+            long total = 0;
+            foreach (var value in await db.HashValuesAsync(key))
+                total += (long)value;
+            return total;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return -1;
+        }
+    }
+}
