@@ -30,7 +30,7 @@ internal static class Report
         util.XLabel("seconds");
         util.YLabel("% of capacity");
         util.ShowLegend(Edge.Right);
-        util.SavePng(Path.Combine(folder, "launchday-utilisation.png"), 1100, 500);
+        util.SavePng(Path.Combine(folder, "launchday-utilisation.png"), 960, 430);
 
         // 2. Latency percentiles per second, with the request rate.
         double Pct(IReadOnlyList<double> xs, double p)

@@ -28,7 +28,7 @@ public sealed class ServerLimitsOptions
     [Range(0, 1 << 24)]
     public long MaxRequestBodySize { get; set; } = 64 * 1024;
 
-    /// <summary>Open connections; more wait in the listen backlog instead of exhausting memory.</summary>
+    /// <summary>Open connections; Kestrel closes any connection beyond it at once, so a connection flood cannot exhaust memory.</summary>
     [Range(1, 10_000_000)]
     public long MaxConcurrentConnections { get; set; } = 50_000;
 
