@@ -33,7 +33,8 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
         _ops = await ConnectionMultiplexer.ConnectAsync($"{_redis.Endpoint},user=ops,password={OpsPassword},allowAdmin=true");
         _redirectorPort = FreePort.Next();
         _redirector = RedirectorApp.Build([$"--urls=http://127.0.0.1:{_redirectorPort}",
-            $"--Redis:Configuration={_redis.Endpoint},user=ops,password={OpsPassword}", "--Admin:Token=t", "--Logging:LogLevel:Default=Warning"]);
+            $"--Redis:Configuration={_redis.Endpoint},user=ops,password={OpsPassword}", "--Admin:Token=t", "--Logging:LogLevel:Default=Warning",
+            $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}"]);
         await _redirector.StartAsync();
     }
 

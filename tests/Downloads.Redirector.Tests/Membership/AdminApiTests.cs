@@ -15,7 +15,8 @@ public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer
     {
         var port = FreePort.Next();
         await using var app = RedirectorApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Redis:Configuration={redis.Configuration}",
-            "--Admin:Token=s3cret", "--Logging:LogLevel:Default=Warning"]);
+            "--Admin:Token=s3cret", "--Logging:LogLevel:Default=Warning",
+            $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}"]);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
