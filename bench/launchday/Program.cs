@@ -69,6 +69,7 @@ public static class Program
         var record = new Recorder(mirrors, (int)Scenario.Duration + 1);
         var clock = Stopwatch.StartNew();
         double Now() => clock.Elapsed.TotalSeconds;
+        serverTimes.Clock = Now;
         using var stop = new CancellationTokenSource();
         var reporter = ReportLoopAsync(db, mirrors, Now, stop.Token);
         var sampler = SampleLoopAsync(mirrors, record, Now, stop.Token);

@@ -47,6 +47,10 @@ internal static class Report
             line.MarkerSize = 0;
             line.LegendText = name;
         }
+        var inside = lat.Add.Scatter(seconds, seconds.Select(s => Pct(server.InSecond((int)s), 0.99)).ToArray());
+        inside.MarkerSize = 0;
+        inside.LineWidth = 2;
+        inside.LegendText = "p99 inside the redirector";
         lat.Add.HorizontalLine(5).LinePattern = LinePattern.Dashed;
         var rate = lat.Add.Scatter(seconds, seconds.Select(s => (double)r.Latencies((int)s).Count).ToArray());
         rate.MarkerSize = 0;
@@ -54,7 +58,7 @@ internal static class Report
         rate.Axes.YAxis = lat.Axes.Right;
         lat.Axes.Right.Label.Text = "redirects/s";
         lat.Add.VerticalLine(Scenario.KillAt).LinePattern = LinePattern.Dotted;
-        lat.Title("Redirect latency (client side, in-process load generator)");
+        lat.Title("Redirect latency: client side (in-process load generator) and inside the redirector");
         lat.XLabel("seconds");
         lat.YLabel("ms");
         lat.ShowLegend(Alignment.UpperLeft);

@@ -8,11 +8,27 @@ namespace Downloads.LaunchDay;
 internal sealed class ServerTimes
 {
     private readonly List<double> _ms = new(1 << 18);
+    private readonly Dictionary<int, List<double>> _bySecond = [];
+
+    /// <summary>Second of the run the timings are filed under (set by the load generator's clock).</summary>
+    public Func<double> Clock { get; set; } = () => 0;
 
     public void Add(double ms)
     {
+        var second = (int)Clock();
         lock (_ms)
+        {
             _ms.Add(ms);
+            if (!_bySecond.TryGetValue(second, out var list))
+                _bySecond[second] = list = [];
+            list.Add(ms);
+        }
+    }
+
+    public IReadOnlyList<double> InSecond(int second)
+    {
+        lock (_ms)
+            return _bySecond.TryGetValue(second, out var list) ? [.. list] : [];
     }
 
     public List<double> All()

@@ -58,12 +58,23 @@ public sealed class RedisSentinelGroup : IDisposable
     /// <summary>A direct connection to one server (not through the sentinels).</summary>
     public static ConnectionMultiplexer Direct(int port) => ConnectionMultiplexer.Connect($"127.0.0.1:{port},allowAdmin=true,abortConnect=false");
 
-    /// <summary>Port of the master as the sentinels see it now.</summary>
+    /// <summary>Port of the master as the sentinels see it now; -1 when no sentinel answers in time (a busy box mid-failover).</summary>
     public int CurrentMasterPort()
     {
-        using var sentinel = Sentinel(SentinelPorts[0]);
-        var endpoint = sentinel.GetServer($"127.0.0.1:{SentinelPorts[0]}").SentinelGetMasterAddressByName(ServiceName);
-        return endpoint is System.Net.IPEndPoint ip ? ip.Port : -1;
+        foreach (var port in SentinelPorts)
+        {
+            try
+            {
+                using var sentinel = Sentinel(port);
+                var endpoint = sentinel.GetServer($"127.0.0.1:{port}").SentinelGetMasterAddressByName(ServiceName);
+                if (endpoint is System.Net.IPEndPoint ip)
+                    return ip.Port;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+            }
+        }
+        return -1;
     }
 
     /// <summary>Kills the current master with SIGKILL (a crash, not a shutdown).</summary>
@@ -81,7 +92,7 @@ public sealed class RedisSentinelGroup : IDisposable
     /// <summary>A connection to one sentinel (sentinel command map).</summary>
     private static ConnectionMultiplexer Sentinel(int port)
     {
-        var options = new ConfigurationOptions { CommandMap = CommandMap.Sentinel, TieBreaker = "", ConnectTimeout = 1000, AbortOnConnectFail = true };
+        var options = new ConfigurationOptions { CommandMap = CommandMap.Sentinel, TieBreaker = "", ConnectTimeout = 3000, AbortOnConnectFail = true };
         options.EndPoints.Add("127.0.0.1", port);
         return ConnectionMultiplexer.Connect(options);
     }

@@ -10,7 +10,7 @@ namespace Downloads.EndToEnd.Tests.Reliability;
 /// ops connect through the sentinels (<c>serviceName=dl</c>). The master is SIGKILLed in the middle of
 /// a load of redirects.
 /// </summary>
-public sealed class RedisSentinelFailoverTests
+public sealed class RedisSentinelFailoverTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int MaxRequests = 100_000;
 
@@ -27,7 +27,7 @@ public sealed class RedisSentinelFailoverTests
         var failed = 0;
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(40));
-        async Task WorkerAsync(int worker)
+        async Task WorkerAsync()
         {
             while (!stop.IsCancellationRequested)
             {
@@ -44,11 +44,11 @@ public sealed class RedisSentinelFailoverTests
                     Interlocked.Increment(ref failed);
                     failures.Enqueue($"{(int)response.StatusCode} {location}");
                 }
-                if (worker == 0 && n % 64 == 0)
-                    await Task.Yield();
+                // Paced (~1 ms a request per client): leave the sentinels some of the two cores to fail over with.
+                await Task.Delay(1);
             }
         }
-        var load = Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() => WorkerAsync(w))));
+        var load = Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(WorkerAsync)));
 
         // Kill right after a flush has reached both servers, so the test measures failover, not the
         // (documented) asynchronous-replication window of a write acknowledged a microsecond before the crash.
@@ -62,11 +62,14 @@ public sealed class RedisSentinelFailoverTests
                 return m > 500 && m == await SumAsync(replica.GetDatabase(), key);
             }, TimeSpan.FromSeconds(20), "counts flushed and replicated");
         }
+        var killedAt = System.Diagnostics.Stopwatch.StartNew();
+        var sentAtKill = Volatile.Read(ref sent);
         var killed = group.KillMaster();
         Assert.Equal(group.MasterPort, killed);
 
         // Failover: the sentinels promote the replica; ops writes and the redirector's reads follow.
         await Eventually.TrueAsync(() => group.CurrentMasterPort() == group.ReplicaPort, TimeSpan.FromSeconds(20), "sentinels promote the replica");
+        var promoted = killedAt.Elapsed;
         await Eventually.TrueAsync(async () =>
         {
             try
@@ -86,6 +89,8 @@ public sealed class RedisSentinelFailoverTests
         }, TimeSpan.FromSeconds(20), "the redirector reads the mirror table from the new master");
         await stop.CancelAsync();
         await load;
+        output.WriteLine($"{sent} redirects ({sentAtKill} before the kill); replica promoted {promoted.TotalSeconds:F1} s after the kill; " +
+            $"new master in the redirector's table {killedAt.Elapsed.TotalSeconds:F1} s after it");
 
         Assert.True(failed == 0, $"{failed} of {sent} redirects failed, e.g. {string.Join("; ", failures.Take(3))}");
         using var newMaster = RedisSentinelGroup.Direct(group.ReplicaPort);
