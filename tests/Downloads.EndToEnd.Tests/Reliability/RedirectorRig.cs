@@ -57,6 +57,17 @@ internal sealed class RedirectorRig : IAsyncDisposable
 
     private int _originPort;
 
+    /// <summary>What the stand-in origin serves now (manifest bytes, signature); replace to publish.</summary>
+    public (byte[] Manifest, string Signature) Published { get; set; }
+
+    /// <summary>The serial the redirector runs from, per its <c>/-/health</c>.</summary>
+    public async Task<long> SerialAsync()
+    {
+        using var health = await Http.GetAsync(Url + "/-/health");
+        using var doc = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("serial").GetInt64();
+    }
+
     private async Task StartOriginAsync()
     {
         var files = new List<ManifestFile>();
@@ -66,13 +77,13 @@ internal sealed class RedirectorRig : IAsyncDisposable
             files.Add(new ManifestFile { Path = PathOf(i), Size = 1000 + i, Sha256 = sha, Chunks = [sha], ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch });
         }
         var bytes = ManifestCodec.Serialize(new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files });
-        var signature = ManifestSigner.Sign(bytes, PrivateKey);
+        Published = (bytes, ManifestSigner.Sign(bytes, PrivateKey));
         _originPort = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder([$"--urls=http://127.0.0.1:{_originPort}"]);
         builder.Logging.ClearProviders();
         _origin = builder.Build();
-        _origin.MapGet(ManifestDefaults.ManifestPath, () => Results.Bytes(bytes, "application/json"));
-        _origin.MapGet(ManifestDefaults.SignaturePath, () => Results.Text(signature));
+        _origin.MapGet(ManifestDefaults.ManifestPath, () => Results.Bytes(Published.Manifest, "application/json"));
+        _origin.MapGet(ManifestDefaults.SignaturePath, () => Results.Text(Published.Signature));
         await _origin.StartAsync();
     }
 
