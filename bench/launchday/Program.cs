@@ -19,7 +19,8 @@ namespace Downloads.LaunchDay;
 /// Launch-day simulator: the real redirector (real Kestrel, real redis-server, synthetic MaxMind
 /// databases of 20,000 networks) under a surge from normal to 10x, clients spread over countries,
 /// simulated mirrors reporting the bandwidth their redirects would cost, one mirror killed at the
-/// peak. Writes PNG plots and summary.md to the output folder (default bench/launchday/out).
+/// peak. Writes PNG plots and summary.md to the output folder (default bench/launchday/out); further
+/// arguments go to the redirector (e.g. <c>--Redirector:UsableCapacity=0.8</c>).
 /// </summary>
 public static class Program
 {
@@ -52,7 +53,7 @@ public static class Program
             $"--urls={url}", $"--Redis:Configuration={redis.Configuration}",
             $"--Redirector:Origin={origin.Urls.First()}", $"--Redirector:PublicKey={key.PublicKey}",
             "--Redirector:MirrorRefreshSeconds=0.5", "--Redirector:CounterFlushSeconds=1", "--Health:Enabled=false",
-            "--Logging:LogLevel:Default=Warning", $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}"],
+            "--Logging:LogLevel:Default=Warning", $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", .. args.Skip(1)],
             services => services.AddSingleton<IStartupFilter>(new ServerTiming(serverTimes)));
         await redirector.StartAsync();
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, MaxConnectionsPerServer = 256 })
