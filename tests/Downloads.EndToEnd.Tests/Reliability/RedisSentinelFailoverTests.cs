@@ -20,7 +20,7 @@ public sealed class RedisSentinelFailoverTests(Xunit.Abstractions.ITestOutputHel
         using var group = new RedisSentinelGroup();
         using var ops = await ConnectionMultiplexer.ConnectAsync(group.Configuration);
         // The per-client limit is off: this load is a few clients at full speed, and the test is about Redis.
-        await using var rig = await RedirectorRig.StartAsync(ops.GetDatabase(), group.Configuration, null, "--RateLimit:Enabled=false");
+        await using var rig = await RedirectorRig.StartAsync(ops.GetDatabase(), group.Configuration, null, "--RateLimit:Enabled=false", "--Redirector:CounterFlushSeconds=1");
         var day = DateTimeOffset.UtcNow;
 
         var sent = 0;
@@ -50,17 +50,24 @@ public sealed class RedisSentinelFailoverTests(Xunit.Abstractions.ITestOutputHel
         }
         var load = Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(WorkerAsync)));
 
-        // Kill right after a flush has reached both servers, so the test measures failover, not the
-        // (documented) asynchronous-replication window of a write acknowledged a microsecond before the crash.
+        // Kill right after a flush has reached both servers (flushes are 1 s apart here, and the check polls
+        // every 10 ms), so the test measures failover, not the documented asynchronous-replication window
+        // of a write acknowledged a moment before the crash.
         var key = Keyspace.StatsMirrors(day);
         using (var master = RedisSentinelGroup.Direct(group.MasterPort))
         using (var replica = RedisSentinelGroup.Direct(group.ReplicaPort))
         {
-            await Eventually.TrueAsync(async () =>
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            var seen = await SumAsync(master.GetDatabase(), key);
+            while (true)
             {
+                Assert.True(DateTime.UtcNow < deadline, "no replicated flush seen within 30 s");
+                await Task.Delay(10);
                 var m = await SumAsync(master.GetDatabase(), key);
-                return m > 500 && m == await SumAsync(replica.GetDatabase(), key);
-            }, TimeSpan.FromSeconds(20), "counts flushed and replicated");
+                if (m > 500 && m != seen && m == await SumAsync(replica.GetDatabase(), key))
+                    break;
+                seen = m;
+            }
         }
         var killedAt = System.Diagnostics.Stopwatch.StartNew();
         var sentAtKill = Volatile.Read(ref sent);
@@ -95,8 +102,16 @@ public sealed class RedisSentinelFailoverTests(Xunit.Abstractions.ITestOutputHel
         Assert.True(failed == 0, $"{failed} of {sent} redirects failed, e.g. {string.Join("; ", failures.Take(3))}");
         using var newMaster = RedisSentinelGroup.Direct(group.ReplicaPort);
         var db = newMaster.GetDatabase();
-        await Eventually.TrueAsync(async () => await SumAsync(db, key) == sent, TimeSpan.FromSeconds(20),
-            $"all {sent} redirects counted on the new master");
+        long counted = 0;
+        try
+        {
+            await Eventually.TrueAsync(async () => (counted = await SumAsync(db, key)) == sent, TimeSpan.FromSeconds(30),
+                $"all {sent} redirects counted on the new master");
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{counted} of {sent} redirects counted on the new master after 30 s");
+        }
         Assert.Equal(sent, await SumAsync(db, Keyspace.StatsFiles(day)));
         Assert.Equal(sent, (long)await db.HashGetAsync(Keyspace.StatsCountries(day), "GB"));
     }
