@@ -65,7 +65,7 @@ pids+=($!)
 "${bench[@]}" bare "$bare_port" &
 pids+=($!)
 
-start_redirector() { # extra args…
+start_redirector() { # extra redirector arguments, e.g. --RateLimit:Enabled=false
   "${redirector[@]}" "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
     --Redirector:Origin="http://127.0.0.1:$origin_port" --Redirector:PublicKey="$(cat "$work/key")" \
     --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" \
@@ -95,6 +95,18 @@ read -r nginx_rps nginx_p99 < <(run_wrk "nginx return 302" "http://127.0.0.1:$ng
 read -r bare_rps bare_p99 < <(run_wrk "bare Kestrel MapGet 302" "http://127.0.0.1:$bare_port/")
 read -r redir_rps redir_p99 < <(run_wrk "redirector (1,000 mirrors)" "http://127.0.0.1:$redir_port/")
 awk -v r="$redir_rps" -v b="$bare_rps" -v n="$nginx_rps" 'BEGIN { printf "ratios: redirector/bare Kestrel %.2f (goal >= 0.8), redirector/nginx %.2f (goal >= 0.5)\n", r/b, r/n }'
+
+# Overload protection: the same load with the per-client rate limit off, then far past saturation
+# (16x the connections) with it on — throughput should stay flat, not fall off a cliff.
+kill "$redir_pid"; wait "$redir_pid" 2>/dev/null || true
+start_redirector --RateLimit:Enabled=false
+read -r nolimit_rps _ < <(run_wrk "redirector, rate limit off" "http://127.0.0.1:$redir_port/")
+kill "$redir_pid"; wait "$redir_pid" 2>/dev/null || true
+start_redirector
+conns_saved=$conns; conns=$((conns * 16))
+read -r sat_rps _ < <(run_wrk "redirector, ${conns} connections" "http://127.0.0.1:$redir_port/")
+conns=$conns_saved
+awk -v on="$redir_rps" -v off="$nolimit_rps" -v sat="$sat_rps" 'BEGIN { printf "rate limit cost: %.1f%% of requests/s; %dx connections: %.2f of the throughput at %s\n", (off-on)*100/off, 16, sat/on, "'"$conns"'" }'
 fi
 
 # Memory: 10,000 mirrors and 100,000 files.

@@ -13,7 +13,10 @@ namespace Downloads.Mirror;
 public static class MirrorApp
 {
     /// <summary>Builds the mirror web application from command-line style arguments.</summary>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, null);
+
+    /// <summary>Builds the mirror; <paramref name="configure"/> may add or replace services (tests).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configure)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
@@ -26,6 +29,7 @@ public static class MirrorApp
         builder.Services.AddServing();
         builder.Services.AddConnectionLimit();
         builder.AddMirrorReporting();
+        configure?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseTrafficCounting();

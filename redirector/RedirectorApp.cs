@@ -9,6 +9,7 @@ using Downloads.Redirector.Health;
 using Downloads.Redirector.Membership;
 using Downloads.Redirector.Metrics;
 using Downloads.Redirector.Ops;
+using Downloads.Redirector.Overload;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector;
@@ -32,8 +33,10 @@ public static class RedirectorApp
         builder.Services.AddSingleton<IManifestSource, SnapshotManifestSource>();
         builder.Services.AddMirrorHealthChecks();
         builder.Services.AddOps();
+        builder.Services.AddOverloadProtection();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseOverloadProtection();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();
         app.MapOps();
