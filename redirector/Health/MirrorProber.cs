@@ -116,5 +116,5 @@ public sealed class MirrorProber(HttpClient http, TimeProvider time)
     }
 
     private static bool Eligible(MirrorRecord mirror, ManifestFile file) =>
-        file.Size > 0 && file.ChangedAt <= mirror.Serial && mirror.Carries(file.Set);
+        file.Size > 0 && file.ChangedAt <= mirror.Serial && (mirror.Sets.Count == 0 || mirror.Carries(file.Set));
 }
