@@ -64,13 +64,13 @@ internal sealed class RedirectHandler
         var decoded = request.Path.Value ?? "";
         if (decoded.StartsWith("/-/", StringComparison.Ordinal))
         {
-            _metrics.NotFound.Inc();
+            _metrics.NotFound.Increment();
             return Problems.Write(context, StatusCodes.Status404NotFound, "no such service endpoint");
         }
         var raw = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
         if (RequestPath.Problem(raw, decoded) is { } problem)
         {
-            _metrics.BadRequest.Inc();
+            _metrics.BadRequest.Increment();
             return Problems.Write(context, StatusCodes.Status400BadRequest, problem);
         }
 
@@ -88,7 +88,7 @@ internal sealed class RedirectHandler
                 mode = Mode.MirrorList;
             if (query.TryGetValue("fromip", out var from) && !IPAddress.TryParse(from.ToString(), out fromIp))
             {
-                _metrics.BadRequest.Inc();
+                _metrics.BadRequest.Increment();
                 return Problems.Write(context, StatusCodes.Status400BadRequest, "fromip is not an IP address");
             }
         }
@@ -101,7 +101,7 @@ internal sealed class RedirectHandler
                 mode = Mode.Metalink;
             else
             {
-                _metrics.NotFound.Inc();
+                _metrics.NotFound.Increment();
                 return Problems.Write(context, StatusCodes.Status404NotFound,
                     !snapshot.Index.IsLoaded ? "no manifest loaded yet" : "not in the manifest");
             }
@@ -112,7 +112,7 @@ internal sealed class RedirectHandler
         var https = _clients.IsHttps(context);
         if (mode != Mode.Redirect)
         {
-            (mode == Mode.Metalink ? _metrics.Metalink : _metrics.MirrorList).Inc();
+            (mode == Mode.Metalink ? _metrics.Metalink : _metrics.MirrorList).Increment();
             return mode == Mode.Metalink
                 ? MetalinkApi.WriteAsync(context, this, snapshot, file, client, https)
                 : MirrorListApi.WriteAsync(context, this, snapshot, file, client, address, https, mode == Mode.Json);
@@ -121,7 +121,7 @@ internal sealed class RedirectHandler
         Span<int> picks = stackalloc int[_options.MaxAlternates];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var count = _selector.Select(snapshot, file, client, https, picks);
-        _metrics.Selection.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _metrics.Selection.Observe(System.Diagnostics.Stopwatch.GetTimestamp() - started);
 
         var response = context.Response;
         var headers = response.Headers;
@@ -135,7 +135,7 @@ internal sealed class RedirectHandler
             if (_fallbacks.Length > 1)
                 headers.Link = FallbackLink(file);
             _counters.Mirror(CounterRegistry.FallbackId).Increment();
-            _metrics.Fallback.Inc();
+            _metrics.Fallback.Increment();
         }
         else
         {
@@ -144,7 +144,7 @@ internal sealed class RedirectHandler
             if (count > 1)
                 headers.Link = MirrorLink(snapshot, picks[1..count], file, https);
             target.Redirects.Increment();
-            _metrics.Mirror.Inc();
+            _metrics.Mirror.Increment();
         }
         file.Downloads.Increment();
         _counters.Country(client.Country.Length == 0 ? "--" : client.Country).Increment();

@@ -23,6 +23,7 @@ internal sealed class RedirectorMetrics
     }
 
     private readonly Counter _redirects;
+    private readonly (Counting.Counter Source, string Outcome)[] _outcomes;
     private readonly Counter _mirrorRedirects;
     private readonly Counter _flushFailures;
     private readonly Gauge _pending;
@@ -48,14 +49,12 @@ internal sealed class RedirectorMetrics
     public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder)
     {
         _redirects = factory.CreateCounter("downloads_redirects_total", "Answers to GET|HEAD /{path} by outcome.", ["outcome"]);
-        Mirror = _redirects.WithLabels(Outcomes.Mirror);
-        Fallback = _redirects.WithLabels(Outcomes.Fallback);
-        NotFound = _redirects.WithLabels(Outcomes.NotFound);
-        BadRequest = _redirects.WithLabels(Outcomes.BadRequest);
-        MirrorList = _redirects.WithLabels(Outcomes.MirrorList);
-        Metalink = _redirects.WithLabels(Outcomes.Metalink);
-        Selection = factory.CreateHistogram("downloads_selection_seconds", "Time to choose a mirror and its alternates for one redirect.",
-            labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_000_25, 2, 14) });
+        _outcomes = [(Mirror, Outcomes.Mirror), (Fallback, Outcomes.Fallback), (NotFound, Outcomes.NotFound),
+            (BadRequest, Outcomes.BadRequest), (MirrorList, Outcomes.MirrorList), (Metalink, Outcomes.Metalink)];
+        var bounds = Histogram.ExponentialBuckets(0.000_000_25, 2, 14);
+        Selection = new LatencyRecorder(factory.CreateHistogram("downloads_selection_seconds",
+            "Time to choose a mirror and its alternates for one redirect (sum counted at bucket upper bounds).",
+            labelNames: [], new HistogramConfiguration { Buckets = bounds }), bounds);
         _mirrorRedirects = factory.CreateCounter("downloads_mirror_redirects_total",
             "Redirects to each mirror (origin: fallbacks), counted when the counters are drained (every Redirector:CounterFlushSeconds).", ["mirror"]);
         _flushFailures = factory.CreateCounter("downloads_counter_flush_failures_total", "Counter flushes Redis did not take (kept in memory and retried).");
@@ -86,13 +85,14 @@ internal sealed class RedirectorMetrics
         });
     }
 
-    public Counter.Child Mirror { get; }
-    public Counter.Child Fallback { get; }
-    public Counter.Child NotFound { get; }
-    public Counter.Child BadRequest { get; }
-    public Counter.Child MirrorList { get; }
-    public Counter.Child Metalink { get; }
-    public Histogram Selection { get; }
+    // The request path bumps these plain interlocked counters; they are copied into Prometheus at scrape time.
+    public Counting.Counter Mirror { get; } = new();
+    public Counting.Counter Fallback { get; } = new();
+    public Counting.Counter NotFound { get; } = new();
+    public Counting.Counter BadRequest { get; } = new();
+    public Counting.Counter MirrorList { get; } = new();
+    public Counting.Counter Metalink { get; } = new();
+    public LatencyRecorder Selection { get; }
 
     public void MirrorRedirects(string id, long delta) => _mirrorRedirects.WithLabels(id).Inc(delta);
 
@@ -111,6 +111,9 @@ internal sealed class RedirectorMetrics
 
     private void Update(RoutingSnapshot snapshot)
     {
+        foreach (var (source, outcome) in _outcomes)
+            _redirects.WithLabels(outcome).IncTo(source.Peek());
+        Selection.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -23,7 +23,7 @@ internal sealed partial class OpsSampler(
 {
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(30);
     private readonly Queue<(DateTimeOffset Time, long Total)> _network = new();
-    private readonly Queue<(DateTimeOffset Time, double Total)> _local = new();
+    private readonly Queue<(DateTimeOffset Time, long Total)> _local = new();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
     private readonly string _instance = Environment.MachineName + ":" + Environment.ProcessId + ":" + Guid.NewGuid().ToString("N")[..8];
     private OpsView? _current;
@@ -140,7 +140,7 @@ internal sealed partial class OpsSampler(
         long total = 0;
         foreach (var v in stats.Mirrors.Values)
             total += v;
-        var local = metrics.Mirror.Value + metrics.Fallback.Value;
+        var local = metrics.Mirror.Peek() + metrics.Fallback.Peek();
         var mirrors = new List<MirrorView>(snapshot.Mirrors.Length);
         foreach (var entry in snapshot.Mirrors)
         {

@@ -74,12 +74,14 @@ public sealed class OpsNetwork : IAsyncLifetime
         await Eventually.TrueAsync(async () => (await membership.ListAsync()).Count == 2, TimeSpan.FromSeconds(20), "both mirrors register");
         foreach (var m in Mirrors)
             Assert.True((await membership.ApproveAsync(m.Name)).Ok);
+        await Eventually.TrueAsync(async () => (await membership.ListAsync()).All(m => m.Serial >= 1), TimeSpan.FromSeconds(60),
+            "both mirrors synced the first serial");
         await Eventually.TrueAsync(async () =>
         {
             using var health = await Http.GetAsync(Redirector.BaseUrl + "/-/health");
             using var doc = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
             return health.IsSuccessStatusCode && doc.RootElement.GetProperty("httpCandidates").GetInt32() == 2;
-        }, TimeSpan.FromSeconds(60), "both mirrors synced, approved and healthy");
+        }, TimeSpan.FromSeconds(60), "the redirector has the manifest and both mirrors as candidates");
     }
 
     public async Task DisposeAsync()
