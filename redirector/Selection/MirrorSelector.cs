@@ -11,10 +11,11 @@ namespace Downloads.Redirector.Selection;
 /// The selection policy, all of it. A candidate is a mirror without a standing exclusion (approved,
 /// enabled, not draining, alive, healthy, under quota, with spare bandwidth — see
 /// <see cref="SnapshotBuilder.StandingExclusion"/>) that speaks the request's scheme, carries the
-/// file's set, is synced at or past the file's changed-at serial, and serves the client's
-/// country/continent if it is scoped. Candidates rank by same ASN first, then great-circle distance.
+/// file's set, is synced at or past the file's changed-at serial, serves the client's
+/// country/continent if it is scoped, and still has spare bandwidth once this redirector's own redirects
+/// since the mirror's last report are subtracted (<see cref="AssignedLoad"/>). Candidates rank by same ASN first, then great-circle distance.
 /// The target is drawn among the near ones (within <see cref="RedirectorOptions.NearFactor"/> or
-/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by spare bandwidth × weight,
+/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by that spare bandwidth × weight,
 /// so a surge spills over smoothly instead of flattening the nearest host; the alternates are the
 /// next best by rank.
 /// </summary>
@@ -27,6 +28,9 @@ internal sealed class MirrorSelector
     private readonly double _nearFactor;
     private readonly double _nearRadians;
     private readonly (double X, double Y, double Z) _default;
+    private readonly bool _account;
+    private readonly double _clientBps;
+    private readonly double _minTransferSeconds;
 
     public MirrorSelector(RedirectorOptions options, Random random)
     {
@@ -34,7 +38,13 @@ internal sealed class MirrorSelector
         _nearFactor = options.NearFactor;
         _nearRadians = options.NearDistanceKm / GreatCircle.EarthRadiusKm;
         _default = SnapshotBuilder.UnitVector(options.DefaultLatitude, options.DefaultLongitude);
+        _account = options.AccountOwnRedirects;
+        _clientBps = options.AssumedClientMbps * 125_000;
+        _minTransferSeconds = options.AssumedMinTransferSeconds;
     }
+
+    /// <summary>The rate one redirect for a file of <paramref name="size"/> bytes is assumed to add to its mirror (see <see cref="AssignedLoad"/>).</summary>
+    public long AssumedBps(long size) => (long)Math.Min(size / _minTransferSeconds, _clientBps);
 
     /// <summary>
     /// Writes the chosen mirror's index in <see cref="RoutingSnapshot.Mirrors"/> to <c>picks[0]</c> and
@@ -67,10 +77,19 @@ internal sealed class MirrorSelector
             if (double.IsNegativeInfinity(best))
                 return 0;
 
-            // Pass 2: the lottery among the near ones, weighted by spare bandwidth × weight.
-            var threshold = NearThreshold(best);
-            var chosen = Draw(table, keys, threshold);
+            // Pass 2: the lottery among the near ones, weighted by spare bandwidth (less our own redirects
+            // since the last report) × weight. Rows whose spare our redirects used up are "full": Draw drops
+            // them, and when it drops every near one the near set is drawn again around the next nearest.
+            int chosen;
+            while ((chosen = Draw(table, keys, NearThreshold(best))) < 0)
+            {
+                best = MaxKey(table, keys);
+                if (double.IsNegativeInfinity(best))
+                    return 0;
+            }
             picks[0] = table.Entry[chosen];
+            if (_account)
+                table.Load[chosen].Add(AssumedBps(file.Size));
 
             // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
             return 1 + Alternates(table, keys, chosen, picks[1..]);
@@ -135,12 +154,28 @@ internal sealed class MirrorSelector
     private static double Key(MirrorTable t, int row, long asn, double cx, double cy, double cz) =>
         t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
 
-    /// <summary>Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight.</summary>
+    private static double MaxKey(MirrorTable t, double[] keys)
+    {
+        var width = Vector<double>.Count;
+        var best = new Vector<double>(double.NegativeInfinity);
+        for (var i = 0; i < t.Serial.Length; i += width)
+            best = Vector.Max(best, new Vector<double>(keys, i));
+        var max = double.NegativeInfinity;
+        for (var j = 0; j < width; j++)
+            max = Math.Max(max, best[j]);
+        return max;
+    }
+
+    /// <summary>
+    /// Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight
+    /// now; rows whose weight now is 0 (full) get key −∞. −1 when every near row was full.
+    /// </summary>
     private int Draw(MirrorTable t, double[] keys, double threshold)
     {
         // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
         const int MaxCollected = 64;
         Span<int> near = stackalloc int[MaxCollected];
+        Span<double> weights = stackalloc double[MaxCollected];
         var count = 0;
         double total = 0;
         var width = Vector<double>.Count;
@@ -153,18 +188,29 @@ internal sealed class MirrorSelector
             {
                 if (keys[j] < threshold)
                     continue;
-                total += t.Weight[j];
+                var weight = t.WeightNow(j);
+                if (weight <= 0)
+                {
+                    keys[j] = double.NegativeInfinity;
+                    continue;
+                }
+                total += weight;
                 if (count < MaxCollected)
+                {
                     near[count] = j;
+                    weights[count] = weight;
+                }
                 count++;
             }
         }
+        if (count == 0)
+            return -1;
         var ticket = _random.NextDouble() * total;
         if (count <= MaxCollected)
         {
             for (var k = 0; k < count; k++)
             {
-                ticket -= t.Weight[near[k]];
+                ticket -= weights[k];
                 if (ticket < 0)
                     return near[k];
             }
@@ -176,7 +222,7 @@ internal sealed class MirrorSelector
             if (keys[j] < threshold)
                 continue;
             chosen = j;
-            ticket -= t.Weight[j];
+            ticket -= t.WeightNow(j);
             if (ticket < 0)
                 return j;
         }
@@ -201,7 +247,8 @@ internal sealed class MirrorSelector
             for (var j = i; j < i + width; j++)
             {
                 var key = keys[j];
-                if (j == chosen || key <= floor)
+                // A row our own redirects filled since its report is out, as in Check.
+                if (j == chosen || key <= floor || t.WeightNow(j) <= 0)
                     continue;
                 var at = count < want ? count++ : count - 1;
                 while (at > 0 && altKeys[at - 1] < key)
@@ -248,6 +295,9 @@ internal sealed class MirrorSelector
     {
         if (mirror.StandingExclusion != Exclusion.None)
             return mirror.StandingExclusion;
+        // Spare when it reported, but taken since by our own redirects: full until its next report.
+        if (mirror.SpareNowBps <= 0)
+            return Exclusion.Full;
         var r = mirror.Record;
         if ((https ? r.HttpsUrl : r.HttpUrl).Length == 0)
             return Exclusion.Scheme;
@@ -288,13 +338,13 @@ internal sealed class MirrorSelector
         foreach (var v in verdicts)
         {
             if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                total += v.Mirror.LotteryWeight;
+                total += v.Mirror.LotteryWeightNow;
         }
         for (var i = 0; i < verdicts.Count; i++)
         {
             var v = verdicts[i];
             if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                verdicts[i] = v with { Near = true, Chance = total > 0 ? v.Mirror.LotteryWeight / total : 0 };
+                verdicts[i] = v with { Near = true, Chance = total > 0 ? v.Mirror.LotteryWeightNow / total : 0 };
         }
         // Candidates first, in rank order; then the excluded, nearest first.
         verdicts.Sort(static (a, b) =>
