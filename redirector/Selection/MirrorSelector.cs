@@ -61,43 +61,56 @@ internal sealed class MirrorSelector
         try
         {
             // Pass 1: a key per row, −∞ when the row does not qualify. A dot product ranks like the distance.
-            var best = file.SetBit != 0
-                ? KeyAll(table, file, client.Asn, cx, cy, cz, keys)
-                : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys);
-            for (var s = 0; s < table.Scoped.Length; s++)
-            {
-                var row = table.Scoped[s];
-                var r = snapshot.Mirrors[table.Entry[row]].Record;
-                if (table.Serial[row] >= file.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
-                {
-                    keys[row] = Key(table, row, client.Asn, cx, cy, cz);
-                    best = Math.Max(best, keys[row]);
-                }
-            }
+            var best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys);
             if (double.IsNegativeInfinity(best))
                 return 0;
 
             // Pass 2: the lottery among the near ones, weighted by spare bandwidth (less our own redirects
             // since the last report) × weight. Rows whose spare our redirects used up are "full": Draw drops
             // them, and when it drops every near one the near set is drawn again around the next nearest.
+            var estimated = _account;
             int chosen;
-            while ((chosen = Draw(table, keys, NearThreshold(best))) < 0)
+            while ((chosen = Draw(table, keys, NearThreshold(best), estimated)) < 0)
             {
                 best = MaxKey(table, keys);
                 if (double.IsNegativeInfinity(best))
-                    return 0;
+                {
+                    // Our estimate leaves no mirror with room: the reported figures decide, as they would
+                    // without it, so the estimate never sends the origin traffic a mirror would have taken.
+                    estimated = false;
+                    best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys);
+                }
             }
             picks[0] = table.Entry[chosen];
             if (_account)
                 table.Load[chosen].Add(AssumedBps(file.Size));
 
             // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
-            return 1 + Alternates(table, keys, chosen, picks[1..]);
+            return 1 + Alternates(table, keys, chosen, picks[1..], estimated);
         }
         finally
         {
             ArrayPool<double>.Shared.Return(keys);
         }
+    }
+
+    private static double KeyRows(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
+        double cx, double cy, double cz, double[] keys)
+    {
+        var best = file.SetBit != 0
+            ? KeyAll(table, file, client.Asn, cx, cy, cz, keys)
+            : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys);
+        for (var s = 0; s < table.Scoped.Length; s++)
+        {
+            var row = table.Scoped[s];
+            var r = snapshot.Mirrors[table.Entry[row]].Record;
+            if (table.Serial[row] >= file.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
+            {
+                keys[row] = Key(table, row, client.Asn, cx, cy, cz);
+                best = Math.Max(best, keys[row]);
+            }
+        }
+        return best;
     }
 
     private static double KeyAll(MirrorTable t, FileEntry file, long asn, double cx, double cy, double cz, double[] keys)
@@ -168,9 +181,10 @@ internal sealed class MirrorSelector
 
     /// <summary>
     /// Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight
-    /// now; rows whose weight now is 0 (full) get key −∞. −1 when every near row was full.
+    /// now (<paramref name="estimated"/>; else as reported); rows whose weight is 0 (full) get key −∞.
+    /// −1 when every near row was full.
     /// </summary>
-    private int Draw(MirrorTable t, double[] keys, double threshold)
+    private int Draw(MirrorTable t, double[] keys, double threshold, bool estimated)
     {
         // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
         const int MaxCollected = 64;
@@ -188,7 +202,7 @@ internal sealed class MirrorSelector
             {
                 if (keys[j] < threshold)
                     continue;
-                var weight = t.WeightNow(j);
+                var weight = estimated ? t.WeightNow(j) : t.Weight[j];
                 if (weight <= 0)
                 {
                     keys[j] = double.NegativeInfinity;
@@ -222,7 +236,7 @@ internal sealed class MirrorSelector
             if (keys[j] < threshold)
                 continue;
             chosen = j;
-            ticket -= t.WeightNow(j);
+            ticket -= estimated ? t.WeightNow(j) : t.Weight[j];
             if (ticket < 0)
                 return j;
         }
@@ -230,7 +244,7 @@ internal sealed class MirrorSelector
     }
 
     /// <summary>Fills <paramref name="alternates"/> with the best-keyed rows other than <paramref name="chosen"/>, best first.</summary>
-    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates)
+    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates, bool estimated)
     {
         var want = alternates.Length;
         if (want == 0)
@@ -248,7 +262,7 @@ internal sealed class MirrorSelector
             {
                 var key = keys[j];
                 // A row our own redirects filled since its report is out, as in Check.
-                if (j == chosen || key <= floor || t.WeightNow(j) <= 0)
+                if (j == chosen || key <= floor || (estimated && t.WeightNow(j) <= 0))
                     continue;
                 var at = count < want ? count++ : count - 1;
                 while (at > 0 && altKeys[at - 1] < key)

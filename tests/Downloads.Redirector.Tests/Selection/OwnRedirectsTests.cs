@@ -16,6 +16,7 @@ namespace Downloads.Redirector.Tests.Selection;
 public class OwnRedirectsTests
 {
     private const string Big = "os/big.img";
+    private const string Empty = "os/empty.img";
     private const double Mbit = 125_000;
 
     // Three mirrors in one spot near London, 100 Mbit/s each and idle: equal spare, equal chance.
@@ -31,7 +32,7 @@ public class OwnRedirectsTests
     private readonly ManifestIndex _index;
 
     public OwnRedirectsTests() =>
-        _index = ManifestIndex.Build(Manifest(10, File(Big) with { Size = 4_000_000_000 }), _counters);
+        _index = ManifestIndex.Build(Manifest(10, File(Big) with { Size = 4_000_000_000 }, File(Empty) with { Size = 0 }), _counters);
 
     /// <summary>One table round: a snapshot built from <paramref name="records"/> after the previous one, <paramref name="seconds"/> later.</summary>
     private RoutingSnapshot Round(IReadOnlyList<MirrorRecord> records, RedirectorOptions options, RoutingSnapshot? previous, double seconds = 2)
@@ -41,10 +42,10 @@ public class OwnRedirectsTests
         return SnapshotBuilder.Build(_index, records, options, _counters, now, now, previous, now);
     }
 
-    private static string Pick(MirrorSelector selector, RoutingSnapshot snapshot)
+    private static string Pick(MirrorSelector selector, RoutingSnapshot snapshot, string path = Big)
     {
         Span<int> picks = stackalloc int[3];
-        var n = selector.Select(snapshot, snapshot.Entry(Big), London, https: false, picks);
+        var n = selector.Select(snapshot, snapshot.Entry(path), London, https: false, picks);
         return n == 0 ? "" : snapshot.Mirrors[picks[0]].Record.Id;
     }
 
@@ -92,12 +93,11 @@ public class OwnRedirectsTests
             Assert.Equal(spare[id] / total, ChanceOf(selector, snapshot, id), 6);
         }
 
-        // The draw itself follows the lowered chances: sample without adding more load.
-        var sampler = new MirrorSelector(new RedirectorOptions { AssumedClientMbps = 10, AccountOwnRedirects = false }, new Random(99));
+        // The draw itself follows the lowered chances: sample with an empty file, which adds no load.
         const int draws = 20_000;
         var drawn = new Dictionary<string, int> { ["a"] = 0, ["b"] = 0, ["c"] = 0 };
         for (var i = 0; i < draws; i++)
-            drawn[Pick(sampler, snapshot)]++;
+            drawn[Pick(selector, snapshot, Empty)]++;
         foreach (var id in drawn.Keys)
         {
             var p = spare[id] / total;
@@ -135,15 +135,13 @@ public class OwnRedirectsTests
         var first = Pick(selector, snapshot);
         Assert.Equal(Exclusion.Full, CheckOf(snapshot, first));
         Assert.Equal(0, ChanceOf(selector, snapshot, first));
-        // The other two take the next two redirects, one each; then nothing near has room.
+        // The other two take the next two redirects, one each.
         var next = new[] { Pick(selector, snapshot), Pick(selector, snapshot) };
         Assert.Equal(["a", "b", "c"], new[] { first, next[0], next[1] }.Order().ToArray());
-        Assert.Equal("", Pick(selector, snapshot));
 
         // A round without a report changes nothing (and tables are reused as they were).
         snapshot = Round(Three, options, snapshot);
         Assert.All(Three, m => Assert.Equal(Exclusion.Full, CheckOf(snapshot, m.Id)));
-        Assert.Equal("", Pick(selector, snapshot));
 
         // The next report includes those transfers: the estimate goes, the reported rate rules again.
         snapshot = Round(Reported(Three, rateBps: 40 * Mbit), options, snapshot);
@@ -165,6 +163,26 @@ public class OwnRedirectsTests
         // "a" is full now: Tokyo is the target and "a" is no longer named as an alternate either.
         Assert.Equal(1, selector.Select(snapshot, snapshot.Entry(Big), London, false, picks));
         Assert.Equal("tyo", snapshot.Mirrors[picks[0]].Record.Id);
+    }
+
+    [Fact]
+    public void When_our_estimate_fills_every_mirror_the_reported_spare_decides_rather_than_the_origin()
+    {
+        var options = new RedirectorOptions { AssumedClientMbps = 100 };
+        var roomy = Three[0] with { CapacityMbps = 100, RateBps = 0 };
+        var busy = Three[1] with { CapacityMbps = 100, RateBps = 90 * Mbit };
+        var snapshot = Round([roomy, busy], options, previous: null);
+        var selector = new MirrorSelector(options, new Random(5));
+        Pick(selector, snapshot);
+        Pick(selector, snapshot);
+        Assert.Equal(Exclusion.Full, CheckOf(snapshot, "a"));
+        Assert.Equal(Exclusion.Full, CheckOf(snapshot, "b"));
+        // Both full by our estimate: drawn on the reported spare (10 : 1), never none.
+        var counts = new Dictionary<string, int> { ["a"] = 0, ["b"] = 0 };
+        for (var i = 0; i < 1100; i++)
+            counts[Pick(selector, snapshot)]++;
+        Assert.InRange(counts["a"], 900, 1050);
+        Assert.InRange(counts["b"], 50, 200);
     }
 
     [Fact]
