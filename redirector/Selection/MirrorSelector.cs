@@ -11,11 +11,12 @@ namespace Downloads.Redirector.Selection;
 /// The selection policy, all of it. A candidate is a mirror without a standing exclusion (approved,
 /// enabled, not draining, alive, healthy, under quota, with spare bandwidth — see
 /// <see cref="SnapshotBuilder.StandingExclusion"/>) that speaks the request's scheme, carries the
-/// file's set, is synced at or past the file's changed-at serial, serves the client's
-/// country/continent if it is scoped, and still has spare bandwidth once this redirector's own redirects
-/// since the mirror's last report are subtracted (<see cref="AssignedLoad"/>). Candidates rank by same ASN first, then great-circle distance.
+/// file's set, is synced at or past the file's changed-at serial, and serves the client's
+/// country/continent if it is scoped. Candidates rank by same ASN first, then great-circle distance.
 /// The target is drawn among the near ones (within <see cref="RedirectorOptions.NearFactor"/> or
-/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by that spare bandwidth × weight,
+/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by spare bandwidth × weight —
+/// the reported spare less this redirector's own redirects since that report (<see cref="AssignedLoad"/>;
+/// a near mirror they filled is skipped while another near one has room) —
 /// so a surge spills over smoothly instead of flattening the nearest host; the alternates are the
 /// next best by rank.
 /// </summary>
@@ -65,28 +66,15 @@ internal sealed class MirrorSelector
             if (double.IsNegativeInfinity(best))
                 return 0;
 
-            // Pass 2: the lottery among the near ones, weighted by spare bandwidth (less our own redirects
-            // since the last report) × weight. Rows whose spare our redirects used up are "full": Draw drops
-            // them, and when it drops every near one the near set is drawn again around the next nearest.
-            var estimated = _account;
-            int chosen;
-            while ((chosen = Draw(table, keys, NearThreshold(best), estimated)) < 0)
-            {
-                best = MaxKey(table, keys);
-                if (double.IsNegativeInfinity(best))
-                {
-                    // Our estimate leaves no mirror with room: the reported figures decide, as they would
-                    // without it, so the estimate never sends the origin traffic a mirror would have taken.
-                    estimated = false;
-                    best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys);
-                }
-            }
+            // Pass 2: the lottery among the near ones, weighted by spare bandwidth less our own redirects
+            // since the mirror's last report, × weight: a near mirror our redirects filled is skipped.
+            var chosen = Draw(table, keys, NearThreshold(best));
             picks[0] = table.Entry[chosen];
             if (_account)
                 table.Load[chosen].Add(AssumedBps(file.Size));
 
             // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
-            return 1 + Alternates(table, keys, chosen, picks[1..], estimated);
+            return 1 + Alternates(table, keys, chosen, picks[1..]);
         }
         finally
         {
@@ -167,31 +155,21 @@ internal sealed class MirrorSelector
     private static double Key(MirrorTable t, int row, long asn, double cx, double cy, double cz) =>
         t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
 
-    private static double MaxKey(MirrorTable t, double[] keys)
-    {
-        var width = Vector<double>.Count;
-        var best = new Vector<double>(double.NegativeInfinity);
-        for (var i = 0; i < t.Serial.Length; i += width)
-            best = Vector.Max(best, new Vector<double>(keys, i));
-        var max = double.NegativeInfinity;
-        for (var j = 0; j < width; j++)
-            max = Math.Max(max, best[j]);
-        return max;
-    }
-
     /// <summary>
-    /// Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight
-    /// now (<paramref name="estimated"/>; else as reported); rows whose weight is 0 (full) get key −∞.
-    /// −1 when every near row was full.
+    /// Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ its
+    /// weight now (reported spare less our own redirects since, × weight). When our redirects have
+    /// filled every near row, the reported weights decide among them, as without the estimate: the near
+    /// set is not widened (that would cost a scan per ring on the request path and pour the surge onto
+    /// far, often small, mirrors) and nothing is sent to the origin that a mirror would have taken.
     /// </summary>
-    private int Draw(MirrorTable t, double[] keys, double threshold, bool estimated)
+    private int Draw(MirrorTable t, double[] keys, double threshold)
     {
         // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
         const int MaxCollected = 64;
         Span<int> near = stackalloc int[MaxCollected];
-        Span<double> weights = stackalloc double[MaxCollected];
+        Span<double> now = stackalloc double[MaxCollected];
         var count = 0;
-        double total = 0;
+        double totalNow = 0, totalReported = 0;
         var width = Vector<double>.Count;
         var limit = new Vector<double>(threshold);
         for (var i = 0; i < t.Serial.Length; i += width)
@@ -202,29 +180,24 @@ internal sealed class MirrorSelector
             {
                 if (keys[j] < threshold)
                     continue;
-                var weight = estimated ? t.WeightNow(j) : t.Weight[j];
-                if (weight <= 0)
-                {
-                    keys[j] = double.NegativeInfinity;
-                    continue;
-                }
-                total += weight;
+                var weight = t.WeightNow(j);
+                totalNow += weight;
+                totalReported += t.Weight[j];
                 if (count < MaxCollected)
                 {
                     near[count] = j;
-                    weights[count] = weight;
+                    now[count] = weight;
                 }
                 count++;
             }
         }
-        if (count == 0)
-            return -1;
-        var ticket = _random.NextDouble() * total;
+        var estimated = totalNow > 0;
+        var ticket = _random.NextDouble() * (estimated ? totalNow : totalReported);
         if (count <= MaxCollected)
         {
             for (var k = 0; k < count; k++)
             {
-                ticket -= weights[k];
+                ticket -= estimated ? now[k] : t.Weight[near[k]];
                 if (ticket < 0)
                     return near[k];
             }
@@ -244,7 +217,7 @@ internal sealed class MirrorSelector
     }
 
     /// <summary>Fills <paramref name="alternates"/> with the best-keyed rows other than <paramref name="chosen"/>, best first.</summary>
-    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates, bool estimated)
+    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates)
     {
         var want = alternates.Length;
         if (want == 0)
@@ -261,8 +234,7 @@ internal sealed class MirrorSelector
             for (var j = i; j < i + width; j++)
             {
                 var key = keys[j];
-                // A row our own redirects filled since its report is out, as in Check.
-                if (j == chosen || key <= floor || (estimated && t.WeightNow(j) <= 0))
+                if (j == chosen || key <= floor)
                     continue;
                 var at = count < want ? count++ : count - 1;
                 while (at > 0 && altKeys[at - 1] < key)

@@ -151,22 +151,7 @@ public class OwnRedirectsTests
     }
 
     [Fact]
-    public void A_full_near_mirror_lets_the_next_nearest_be_chosen()
-    {
-        var options = new RedirectorOptions { AssumedClientMbps = 100 };
-        var far = Mirror("tyo", 35.68, 139.69, "JP") with { CapacityMbps = 100 };
-        var snapshot = Round([Three[0], far], options, previous: null);
-        var selector = new MirrorSelector(options, new Random(5));
-        Span<int> picks = stackalloc int[3];
-        Assert.Equal(2, selector.Select(snapshot, snapshot.Entry(Big), London, false, picks));
-        Assert.Equal(["a", "tyo"], snapshot.Ids(picks[..2]));
-        // "a" is full now: Tokyo is the target and "a" is no longer named as an alternate either.
-        Assert.Equal(1, selector.Select(snapshot, snapshot.Entry(Big), London, false, picks));
-        Assert.Equal("tyo", snapshot.Mirrors[picks[0]].Record.Id);
-    }
-
-    [Fact]
-    public void When_our_estimate_fills_every_mirror_the_reported_spare_decides_rather_than_the_origin()
+    public void When_our_estimate_fills_every_near_mirror_the_reported_spare_decides_rather_than_the_origin()
     {
         var options = new RedirectorOptions { AssumedClientMbps = 100 };
         var roomy = Three[0] with { CapacityMbps = 100, RateBps = 0 };
