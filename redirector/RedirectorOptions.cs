@@ -52,9 +52,10 @@ public sealed class RedirectorOptions
     /// <summary>
     /// Subtract this redirector's own redirects since a mirror's last report from its spare bandwidth
     /// (lottery weight and the "full" exclusion), so a mirror that briefly shows room is not rushed by
-    /// every redirect until its next report (<see cref="Snapshots.AssignedLoad"/>).
+    /// every redirect until its next report (<see cref="Snapshots.AssignedLoad"/>). Off by default: in the
+    /// launch-day simulation it did not lower the overshoot (docs/reliability.md).
     /// </summary>
-    public bool AccountOwnRedirects { get; set; } = true;
+    public bool AccountOwnRedirects { get; set; }
 
     /// <summary>Rate one client is assumed to download at, Mbit/s: what a redirect adds to its mirror's load.</summary>
     [Range(0.001, 100_000.0)]

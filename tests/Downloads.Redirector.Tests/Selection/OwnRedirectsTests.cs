@@ -74,7 +74,7 @@ public class OwnRedirectsTests
     public void Redirects_since_the_last_report_lower_a_mirrors_chance_accordingly()
     {
         // Each redirect is taken to add 10 Mbit/s: a tenth of a mirror's spare.
-        var options = new RedirectorOptions { AssumedClientMbps = 10 };
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 10 };
         var snapshot = Round(Three, options, previous: null);
         var selector = new MirrorSelector(options, new Random(7));
         Assert.Equal(1.0 / 3, ChanceOf(selector, snapshot, "a"), 6);
@@ -110,7 +110,7 @@ public class OwnRedirectsTests
     [Fact]
     public void Redirects_to_one_mirror_only_lower_its_chance_and_raise_the_others()
     {
-        var options = new RedirectorOptions { AssumedClientMbps = 10 };
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 10 };
         // "a" is nearest alone at first (b and c are out of the near set), so it takes every redirect.
         var records = new[] { Three[0], Three[1] with { Latitude = 40, Longitude = -74 }, Three[2] with { Latitude = 40, Longitude = -74 } };
         var snapshot = Round(records, options, previous: null);
@@ -128,7 +128,7 @@ public class OwnRedirectsTests
     public void A_mirror_whose_spare_our_redirects_took_is_full_until_its_next_report()
     {
         // One redirect = 100 Mbit/s = a whole mirror's spare.
-        var options = new RedirectorOptions { AssumedClientMbps = 100 };
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 100 };
         var snapshot = Round(Three, options, previous: null);
         var selector = new MirrorSelector(options, new Random(5));
 
@@ -153,7 +153,7 @@ public class OwnRedirectsTests
     [Fact]
     public void When_our_estimate_fills_every_near_mirror_the_reported_spare_decides_rather_than_the_origin()
     {
-        var options = new RedirectorOptions { AssumedClientMbps = 100 };
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 100 };
         var roomy = Three[0] with { CapacityMbps = 100, RateBps = 0 };
         var busy = Three[1] with { CapacityMbps = 100, RateBps = 90 * Mbit };
         var snapshot = Round([roomy, busy], options, previous: null);
@@ -174,7 +174,7 @@ public class OwnRedirectsTests
     public void A_report_in_the_very_next_round_keeps_the_redirects_of_that_round()
     {
         // The report may have been taken before those redirects reached the mirror: they stay counted one more round.
-        var options = new RedirectorOptions { AssumedClientMbps = 100 };
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 100 };
         var snapshot = Round(Three, options, previous: null);
         var selector = new MirrorSelector(options, new Random(5));
         var first = Pick(selector, snapshot);
@@ -191,7 +191,7 @@ public class OwnRedirectsTests
     [Fact]
     public void Without_any_report_the_estimate_is_dropped_after_the_maximum_age()
     {
-        var options = new RedirectorOptions { AssumedClientMbps = 100, OwnRedirectsMaxAgeSeconds = 10 };
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 100, OwnRedirectsMaxAgeSeconds = 10 };
         var snapshot = Round(Three, options, previous: null);
         var selector = new MirrorSelector(options, new Random(5));
         var first = Pick(selector, snapshot);
