@@ -49,6 +49,26 @@ public sealed class RedirectorOptions
     [Range(0.001, 1_000_000.0)]
     public double DefaultCapacityMbps { get; set; } = 100;
 
+    /// <summary>
+    /// Subtract this redirector's own redirects since a mirror's last report from its spare bandwidth
+    /// (lottery weight and the "full" exclusion), so a mirror that briefly shows room is not rushed by
+    /// every redirect until its next report (<see cref="Snapshots.AssignedLoad"/>). Off by default: in the
+    /// launch-day simulation it did not lower the overshoot (docs/reliability.md).
+    /// </summary>
+    public bool AccountOwnRedirects { get; set; }
+
+    /// <summary>Rate one client is assumed to download at, Mbit/s: what a redirect adds to its mirror's load.</summary>
+    [Range(0.001, 100_000.0)]
+    public double AssumedClientMbps { get; set; } = 50;
+
+    /// <summary>A file smaller than this many seconds at <see cref="AssumedClientMbps"/> counts as its size spread over this long.</summary>
+    [Range(0.001, 3600.0)]
+    public double AssumedMinTransferSeconds { get; set; } = 1;
+
+    /// <summary>Own redirects to a mirror that has not reported for this long are forgotten, seconds.</summary>
+    [Range(0.1, 3600.0)]
+    public double OwnRedirectsMaxAgeSeconds { get; set; } = 10;
+
     /// <summary>How often the mirror table is reloaded from Redis even without a pub/sub message, seconds.</summary>
     [Range(0.1, 3600.0)]
     public double MirrorRefreshSeconds { get; set; } = 2;

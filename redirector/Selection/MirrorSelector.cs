@@ -14,7 +14,9 @@ namespace Downloads.Redirector.Selection;
 /// file's set, is synced at or past the file's changed-at serial, and serves the client's
 /// country/continent if it is scoped. Candidates rank by same ASN first, then great-circle distance.
 /// The target is drawn among the near ones (within <see cref="RedirectorOptions.NearFactor"/> or
-/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by spare bandwidth × weight,
+/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by spare bandwidth × weight —
+/// the reported spare less this redirector's own redirects since that report (<see cref="AssignedLoad"/>;
+/// a near mirror they filled is skipped while another near one has room) —
 /// so a surge spills over smoothly instead of flattening the nearest host; the alternates are the
 /// next best by rank.
 /// </summary>
@@ -27,6 +29,9 @@ internal sealed class MirrorSelector
     private readonly double _nearFactor;
     private readonly double _nearRadians;
     private readonly (double X, double Y, double Z) _default;
+    private readonly bool _account;
+    private readonly double _clientBps;
+    private readonly double _minTransferSeconds;
 
     public MirrorSelector(RedirectorOptions options, Random random)
     {
@@ -34,7 +39,13 @@ internal sealed class MirrorSelector
         _nearFactor = options.NearFactor;
         _nearRadians = options.NearDistanceKm / GreatCircle.EarthRadiusKm;
         _default = SnapshotBuilder.UnitVector(options.DefaultLatitude, options.DefaultLongitude);
+        _account = options.AccountOwnRedirects;
+        _clientBps = options.AssumedClientMbps * 125_000;
+        _minTransferSeconds = options.AssumedMinTransferSeconds;
     }
+
+    /// <summary>The rate one redirect for a file of <paramref name="size"/> bytes is assumed to add to its mirror (see <see cref="AssignedLoad"/>).</summary>
+    public long AssumedBps(long size) => (long)Math.Min(size / _minTransferSeconds, _clientBps);
 
     /// <summary>
     /// Writes the chosen mirror's index in <see cref="RoutingSnapshot.Mirrors"/> to <c>picks[0]</c> and
@@ -51,26 +62,16 @@ internal sealed class MirrorSelector
         try
         {
             // Pass 1: a key per row, −∞ when the row does not qualify. A dot product ranks like the distance.
-            var best = file.SetBit != 0
-                ? KeyAll(table, file, client.Asn, cx, cy, cz, keys)
-                : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys);
-            for (var s = 0; s < table.Scoped.Length; s++)
-            {
-                var row = table.Scoped[s];
-                var r = snapshot.Mirrors[table.Entry[row]].Record;
-                if (table.Serial[row] >= file.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
-                {
-                    keys[row] = Key(table, row, client.Asn, cx, cy, cz);
-                    best = Math.Max(best, keys[row]);
-                }
-            }
+            var best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys);
             if (double.IsNegativeInfinity(best))
                 return 0;
 
-            // Pass 2: the lottery among the near ones, weighted by spare bandwidth × weight.
-            var threshold = NearThreshold(best);
-            var chosen = Draw(table, keys, threshold);
+            // Pass 2: the lottery among the near ones, weighted by spare bandwidth less our own redirects
+            // since the mirror's last report, × weight: a near mirror our redirects filled is skipped.
+            var chosen = Draw(table, keys, NearThreshold(best));
             picks[0] = table.Entry[chosen];
+            if (_account)
+                table.Load[chosen].Add(AssumedBps(file.Size));
 
             // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
             return 1 + Alternates(table, keys, chosen, picks[1..]);
@@ -79,6 +80,25 @@ internal sealed class MirrorSelector
         {
             ArrayPool<double>.Shared.Return(keys);
         }
+    }
+
+    private static double KeyRows(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
+        double cx, double cy, double cz, double[] keys)
+    {
+        var best = file.SetBit != 0
+            ? KeyAll(table, file, client.Asn, cx, cy, cz, keys)
+            : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys);
+        for (var s = 0; s < table.Scoped.Length; s++)
+        {
+            var row = table.Scoped[s];
+            var r = snapshot.Mirrors[table.Entry[row]].Record;
+            if (table.Serial[row] >= file.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
+            {
+                keys[row] = Key(table, row, client.Asn, cx, cy, cz);
+                best = Math.Max(best, keys[row]);
+            }
+        }
+        return best;
     }
 
     private static double KeyAll(MirrorTable t, FileEntry file, long asn, double cx, double cy, double cz, double[] keys)
@@ -135,14 +155,21 @@ internal sealed class MirrorSelector
     private static double Key(MirrorTable t, int row, long asn, double cx, double cy, double cz) =>
         t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
 
-    /// <summary>Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ weight.</summary>
+    /// <summary>
+    /// Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ its
+    /// weight now (reported spare less our own redirects since, × weight). When our redirects have
+    /// filled every near row, the reported weights decide among them, as without the estimate: the near
+    /// set is not widened (that would cost a scan per ring on the request path and pour the surge onto
+    /// far, often small, mirrors) and nothing is sent to the origin that a mirror would have taken.
+    /// </summary>
     private int Draw(MirrorTable t, double[] keys, double threshold)
     {
         // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
         const int MaxCollected = 64;
         Span<int> near = stackalloc int[MaxCollected];
+        Span<double> now = stackalloc double[MaxCollected];
         var count = 0;
-        double total = 0;
+        double totalNow = 0, totalReported = 0;
         var width = Vector<double>.Count;
         var limit = new Vector<double>(threshold);
         for (var i = 0; i < t.Serial.Length; i += width)
@@ -153,18 +180,24 @@ internal sealed class MirrorSelector
             {
                 if (keys[j] < threshold)
                     continue;
-                total += t.Weight[j];
+                var weight = t.WeightNow(j);
+                totalNow += weight;
+                totalReported += t.Weight[j];
                 if (count < MaxCollected)
+                {
                     near[count] = j;
+                    now[count] = weight;
+                }
                 count++;
             }
         }
-        var ticket = _random.NextDouble() * total;
+        var estimated = totalNow > 0;
+        var ticket = _random.NextDouble() * (estimated ? totalNow : totalReported);
         if (count <= MaxCollected)
         {
             for (var k = 0; k < count; k++)
             {
-                ticket -= t.Weight[near[k]];
+                ticket -= estimated ? now[k] : t.Weight[near[k]];
                 if (ticket < 0)
                     return near[k];
             }
@@ -176,7 +209,7 @@ internal sealed class MirrorSelector
             if (keys[j] < threshold)
                 continue;
             chosen = j;
-            ticket -= t.Weight[j];
+            ticket -= estimated ? t.WeightNow(j) : t.Weight[j];
             if (ticket < 0)
                 return j;
         }
@@ -248,6 +281,9 @@ internal sealed class MirrorSelector
     {
         if (mirror.StandingExclusion != Exclusion.None)
             return mirror.StandingExclusion;
+        // Spare when it reported, but taken since by our own redirects: full until its next report.
+        if (mirror.SpareNowBps <= 0)
+            return Exclusion.Full;
         var r = mirror.Record;
         if ((https ? r.HttpsUrl : r.HttpUrl).Length == 0)
             return Exclusion.Scheme;
@@ -288,13 +324,13 @@ internal sealed class MirrorSelector
         foreach (var v in verdicts)
         {
             if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                total += v.Mirror.LotteryWeight;
+                total += v.Mirror.LotteryWeightNow;
         }
         for (var i = 0; i < verdicts.Count; i++)
         {
             var v = verdicts[i];
             if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                verdicts[i] = v with { Near = true, Chance = total > 0 ? v.Mirror.LotteryWeight / total : 0 };
+                verdicts[i] = v with { Near = true, Chance = total > 0 ? v.Mirror.LotteryWeightNow / total : 0 };
         }
         // Candidates first, in rank order; then the excluded, nearest first.
         verdicts.Sort(static (a, b) =>

@@ -18,6 +18,15 @@ internal sealed class MirrorEntry
     /// <summary>Lottery weight among the near candidates: spare bandwidth scaled by ops' weight.</summary>
     public double LotteryWeight { get; init; }
 
+    /// <summary>This redirector's own recent redirects to the mirror (shared by every snapshot that holds the mirror).</summary>
+    public required AssignedLoad Assigned { get; init; }
+
+    /// <summary>Spare bandwidth less this redirector's own redirects since the mirror's last report, bytes/s.</summary>
+    public double SpareNowBps => SpareBps - Assigned.Bps;
+
+    /// <summary><see cref="LotteryWeight"/> on <see cref="SpareNowBps"/>: what the lottery draws on right now.</summary>
+    public double LotteryWeightNow => Math.Max(0, SpareNowBps) * Record.Weight / 100;
+
     /// <summary>Lower-case country code for <c>geo=</c> in Link headers.</summary>
     public string CountryLower { get; init; } = "";
 

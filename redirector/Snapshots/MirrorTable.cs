@@ -20,6 +20,9 @@ internal sealed class MirrorTable
         Y = new double[padded];
         Z = new double[padded];
         Weight = new double[padded];
+        Spare = new double[padded];
+        Scale = new double[padded];
+        Load = new AssignedLoad[padded];
         Serial = new long[padded];
         Asn = new long[padded];
         SetMask = new ulong[padded];
@@ -33,7 +36,21 @@ internal sealed class MirrorTable
     public double[] X { get; }
     public double[] Y { get; }
     public double[] Z { get; }
+    /// <summary>Lottery weight on the reported spare bandwidth (see <see cref="Spare"/> for the live one).</summary>
     public double[] Weight { get; }
+
+    /// <summary>Reported spare bandwidth, bytes/s; the lottery subtracts <see cref="Load"/> from it.</summary>
+    public double[] Spare { get; }
+
+    /// <summary>Ops' weight ÷ 100.</summary>
+    public double[] Scale { get; }
+
+    /// <summary>This redirector's own recent redirects per row (null in padding rows, which never qualify).</summary>
+    public AssignedLoad[] Load { get; }
+
+    /// <summary>Lottery weight of a row now: reported spare less our own redirects since, × weight; 0 when that is used up.</summary>
+    public double WeightNow(int row) => Math.Max(0, Spare[row] - Load[row].Bps) * Scale[row];
+
     public long[] Serial { get; }
     public long[] Asn { get; }
 

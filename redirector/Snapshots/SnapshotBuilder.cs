@@ -10,16 +10,23 @@ internal static class SnapshotBuilder
     private const double BytesPerMbit = 125_000;
 
     /// <summary>
-    /// Builds a snapshot. With <paramref name="previous"/> (the one being replaced, built with the same
+    /// Builds a snapshot and closes a round of every mirror's <see cref="AssignedLoad"/> (carried over
+    /// from <paramref name="previous"/> by mirror id; <paramref name="now"/> defaults to
+    /// <paramref name="mirrorsLoadedAt"/>). With <paramref name="previous"/> (the one being replaced, built with the same
     /// options), an entry whose record is the very same instance is reused, and when no record changed
     /// and the index is the same the tables are reused too: a quiet round allocates next to nothing.
     /// </summary>
     public static RoutingSnapshot Build(ManifestIndex index, IReadOnlyList<MirrorRecord> records, RedirectorOptions options,
-        CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt, RoutingSnapshot? previous = null)
+        CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt, RoutingSnapshot? previous = null,
+        DateTimeOffset? now = null)
     {
+        var at = now ?? mirrorsLoadedAt;
+        var maxAge = TimeSpan.FromSeconds(options.OwnRedirectsMaxAgeSeconds);
         var reuse = previous is not null && previous.Mirrors.Length == records.Count ? previous.Mirrors : null;
         if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records))
         {
+            foreach (var entry in reuse)
+                entry.Assigned.Roll(reported: false, at, maxAge);
             return new RoutingSnapshot
             {
                 Index = index,
@@ -36,7 +43,19 @@ internal static class SnapshotBuilder
         for (var i = 0; i < records.Count; i++)
         {
             var r = records[i];
-            var entry = reuse is not null && ReferenceEquals(reuse[i].Record, r) ? reuse[i] : Entry(r, options, counters);
+            MirrorEntry entry;
+            if (reuse is not null && ReferenceEquals(reuse[i].Record, r))
+            {
+                entry = reuse[i];
+                entry.Assigned.Roll(reported: false, at, maxAge);
+            }
+            else
+            {
+                var before = Find(previous, r.Id);
+                var load = before?.Assigned ?? new AssignedLoad(at);
+                load.Roll(before is not null && Reported(before.Record, r), at, maxAge);
+                entry = Entry(r, options, counters, load);
+            }
             mirrors[i] = entry;
             if (entry.StandingExclusion != Exclusion.None)
                 continue;
@@ -66,7 +85,33 @@ internal static class SnapshotBuilder
         return true;
     }
 
-    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters)
+    /// <summary>The previous snapshot's entry of a mirror (entries are sorted by id), or null.</summary>
+    private static MirrorEntry? Find(RoutingSnapshot? previous, string id)
+    {
+        if (previous is null)
+            return null;
+        var mirrors = previous.Mirrors;
+        int lo = 0, hi = mirrors.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = string.CompareOrdinal(mirrors[mid].Record.Id, id);
+            if (c == 0)
+                return mirrors[mid];
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return null;
+    }
+
+    /// <summary>Whether the mirror's state moved between two reads: a new report, which includes what we sent it before.</summary>
+    private static bool Reported(MirrorRecord before, MirrorRecord after) =>
+        !ReferenceEquals(before, after) && (!before.RateBps.Equals(after.RateBps) || before.BytesServed != after.BytesServed
+            || before.Requests != after.Requests || before.Connections != after.Connections || before.Serial != after.Serial);
+
+    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load)
     {
         var capacity = r.CapacityMbps > 0 ? r.CapacityMbps : options.DefaultCapacityMbps;
         var spare = capacity * BytesPerMbit - r.RateBps;
@@ -78,6 +123,7 @@ internal static class SnapshotBuilder
             LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
             CountryLower = r.Country.ToLowerInvariant(),
             Redirects = counters.Mirror(r.Id),
+            Assigned = load,
         };
     }
 
@@ -100,6 +146,9 @@ internal static class SnapshotBuilder
             var r = entry.Record;
             (table.X[row], table.Y[row], table.Z[row]) = UnitVector(r.Latitude, r.Longitude);
             table.Weight[row] = entry.LotteryWeight;
+            table.Spare[row] = entry.SpareBps;
+            table.Scale[row] = r.Weight / 100;
+            table.Load[row] = entry.Assigned;
             table.Serial[row] = r.Serial;
             table.Asn[row] = r.Asn;
             table.SetMask[row] = r.Scope == MirrorScope.World ? SetMask(r, index) : 0;

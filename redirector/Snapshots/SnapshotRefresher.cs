@@ -50,7 +50,8 @@ internal sealed partial class SnapshotRefresher(
             if (wantManifest || now - _manifestLoadedAt >= TimeSpan.FromSeconds(o.ManifestRefreshSeconds))
                 await RefreshManifestAsync(stoppingToken);
             await RefreshMirrorsAsync();
-            holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current));
+            holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current,
+                time.GetUtcNow()));
             // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
             wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
         }
