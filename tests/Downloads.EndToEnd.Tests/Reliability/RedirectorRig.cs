@@ -87,23 +87,8 @@ internal sealed class RedirectorRig : IAsyncDisposable
         await _origin.StartAsync();
     }
 
-    public static async Task AddMirrorAsync(IDatabase db, string id, string url, double lat, double lon, string country)
-    {
-        await MirrorStore.AddAsync(db, id);
-        await MirrorStore.WriteInfoAsync(db, id, new Dictionary<string, string>
-        {
-            [Keyspace.InfoFields.Name] = id,
-            [Keyspace.InfoFields.HttpUrl] = url,
-            [Keyspace.InfoFields.Latitude] = lat.ToString(CultureInfo.InvariantCulture),
-            [Keyspace.InfoFields.Longitude] = lon.ToString(CultureInfo.InvariantCulture),
-            [Keyspace.InfoFields.Country] = country,
-            [Keyspace.InfoFields.Continent] = "EU",
-            [Keyspace.InfoFields.CapacityMbps] = "1000",
-        });
-        await MirrorStore.SetConfigAsync(db, id, (Keyspace.ConfigFields.Status, "approved"));
-        await MirrorStore.ReportAsync(db, id, [new(Keyspace.StateFields.Serial, "1"), new(Keyspace.StateFields.RateBps, "0")],
-            TimeSpan.FromHours(1), 0, DateTimeOffset.UtcNow);
-    }
+    public static Task AddMirrorAsync(IDatabase db, string id, string url, double lat, double lon, string country) =>
+        TestMirrors.AddApprovedAsync(db, id, url, lat, lon, country, "EU", serial: 1);
 
     public Task<HttpResponseMessage> GetAsync(string pathAndQuery, string? forwardedFor = London)
     {

@@ -81,32 +81,11 @@ internal sealed class TestNetwork : IAsyncDisposable
         Origin.Published = (bytes, ManifestSigner.Sign(bytes, PrivateKey));
     }
 
-    public async Task AddMirrorAsync(string id, string url, double lat, double lon, string country, string continent,
-        long serial = 7, double rateBps = 0, string sets = "")
-    {
-        var db = Db;
-        await MirrorStore.AddAsync(db, id);
-        await MirrorStore.WriteInfoAsync(db, id, new Dictionary<string, string>
-        {
-            [Keyspace.InfoFields.Name] = id,
-            [Keyspace.InfoFields.HttpUrl] = url,
-            [Keyspace.InfoFields.Latitude] = lat.ToString(CultureInfo.InvariantCulture),
-            [Keyspace.InfoFields.Longitude] = lon.ToString(CultureInfo.InvariantCulture),
-            [Keyspace.InfoFields.Country] = country,
-            [Keyspace.InfoFields.Continent] = continent,
-            [Keyspace.InfoFields.CapacityMbps] = "1000",
-            [Keyspace.InfoFields.Sets] = sets,
-        });
-        await MirrorStore.SetConfigAsync(db, id, (Keyspace.ConfigFields.Status, "approved"));
-        await ReportAsync(id, serial, rateBps);
-    }
+    public Task AddMirrorAsync(string id, string url, double lat, double lon, string country, string continent,
+        long serial = 7, double rateBps = 0, string sets = "") =>
+        TestMirrors.AddApprovedAsync(Db, id, url, lat, lon, country, continent, serial, rateBps, sets);
 
-    public Task ReportAsync(string id, long serial, double rateBps = 0) =>
-        MirrorStore.ReportAsync(Db, id,
-        [
-            new(Keyspace.StateFields.Serial, serial.ToString(CultureInfo.InvariantCulture)),
-            new(Keyspace.StateFields.RateBps, rateBps.ToString(CultureInfo.InvariantCulture)),
-        ], TimeSpan.FromHours(1), 0, DateTimeOffset.UtcNow);
+    public Task ReportAsync(string id, long serial, double rateBps = 0) => TestMirrors.ReportAsync(Db, id, serial, rateBps);
 
     /// <summary>Starts the redirector; waits until it has the manifest and both mirrors unless told not to.</summary>
     public async Task StartRedirectorAsync(bool waitReady = true, params string[] extra)
