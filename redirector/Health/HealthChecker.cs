@@ -30,6 +30,12 @@ public sealed partial class HealthChecker : IDisposable
     /// <summary>Creates the checker; <paramref name="random"/> is for tests (seeded), else shared.</summary>
     public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options, TimeProvider time,
         ILogger<HealthChecker> log, Random? random = null)
+        : this(redis, manifests, options, time, log, random, new ProbeConnector())
+    {
+    }
+
+    internal HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options, TimeProvider time,
+        ILogger<HealthChecker> log, Random? random, ProbeConnector connector)
     {
         _redis = redis;
         _manifests = manifests;
@@ -38,8 +44,13 @@ public sealed partial class HealthChecker : IDisposable
         _log = log;
         _random = random ?? Random.Shared;
         // No redirects followed: a mirror must serve the file itself. No connection reuse across
-        // rounds beyond a minute, so a mirror's DNS change is seen.
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+        // rounds beyond a minute, so a mirror's DNS change is seen. Names are resolved off the thread pool.
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            ConnectCallback = connector.ConnectAsync,
+        })
         {
             Timeout = _options.Timeout,
         };

@@ -84,6 +84,38 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
     }
 
     [Fact]
+    public async Task Mirror_host_names_are_resolved_off_the_thread_pool_and_a_failed_lookup_is_a_reason()
+    {
+        // getaddrinfo blocks; a round of lookups on pool threads once stalled every redirect for seconds.
+        await using var mirror = new FakeMirror(_files);
+        await mirror.StartAsync();
+        await AddMirrorAsync("named", $"http://mirror-by-name.test:{mirror.Port}");
+        await AddMirrorAsync("unknown", "http://no-such-mirror.test:1");
+        var lookups = new System.Collections.Concurrent.ConcurrentQueue<(string Host, bool OnPool)>();
+        var connector = new ProbeConnector(host =>
+        {
+            lookups.Enqueue((host, Thread.CurrentThread.IsThreadPoolThread));
+            return host == "mirror-by-name.test"
+                ? [System.Net.IPAddress.Loopback]
+                : throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound);
+        });
+        using var checker = new HealthChecker(redis.Admin, _manifest,
+            Options.Create(new HealthOptions { Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10) }),
+            _time, NullLogger<HealthChecker>.Instance, new Random(7), connector);
+
+        var verdicts = await checker.RunRoundAsync();
+
+        Assert.Equal(["named", "unknown"], verdicts.Select(v => v.Id));
+        Assert.True(verdicts[0].Result.Ok, verdicts[0].Result.Reason);
+        Assert.False(verdicts[1].Result.Ok);
+        Assert.Contains("no-such-mirror.test", verdicts[1].Result.Reason);
+        Assert.Contains(lookups, l => l.Host == "mirror-by-name.test");
+        Assert.Contains(lookups, l => l.Host == "no-such-mirror.test");
+        Assert.All(lookups, l => Assert.False(l.OnPool, $"{l.Host} was resolved on a thread-pool thread"));
+        Assert.True(mirror.Heads >= 1);
+    }
+
+    [Fact]
     public async Task An_excluded_mirror_is_readmitted_only_after_N_good_rounds()
     {
         await using var mirror = new FakeMirror(_files) { Lie = true };
