@@ -52,10 +52,13 @@ public sealed class RedirectorOptions
     /// <summary>
     /// Subtract this redirector's own redirects since a mirror's last report from its spare bandwidth
     /// (lottery weight and the "full" exclusion), so a mirror that briefly shows room is not rushed by
-    /// every redirect until its next report (<see cref="Snapshots.AssignedLoad"/>). Off by default: in the
-    /// launch-day simulation it did not lower the overshoot (docs/reliability.md).
+    /// every redirect until its next report (<see cref="Snapshots.AssignedLoad"/>); when that fills every
+    /// near mirror, the nearest ones with room take the spill. On by default: in the launch-day simulation
+    /// it keeps every mirror under its capacity, where the reported figures alone let a mirror that
+    /// briefly showed room be rushed to 1.5× (docs/reliability.md). Switch it off only for mirrors whose
+    /// transfers are much shorter than their report interval (the estimate then counts finished ones).
     /// </summary>
-    public bool AccountOwnRedirects { get; set; }
+    public bool AccountOwnRedirects { get; set; } = true;
 
     /// <summary>Rate one client is assumed to download at, Mbit/s: what a redirect adds to its mirror's load.</summary>
     [Range(0.001, 100_000.0)]

@@ -138,6 +138,17 @@ internal static class Report
             sb.AppendLine(s_inv, $"| {id} share before → after (10 s windows) | {Share(r, i, kill - 10, kill):P1} → {Share(r, i, kill + 5, kill + 15):P1} |");
         }
         File.WriteAllText(Path.Combine(folder, "summary.md"), sb.ToString());
+        // The raw series behind the plots, for a closer look: one row per second and mirror.
+        var csv = new StringBuilder("second,mirror,capacity_gbps,redirects,mean_pct,worst_pct\n");
+        for (var s = 0; s < r.Seconds; s++)
+        {
+            for (var i = 0; i < mirrors.Length; i++)
+            {
+                var capacity = mirrors[i].CapacityGbps * 1e9;
+                csv.AppendLine(s_inv, $"{s},{mirrors[i].Id},{mirrors[i].CapacityGbps},{r.Redirects(s, i)},{r.RateMean(s, i) / capacity * 100:F1},{r.RateMax(s, i) / capacity * 100:F1}");
+            }
+        }
+        File.WriteAllText(Path.Combine(folder, "launchday-mirrors.csv"), csv.ToString());
         return sb.ToString();
     }
 

@@ -9,17 +9,19 @@ namespace Downloads.LaunchDay;
 /// (scaled) size at the client's speed; its served rate is the sum of the transfers in progress, and
 /// it reports that rate (bytes/s) and a heartbeat through the real <see cref="MirrorStore.ReportAsync"/>.
 /// </summary>
-internal sealed class SimMirror(string id, string country, double lat, double lon, double capacityGbps)
+internal sealed class SimMirror(string id, string country, double lat, double lon, double hostGbps)
 {
     private readonly Lock _gate = new();
     private readonly PriorityQueue<double, double> _ends = new(); // rate (bits/s) by end time (s)
     private double _rateBps; // bits/s in progress
+    private long _requests; // transfers started
 
     public string Id { get; } = id;
     public string Country { get; } = country;
     public double Latitude { get; } = lat;
     public double Longitude { get; } = lon;
-    public double CapacityGbps { get; } = capacityGbps;
+    /// <summary>The site's capacity: <see cref="Scenario.HostsPerSite"/> hosts of the nominal size.</summary>
+    public double CapacityGbps { get; } = hostGbps * Scenario.HostsPerSite;
     public string Url => $"http://{Id}.mirrors.example";
     public bool Dead { get; private set; }
 
@@ -32,6 +34,7 @@ internal sealed class SimMirror(string id, string country, double lat, double lo
                 return; // the client finds the host gone and tries an alternate (not simulated)
             _ends.Enqueue(clientBps, now + (bits / clientBps));
             _rateBps += clientBps;
+            _requests++;
         }
     }
 
@@ -78,10 +81,22 @@ internal sealed class SimMirror(string id, string country, double lat, double lo
         await ReportAsync(db, 0, heartbeat);
     }
 
-    public Task ReportAsync(IDatabase db, double now, TimeSpan heartbeat) =>
-        MirrorStore.ReportAsync(db, Id,
+    /// <summary>Reports like a real mirror: rate, requests served and connections open (transfers in progress).</summary>
+    public Task ReportAsync(IDatabase db, double now, TimeSpan heartbeat)
+    {
+        long requests, connections;
+        var rate = RateAt(now);
+        lock (_gate)
+        {
+            requests = _requests;
+            connections = _ends.Count;
+        }
+        return MirrorStore.ReportAsync(db, Id,
         [
             new(Keyspace.StateFields.Serial, "1"),
-            new(Keyspace.StateFields.RateBps, (RateAt(now) / 8).ToString("F0", CultureInfo.InvariantCulture)),
+            new(Keyspace.StateFields.RateBps, (rate / 8).ToString("F0", CultureInfo.InvariantCulture)),
+            new(Keyspace.StateFields.Requests, requests.ToString(CultureInfo.InvariantCulture)),
+            new(Keyspace.StateFields.Connections, connections.ToString(CultureInfo.InvariantCulture)),
         ], heartbeat, 0, DateTimeOffset.UtcNow);
+    }
 }

@@ -67,7 +67,8 @@ internal sealed class MirrorSelector
                 return 0;
 
             // Pass 2: the lottery among the near ones, weighted by spare bandwidth less our own redirects
-            // since the mirror's last report, × weight: a near mirror our redirects filled is skipped.
+            // since the mirror's last report, × weight: a near mirror our redirects filled is skipped, and
+            // when they filled all of them the nearest ones with room take the spill.
             var chosen = Draw(table, keys, NearThreshold(best));
             picks[0] = table.Entry[chosen];
             if (_account)
@@ -156,20 +157,55 @@ internal sealed class MirrorSelector
         t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
 
     /// <summary>
-    /// Draws a row among those keyed at or above <paramref name="threshold"/>, with probability ∝ its
-    /// weight now (reported spare less our own redirects since, × weight). When our redirects have
-    /// filled every near row, the reported weights decide among them, as without the estimate: the near
-    /// set is not widened (that would cost a scan per ring on the request path and pour the surge onto
-    /// far, often small, mirrors) and nothing is sent to the origin that a mirror would have taken.
+    /// Draws the target: among the rows keyed at or above <paramref name="threshold"/> (the near ones),
+    /// with probability ∝ weight now (reported spare less our own redirects since that report, × ops'
+    /// weight). When our redirects have filled every near row, the spill goes one ring out — to the
+    /// nearest rows that still have room, drawn the same way — so no mirror is sent more than its spare
+    /// bandwidth while another candidate has some (DESIGN.md: a full mirror gets no new redirects). Only
+    /// when every candidate is full by that estimate do the reported figures decide among the near ones:
+    /// nothing is sent to the origin that a mirror would have taken. The widening costs one more pass over
+    /// the rows and happens only under saturation.
     /// </summary>
     private int Draw(MirrorTable t, double[] keys, double threshold)
+    {
+        var chosen = DrawAmong(t, keys, threshold, estimated: true);
+        if (chosen >= 0)
+            return chosen;
+        var nearestWithRoom = NearestWithRoom(t, keys);
+        if (!double.IsNegativeInfinity(nearestWithRoom))
+        {
+            chosen = DrawAmong(t, keys, NearThreshold(nearestWithRoom), estimated: true);
+            if (chosen >= 0)
+                return chosen;
+        }
+        return DrawAmong(t, keys, threshold, estimated: false);
+    }
+
+    /// <summary>Best key among the rows that still have room by our estimate, or −∞.</summary>
+    private static double NearestWithRoom(MirrorTable t, double[] keys)
+    {
+        var best = double.NegativeInfinity;
+        for (var j = 0; j < t.Count; j++)
+        {
+            if (keys[j] > best && t.WeightNow(j) > 0)
+                best = keys[j];
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// A row keyed at or above <paramref name="threshold"/> drawn with probability ∝ its weight now
+    /// (<paramref name="estimated"/>) or as reported; −1 when those weights are all 0. Returns a row
+    /// even then for reported weights (the table holds no row without reported spare).
+    /// </summary>
+    private int DrawAmong(MirrorTable t, double[] keys, double threshold, bool estimated)
     {
         // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
         const int MaxCollected = 64;
         Span<int> near = stackalloc int[MaxCollected];
-        Span<double> now = stackalloc double[MaxCollected];
+        Span<double> weights = stackalloc double[MaxCollected];
         var count = 0;
-        double totalNow = 0, totalReported = 0;
+        double total = 0;
         var width = Vector<double>.Count;
         var limit = new Vector<double>(threshold);
         for (var i = 0; i < t.Serial.Length; i += width)
@@ -180,40 +216,52 @@ internal sealed class MirrorSelector
             {
                 if (keys[j] < threshold)
                     continue;
-                var weight = t.WeightNow(j);
-                totalNow += weight;
-                totalReported += t.Weight[j];
+                var weight = estimated ? t.WeightNow(j) : t.Weight[j];
+                total += weight;
                 if (count < MaxCollected)
                 {
                     near[count] = j;
-                    now[count] = weight;
+                    weights[count] = weight;
                 }
                 count++;
             }
         }
-        var estimated = totalNow > 0;
-        var ticket = _random.NextDouble() * (estimated ? totalNow : totalReported);
+        if (count == 0 || (total <= 0 && estimated))
+            return -1;
+        var ticket = _random.NextDouble() * total;
         if (count <= MaxCollected)
         {
             for (var k = 0; k < count; k++)
             {
-                ticket -= estimated ? now[k] : t.Weight[near[k]];
-                if (ticket < 0)
+                ticket -= weights[k];
+                if (ticket < 0 && weights[k] > 0)
                     return near[k];
             }
-            return near[count - 1]; // rounding left the ticket just past the last one
+            return LastWeighted(near[..count], weights[..count]); // rounding left the ticket just past the last one
         }
         var chosen = -1;
         for (var j = 0; j < t.Serial.Length; j++)
         {
             if (keys[j] < threshold)
                 continue;
-            chosen = j;
-            ticket -= estimated ? t.WeightNow(j) : t.Weight[j];
-            if (ticket < 0)
+            var weight = estimated ? t.WeightNow(j) : t.Weight[j];
+            if (weight > 0 || chosen < 0)
+                chosen = j;
+            ticket -= weight;
+            if (ticket < 0 && weight > 0)
                 return j;
         }
         return chosen;
+    }
+
+    private static int LastWeighted(ReadOnlySpan<int> rows, ReadOnlySpan<double> weights)
+    {
+        for (var k = rows.Length - 1; k > 0; k--)
+        {
+            if (weights[k] > 0)
+                return rows[k];
+        }
+        return rows[0];
     }
 
     /// <summary>Fills <paramref name="alternates"/> with the best-keyed rows other than <paramref name="chosen"/>, best first.</summary>

@@ -171,6 +171,34 @@ public class OwnRedirectsTests
     }
 
     [Fact]
+    public void When_our_redirects_fill_every_near_mirror_the_nearest_ones_with_room_take_the_spill()
+    {
+        // a and b in London are near; c in New York and d in Sydney are not. One redirect fills a mirror.
+        var options = new RedirectorOptions { AccountOwnRedirects = true, AssumedClientMbps = 100 };
+        MirrorRecord[] records =
+        [
+            Three[0], Three[1],
+            Three[2] with { Latitude = 40.7, Longitude = -74 },
+            Mirror("d", -33.9, 151.2) with { CapacityMbps = 100 },
+        ];
+        var snapshot = Round(records, options, previous: null);
+        var selector = new MirrorSelector(options, new Random(9));
+        Assert.Equal(["a", "b"], new[] { Pick(selector, snapshot), Pick(selector, snapshot) }.Order().ToArray());
+        var london = selector.Explain(snapshot, snapshot.Entry(Big), London, https: false);
+        Assert.Equal(Exclusion.Full, london.Single(v => v.Mirror.Record.Id == "a").Exclusion);
+
+        // Both London mirrors are full by our estimate: the next ring out with room (New York) is next,
+        // then Sydney, and the mirror list shows the same target the draw picks.
+        Assert.Equal(1.0, london.Single(v => v.Mirror.Record.Id == "c").Chance, 6);
+        Assert.Equal("c", Pick(selector, snapshot));
+        Assert.Equal("d", Pick(selector, snapshot));
+
+        // Everything full by our estimate: the reported spare decides among the near ones again (never the origin).
+        var last = Pick(selector, snapshot);
+        Assert.Contains(last, new[] { "a", "b" });
+    }
+
+    [Fact]
     public void A_report_in_the_very_next_round_keeps_the_redirects_of_that_round()
     {
         // The report may have been taken before those redirects reached the mirror: they stay counted one more round.
