@@ -101,6 +101,22 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Freezes the server with SIGSTOP (it keeps its connections but answers nothing, e.g. a replica that stops acknowledging).</summary>
+    public void Suspend() => Signal("STOP");
+
+    /// <summary>Thaws a server frozen by <see cref="Suspend"/> (SIGCONT).</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (_process is not { HasExited: false } p)
+            throw new InvalidOperationException("redis-server is not running");
+        using var kill = Process.Start("kill", ["-" + signal, p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -{signal} {p.Id} failed with {kill.ExitCode}");
+    }
+
     /// <summary>Deletes every key.</summary>
     public async Task FlushAsync() => await Admin.GetServer(Endpoint).FlushAllDatabasesAsync();
 
