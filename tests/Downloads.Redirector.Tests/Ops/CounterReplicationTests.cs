@@ -27,9 +27,17 @@ public sealed class CounterReplicationTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _net.DisposeAsync();
-        _replica.Dispose();
-        _master.Dispose();
+        // Null-safe: when InitializeAsync threw half-way, both servers must still go.
+        try
+        {
+            if (_net is not null)
+                await _net.DisposeAsync();
+        }
+        finally
+        {
+            _replica?.Dispose();
+            _master.Dispose();
+        }
     }
 
     private static async Task<long> SumAsync(IDatabase db, RedisKey key) =>
