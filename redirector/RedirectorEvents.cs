@@ -12,6 +12,8 @@ internal static class RedirectorEvents
     public const int CounterFlushFailed = 4010;
     public const int CounterFlushRecovered = 4011;
     public const int CounterBatchAlreadyApplied = 4012;
+    public const int CounterReplicaUnconfirmed = 4013;
+    public const int CounterReplicaConfirmed = 4014;
     public const int HistoryWriteFailed = 4030;
     public const int OpsSampleFailed = 4031;
     public const int NoCandidate = 4020;

@@ -92,6 +92,14 @@ public sealed class RedirectorOptions
     [Range(0.1, 3600.0)]
     public double CounterFlushSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// After a counter batch is acknowledged by a master that has connected replicas, how long to wait
+    /// (<c>WAIT 1</c>) for one replica to confirm it, milliseconds. Unconfirmed, the batch stays in memory
+    /// and is re-sent with the same id (idempotent) on the next flush. Below the 2 s Redis command timeout.
+    /// </summary>
+    [Range(1, 1500)]
+    public int CounterReplicaWaitMilliseconds { get; set; } = 500;
+
     /// <summary>Client addresses buffered between flushes for the unique-address count; more are dropped (and counted as dropped).</summary>
     [Range(1, 10_000_000)]
     public int MaxPendingAddresses { get; set; } = 500_000;

@@ -28,6 +28,7 @@ public sealed partial class MirrorReporter : IDisposable
     private long _reportedBytes;
     private long _lastBytes;
     private long _lastTimestamp;
+    private ReportState _state = ReportState.Reporting;
 
     /// <summary>Creates the reporter.</summary>
     public MirrorReporter(IConnectionMultiplexer redis, IOptions<MirrorOptions> mirror, IOptions<ReportingOptions> options,
@@ -97,11 +98,25 @@ public sealed partial class MirrorReporter : IDisposable
             _reportedBytes = bytes;
             _lastBytes = bytes;
             _lastTimestamp = timestamp;
+            if (_state == ReportState.WaitingForApproval)
+                LogApproved(_log, _mirror.Id);
+            else if (_state == ReportState.Failing)
+                LogReportRecovered(_log, _mirror.Id);
+            _state = ReportState.Reporting;
             return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            LogReportFailed(_log, _mirror.Id, e.Message);
+            // Logged on a change of state only: a pending mirror is refused every interval until approval.
+            var state = IsRefusedUser(e) ? ReportState.WaitingForApproval : ReportState.Failing;
+            if (state != _state)
+            {
+                if (state == ReportState.WaitingForApproval)
+                    LogWaitingForApproval(_log, _mirror.Id, e.Message);
+                else
+                    LogReportFailed(_log, _mirror.Id, e.Message);
+            }
+            _state = state;
             return false;
         }
         finally
@@ -110,8 +125,32 @@ public sealed partial class MirrorReporter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether Redis refused the mirror's user rather than failed: a wrong or switched-off user (a pending
+    /// mirror's, until ops approve it) or a command outside its ACL.
+    /// </summary>
+    internal static bool IsRefusedUser(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            if (x is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure })
+                return true;
+            if (x.Message.Contains("NOPERM", StringComparison.Ordinal) || x.Message.Contains("AuthenticationFailure", StringComparison.Ordinal) || x.Message.Contains("WRONGPASS", StringComparison.Ordinal)
+                || x.Message.Contains("NOAUTH", StringComparison.Ordinal))
+                return true;
+        }
+        return false;
+    }
+
     /// <inheritdoc />
     public void Dispose() => _gate.Dispose();
+
+    private enum ReportState
+    {
+        Reporting,
+        WaitingForApproval,
+        Failing,
+    }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Mirror {Id} added itself to the mirror table")]
     private static partial void LogJoined(ILogger logger, string id);
@@ -119,6 +158,15 @@ public sealed partial class MirrorReporter : IDisposable
     [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Mirror {Id} registered its info; status: {Status} (a pending mirror gets no traffic until ops approve it)")]
     private static partial void LogRegistered(ILogger logger, string id, string status);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report (a newly enrolled mirror's Redis user is refused until ops approve it)")]
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report (logged again only when this changes)")]
     private static partial void LogReportFailed(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Mirror {Id} is waiting for approval: Redis refuses its user until ops approve it ({Reason}); it keeps serving and counting, and reports once approved")]
+    private static partial void LogWaitingForApproval(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "Mirror {Id} is approved: Redis accepts its user and reports go through; counts kept meanwhile are included")]
+    private static partial void LogApproved(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Information, Message = "Mirror {Id} reports to Redis again; counts kept meanwhile are included")]
+    private static partial void LogReportRecovered(ILogger logger, string id);
 }

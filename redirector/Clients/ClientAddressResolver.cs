@@ -41,8 +41,21 @@ internal sealed class ClientAddressResolver
         return false;
     }
 
-    /// <summary>The client address of a request; null only when the socket has none (in-memory test servers).</summary>
+    /// <summary>
+    /// The client address of a request; null only when the socket has none (in-memory test servers).
+    /// Resolved once per request and kept on it as a <see cref="ClientAddressFeature"/>: the rate limiter
+    /// and the redirect handler both ask, and the second answer is the first one's instance.
+    /// </summary>
     public IPAddress? Resolve(HttpContext context)
+    {
+        if (context.Features.Get<ClientAddressFeature>() is { } cached)
+            return cached.Address;
+        var address = ResolveUncached(context);
+        context.Features.Set(new ClientAddressFeature(address));
+        return address;
+    }
+
+    private IPAddress? ResolveUncached(HttpContext context)
     {
         var remote = context.Connection.RemoteIpAddress;
         if (remote is null)
@@ -84,4 +97,11 @@ internal sealed class ClientAddressResolver
         var proto = context.Request.Headers["X-Forwarded-Proto"];
         return proto.Count > 0 && string.Equals(proto[^1], "https", StringComparison.OrdinalIgnoreCase);
     }
+}
+
+/// <summary>The client address <see cref="ClientAddressResolver"/> resolved for a request, kept on the request's features.</summary>
+internal sealed class ClientAddressFeature(IPAddress? address)
+{
+    /// <summary>The address; null when the socket has none.</summary>
+    public IPAddress? Address { get; } = address;
 }

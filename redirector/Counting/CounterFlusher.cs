@@ -14,6 +14,10 @@ namespace Downloads.Redirector.Counting;
 /// key does not exist yet". A failure keeps the sealed batch and retries it with the same id: if the
 /// earlier attempt did reach Redis (a timeout after the server applied it), the guard fails and the
 /// retry is dropped; if it did not, the retry applies it. Nothing is lost, nothing is counted twice.
+/// Replication is asynchronous, so a batch the master acknowledged is dropped from memory only once a
+/// replica has it too (<c>WAIT 1</c>, bounded by <see cref="RedirectorOptions.CounterReplicaWaitMilliseconds"/>)
+/// when the master has connected replicas (<c>ROLE</c>); unconfirmed, it is kept and re-sent with the same
+/// id, which a surviving master ignores (ack key) and a newly promoted one that never got it applies.
 /// </summary>
 internal sealed partial class CounterFlusher(
     CounterRegistry counters, IConnectionMultiplexer redis, IOptions<RedirectorOptions> options,
@@ -25,6 +29,7 @@ internal sealed partial class CounterFlusher(
     private DayBatch? _sealed;
     private long _sequence;
     private bool _failing;
+    private bool _unreplicated;
 
     /// <summary>Redirects counted here and not yet acknowledged by Redis.</summary>
     public long PendingRedirects { get; private set; }
@@ -119,7 +124,8 @@ internal sealed partial class CounterFlusher(
         var day = batch.Day;
         try
         {
-            var tran = redis.GetDatabase().CreateTransaction();
+            var db = redis.GetDatabase();
+            var tran = db.CreateTransaction();
             var ack = Keyspace.StatsFlushAck(day, batch.Id);
             tran.AddCondition(Condition.KeyNotExists(ack));
             Increment(tran, Keyspace.StatsMirrors(day), batch.Mirrors);
@@ -139,14 +145,15 @@ internal sealed partial class CounterFlusher(
             {
                 // Not executed: normally the guard found the ack (an earlier attempt landed). Trust only the
                 // ack itself, so an abort for any other reason keeps the batch for the next try.
-                if (!await redis.GetDatabase().KeyExistsAsync(ack))
+                if (!await db.KeyExistsAsync(ack))
                     throw new RedisException($"counter batch {batch.Id} was not applied and has no acknowledgement");
-                LogAlreadyApplied(log, batch.Id);
+                if (!batch.AwaitingReplica)
+                    LogAlreadyApplied(log, batch.Id);
             }
             if (_failing)
                 LogFlushRecovered(log, batch.Id);
             _failing = false;
-            return true;
+            return await ReplicatedAsync(db, batch);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -156,6 +163,41 @@ internal sealed partial class CounterFlusher(
             _failing = true;
             return false;
         }
+    }
+
+    /// <summary>
+    /// True when the master has no connected replica or one confirms the batch within the bounded wait;
+    /// false keeps the batch (already applied on this master) for a re-send on the next flush.
+    /// </summary>
+    private async Task<bool> ReplicatedAsync(IDatabase db, DayBatch batch)
+    {
+        if (ConnectedReplicas(await db.ExecuteAsync("ROLE")) == 0)
+            return Confirmed(batch);
+        var waitMs = options.Value.CounterReplicaWaitMilliseconds;
+        if ((long)await db.ExecuteAsync("WAIT", 1, waitMs) >= 1)
+            return Confirmed(batch);
+        batch.AwaitingReplica = true;
+        if (!_unreplicated)
+            LogReplicaUnconfirmed(log, batch.Id, batch.Redirects, waitMs);
+        _unreplicated = true;
+        return false;
+    }
+
+    private bool Confirmed(DayBatch batch)
+    {
+        if (_unreplicated)
+            LogReplicaConfirmed(log, batch.Id);
+        _unreplicated = false;
+        return true;
+    }
+
+    /// <summary>Online replicas in a <c>ROLE</c> reply of a master (<c>master</c>, offset, [[ip, port, offset]…]); 0 for anything else.</summary>
+    internal static int ConnectedReplicas(RedisResult role)
+    {
+        if (role.Resp2Type != ResultType.Array || role.Length < 3 || (string?)role[0] != "master")
+            return 0;
+        var replicas = role[2];
+        return replicas.Resp2Type == ResultType.Array ? replicas.Length : 0;
     }
 
     private static void Increment(ITransaction tran, RedisKey key, Dictionary<string, long> deltas)
@@ -200,4 +242,12 @@ internal sealed partial class CounterFlusher(
     [LoggerMessage(EventId = RedirectorEvents.CounterBatchAlreadyApplied, Level = LogLevel.Information,
         Message = "Counter batch {Batch} was already applied by an earlier attempt that looked failed; not counted again")]
     private static partial void LogAlreadyApplied(ILogger logger, string batch);
+
+    [LoggerMessage(EventId = RedirectorEvents.CounterReplicaUnconfirmed, Level = LogLevel.Warning,
+        Message = "Counter batch {Batch} ({Redirects} redirects) was applied by the Redis master but no replica confirmed it within {WaitMs} ms; it stays in memory and is re-sent with the same id (not counted twice) until one does")]
+    private static partial void LogReplicaUnconfirmed(ILogger logger, string batch, long redirects, int waitMs);
+
+    [LoggerMessage(EventId = RedirectorEvents.CounterReplicaConfirmed, Level = LogLevel.Information,
+        Message = "A Redis replica confirms counter batches again (batch {Batch})")]
+    private static partial void LogReplicaConfirmed(ILogger logger, string batch);
 }

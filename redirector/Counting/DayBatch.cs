@@ -15,6 +15,9 @@ internal sealed class DayBatch(DateTimeOffset day)
     /// <summary>Set when the batch is sealed for sending; the same id is used for every retry.</summary>
     public string Id { get; set; } = "";
 
+    /// <summary>Set once the master has applied the batch while no replica has confirmed it yet (it is re-sent until one does).</summary>
+    public bool AwaitingReplica { get; set; }
+
     public Dictionary<string, long> Mirrors { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, long> Files { get; } = new(StringComparer.Ordinal);

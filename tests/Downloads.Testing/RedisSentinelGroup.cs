@@ -24,6 +24,19 @@ public sealed class RedisSentinelGroup : IDisposable
     {
         MasterPort = FreePort.Next();
         ReplicaPort = FreePort.Next();
+        try
+        {
+            StartAll();
+        }
+        catch
+        {
+            Dispose(); // a group that failed to start is never handed to a using: kill what did start
+            throw;
+        }
+    }
+
+    private void StartAll()
+    {
         Start(MasterPort, []);
         Start(ReplicaPort, ["--replicaof", "127.0.0.1", Port(MasterPort)]);
         for (var i = 0; i < 3; i++)
@@ -130,6 +143,21 @@ public sealed class RedisSentinelGroup : IDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        try
+        {
+            WaitForListen(exe, process, port);
+        }
+        catch
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
+        return process;
+    }
+
+    private static void WaitForListen(string exe, Process process, int port) =>
         WaitUntil(() =>
         {
             if (process.HasExited)
@@ -145,8 +173,6 @@ public sealed class RedisSentinelGroup : IDisposable
                 return false;
             }
         }, TimeSpan.FromSeconds(10), $"{exe} listens on {port}");
-        return process;
-    }
 
     private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
     {

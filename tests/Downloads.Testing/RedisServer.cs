@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using StackExchange.Redis;
 
@@ -6,9 +7,15 @@ namespace Downloads.Testing;
 /// <summary>
 /// A real <c>redis-server</c> on a free loopback port, without persistence, killed on dispose.
 /// Use as an xunit class or collection fixture. <c>./test.sh</c> installs redis-server.
+/// A server that is never disposed (a fixture whose <c>InitializeAsync</c> threw before it could hand
+/// the server to its <c>DisposeAsync</c>, or one that threw in there) is killed when the test process exits.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable, IDisposable
 {
+    private static readonly ConcurrentDictionary<RedisServer, byte> Undisposed = new();
+
+    static RedisServer() => AppDomain.CurrentDomain.ProcessExit += (_, _) => KillLeftovers(_ => true);
+
     private readonly TempDirectory _dir = new("redis");
     private Process? _process;
     private ConnectionMultiplexer? _admin;
@@ -25,7 +32,39 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
     {
         _extraArgs = extraArgs;
         Port = FreePort.Next();
-        Start();
+        Undisposed[this] = 0;
+        try
+        {
+            Start();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Kills and cleans up the servers chosen by <paramref name="which"/> among those not disposed yet;
+    /// returns how many were still running. Runs for all of them when the process exits.
+    /// </summary>
+    public static int KillLeftovers(Func<RedisServer, bool> which)
+    {
+        var running = 0;
+        foreach (var server in Undisposed.Keys.Where(which).ToList())
+        {
+            try
+            {
+                if (server.IsRunning)
+                    running++;
+                server.Dispose();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+            {
+                // Best effort at exit: one stubborn server must not keep the others alive.
+            }
+        }
+        return running;
     }
 
     /// <summary>Starts a server with <paramref name="extraArgs"/> added to its command line (e.g. <c>--replicaof</c>).</summary>
@@ -88,6 +127,7 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
                 Thread.Sleep(50);
             }
         }
+        Stop();
         throw new TimeoutException($"redis-server did not listen on {Port} within 10 s");
     }
 
@@ -101,15 +141,33 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Freezes the server with SIGSTOP (it keeps its connections but answers nothing, e.g. a replica that stops acknowledging).</summary>
+    public void Suspend() => Signal("STOP");
+
+    /// <summary>Thaws a server frozen by <see cref="Suspend"/> (SIGCONT).</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (_process is not { HasExited: false } p)
+            throw new InvalidOperationException("redis-server is not running");
+        using var kill = Process.Start("kill", ["-" + signal, p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -{signal} {p.Id} failed with {kill.ExitCode}");
+    }
+
     /// <summary>Deletes every key.</summary>
     public async Task FlushAsync() => await Admin.GetServer(Endpoint).FlushAllDatabasesAsync();
 
     /// <inheritdoc />
     public void Dispose()
     {
+        Undisposed.TryRemove(this, out _);
         _admin?.Dispose();
         Stop();
         _process?.Dispose();
+        _process = null;
         _dir.Dispose();
     }
 

@@ -40,10 +40,18 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _redirector.DisposeAsync();
-        _ops.Dispose();
-        _redis.Dispose();
-        _data.Dispose();
+        // Null-safe: when InitializeAsync threw half-way, the server must still go.
+        try
+        {
+            if (_redirector is not null)
+                await _redirector.DisposeAsync();
+            _ops?.Dispose();
+        }
+        finally
+        {
+            _redis.Dispose();
+            _data.Dispose();
+        }
     }
 
     private WebApplication Mirror(params string[] extra) => MirrorApp.Build([

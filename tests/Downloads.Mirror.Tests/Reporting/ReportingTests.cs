@@ -5,6 +5,7 @@ using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
 using Downloads.Mirror.Reporting;
 using Downloads.Testing;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Downloads.Mirror.Tests.Reporting;
@@ -105,6 +106,48 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
         var month = await own.Admin.GetDatabase().StringGetAsync(Keyspace.MirrorMonthBytes("down1", DateTimeOffset.UtcNow));
         Assert.Equal(counters.Bytes, (long)month);
         Assert.True(counters.Bytes > 10);
+        await host.App.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_pending_mirror_logs_waiting_for_approval_once_then_once_when_approved()
+    {
+        // As deployed: the default user needs a password (a refused login cannot fall back to it), and a
+        // pending mirror's own user exists but is switched off until ops approve it (as enrollment leaves it).
+        using var own = new RedisServer();
+        const string user = "dl-m-pend1";
+        await own.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "ops", "on", ">ops-secret", "~*", "&*", "+@all");
+        await own.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", user, "reset", "off", ">pend1-secret", "~dl:*", "&*", "+@all");
+        await own.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "default", "resetpass", ">default-secret");
+        var ops = $"{own.Endpoint},user=ops,password=ops-secret,abortConnect=false";
+        using var admin = await ConnectionMultiplexer.ConnectAsync(ops);
+
+        await using var host = new MirrorHost("pend1", ops, "--Reporting:Interval=00:10:00");
+        await host.App.StartAsync();
+        var services = host.App.Services;
+        using var mux = await ConnectionMultiplexer.ConnectAsync($"{own.Endpoint},user={user},password=pend1-secret,abortConnect=false,connectTimeout=1000,asyncTimeout=500,syncTimeout=500");
+        var recording = new RecordingLoggerProvider();
+        using var logs = new LoggerFactory([recording]);
+        using var reporter = new MirrorReporter(mux, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MirrorOptions>>(),
+            Microsoft.Extensions.Options.Options.Create(new ReportingOptions()), services.GetRequiredService<TrafficCounters>(),
+            services.GetRequiredService<Downloads.Mirror.Storage.LiveTree>(), services.GetRequiredService<Downloads.Mirror.Sync.SyncStatus>(),
+            TimeProvider.System, logs.CreateLogger<MirrorReporter>());
+        List<string> Lines() => recording.Lines.Where(l => l.Contains("MirrorReporter", StringComparison.Ordinal)).ToList();
+
+        const int intervals = 6;
+        for (var i = 0; i < intervals; i++)
+            Assert.False(await reporter.ReportOnceAsync());
+        var lines = Lines();
+        Assert.True(lines.Count == 1, string.Join("\n", lines));
+        Assert.Contains("Information Mirror pend1 is waiting for approval", lines[0], StringComparison.Ordinal);
+
+        await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", user, "on");
+        await Eventually.TrueAsync(() => reporter.ReportOnceAsync(), Wait, "report once the user is on");
+        Assert.True(await reporter.ReportOnceAsync());
+        lines = Lines();
+        Assert.Single(lines, l => l.Contains("waiting for approval", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains("Information Mirror pend1 is approved", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains(" Warning ", StringComparison.Ordinal));
         await host.App.StopAsync();
     }
 

@@ -35,6 +35,30 @@ public class ClientAddressResolverTests
     public void Several_header_lines_are_walked_right_to_left() =>
         Assert.Equal("81.2.69.142", Resolve(Resolver(), "127.0.0.1", "9.9.9.9", "81.2.69.142, 10.0.0.1"));
 
+    [Theory]
+    [InlineData("127.0.0.1", "9.9.9.9, 81.2.69.142")] // forwarded chain walked
+    [InlineData("::ffff:81.2.69.142", null)] // IPv4-mapped socket mapped
+    public void Resolving_twice_on_one_request_returns_the_first_answer_without_parsing_again(string socket, string? forwarded)
+    {
+        var resolver = Resolver();
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(socket);
+        if (forwarded is not null)
+            context.Request.Headers["X-Forwarded-For"] = forwarded;
+        var first = resolver.Resolve(context);
+        Assert.NotNull(first);
+        // Every parse or mapping makes a new IPAddress: the same instance means the second call did neither.
+        Assert.Same(first, resolver.Resolve(context));
+        Assert.Same(first, context.Features.Get<ClientAddressFeature>()?.Address);
+        // A fresh request is resolved afresh (equal, not the cached instance).
+        var other = new DefaultHttpContext();
+        other.Connection.RemoteIpAddress = context.Connection.RemoteIpAddress;
+        other.Request.Headers["X-Forwarded-For"] = context.Request.Headers["X-Forwarded-For"];
+        var again = resolver.Resolve(other);
+        Assert.Equal(first, again);
+        Assert.NotSame(first, again);
+    }
+
     [Fact]
     public void No_header_means_the_socket() => Assert.Equal("127.0.0.1", Resolve(Resolver(), "127.0.0.1"));
 

@@ -19,8 +19,16 @@ public sealed class CountingTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _net.DisposeAsync();
-        _redis.Dispose();
+        // Null-safe: when InitializeAsync threw, the server must still go.
+        try
+        {
+            if (_net is not null)
+                await _net.DisposeAsync();
+        }
+        finally
+        {
+            _redis.Dispose();
+        }
     }
 
     private static string Address(int i) => $"100.{64 + i / 65536}.{i / 256 % 256}.{i % 256}";

@@ -51,6 +51,21 @@ public class ClientRateLimiterTests
     }
 
     [Fact]
+    public void The_address_the_limiter_resolved_is_the_one_the_handler_gets()
+    {
+        var resolver = new ClientAddressResolver(Options.Create(new RedirectorOptions { TrustedProxies = "127.0.0.1" }));
+        var limiter = new ClientRateLimiter(resolver, _time, Options.Create(new RateLimitOptions { PermitsPerSecond = 10, Burst = 5 }));
+        var context = Request("127.0.0.1", "9.9.9.9, 81.2.69.142");
+        using (var lease = limiter.AttemptAcquire(context))
+            Assert.True(lease.IsAcquired);
+        var kept = context.Features.Get<ClientAddressFeature>();
+        Assert.NotNull(kept);
+        Assert.Equal(IPAddress.Parse("81.2.69.142"), kept.Address);
+        // The handler's call (RedirectHandler → Resolve) is answered from the request, not by parsing again.
+        Assert.Same(kept.Address, resolver.Resolve(context));
+    }
+
+    [Fact]
     public void Refusal_says_when_to_retry()
     {
         var limiter = Limiter(perSecond: 0.5, burst: 1);
