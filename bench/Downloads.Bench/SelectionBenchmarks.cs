@@ -9,7 +9,12 @@ using Downloads.Redirector.Snapshots;
 
 namespace Downloads.Bench;
 
-/// <summary>One selection (filter, rank, lottery, alternates) among N mirrors spread over the world, for clients in many places.</summary>
+/// <summary>
+/// One selection (filter, rank, lottery, alternates) among N mirrors spread over the world, for clients in
+/// many places. <see cref="Saturated"/> = false: the usual case, the near mirrors have room (the file is
+/// empty, so our own-redirect estimate stays as it is); true: every mirror is full by that estimate, the
+/// worst case — the draw, the search for the nearest mirror with room and the fallback to the reported figures.
+/// </summary>
 [MemoryDiagnoser]
 public class SelectionBenchmarks
 {
@@ -22,15 +27,24 @@ public class SelectionBenchmarks
     [Params(1_000, 10_000)]
     public int Mirrors { get; set; }
 
+    [Params(false, true)]
+    public bool Saturated { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         var options = new RedirectorOptions();
         var counters = new CounterRegistry(1000);
         var manifest = Fixtures.Manifest(100);
+        manifest = manifest with { Files = [manifest.Files[0] with { Size = 0 }, .. manifest.Files.Skip(1)] };
         _snapshot = SnapshotBuilder.Build(ManifestIndex.Build(manifest, counters), Fixtures.Mirrors(Mirrors, seed: 1), options, counters,
             DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
         _file = _snapshot.Index.Files[manifest.Files[0].Path];
+        if (Saturated)
+        {
+            foreach (var mirror in _snapshot.Mirrors)
+                mirror.Assigned.Add(long.MaxValue / 4);
+        }
         _selector = new MirrorSelector(options, new Random(1));
         var random = new Random(2);
         _clients = new ClientLocation[1024];
