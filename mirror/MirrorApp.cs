@@ -23,7 +23,7 @@ public static class MirrorApp
         builder.Services.AddOptions<MirrorOptions>().BindConfiguration(MirrorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LiveTree>();
-        builder.Services.AddServiceDefaults();
+        builder.AddServiceDefaults();
         builder.Services.AddMirrorEnrollment();
         builder.Services.AddSync();
         builder.Services.AddServing();

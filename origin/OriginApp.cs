@@ -14,7 +14,7 @@ public static class OriginApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddServiceDefaults();
+        builder.AddServiceDefaults();
         builder.Services.AddPublishing();
         var app = builder.Build();
         app.Services.UseOriginMetrics();

@@ -26,7 +26,7 @@ public static class RedirectorApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddServiceDefaults();
+        builder.AddServiceDefaults();
         builder.Services.AddGeo();
         builder.Services.AddRedirector();
         builder.Services.AddMembership().AddAdminApi();

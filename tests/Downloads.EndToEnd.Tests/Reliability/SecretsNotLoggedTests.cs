@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Mirrors;
 using Downloads.Mirror;
@@ -17,6 +18,9 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
 {
     private sealed record TokenAnswer(string Token, DateTimeOffset Expires);
 
+    /// <summary>Request logs are off by default (ServiceDefaults); on here, so they are checked too.</summary>
+    private const string HostingTrace = $"--{ServiceDefaults.HostingDiagnosticsLogLevelKey}=Trace";
+
     [Fact]
     public async Task Issuing_a_token_enrolling_approving_a_wrong_token_and_a_real_mirror_enrolling_log_no_secret()
     {
@@ -25,7 +29,7 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
         var recorder = new RecordingLoggerProvider();
         await using var app = RedirectorApp.Build([$"--urls=http://127.0.0.1:{FreePort.Next()}", $"--Redis:Configuration={redis.Configuration}",
             "--Redirector:Origin=http://127.0.0.1:9", $"--Redirector:PublicKey={ManifestSigner.PublicKeyOf(ManifestSigner.GenerateKeyPair().PrivateKey)}",
-            $"--Admin:Token={adminToken}", "--Logging:LogLevel:Default=Trace"],
+            $"--Admin:Token={adminToken}", "--Logging:LogLevel:Default=Trace", HostingTrace],
             services => services.AddSingleton<ILoggerProvider>(recorder));
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
@@ -60,7 +64,7 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
         await using (var mirror = MirrorApp.Build([
             $"--urls=http://127.0.0.1:{FreePort.Next()}", "--Mirror:Id=secret3", $"--Mirror:DataDir={data.Path}",
             "--Mirror:Upstream=http://127.0.0.1:9", "--Mirror:PublicKey=unused", "--Mirror:HttpUrl=http://secret3.example.org",
-            $"--Redis:Configuration={redis.Configuration}", "--Reporting:Interval=00:00:00.200", "--Logging:LogLevel:Default=Trace",
+            $"--Redis:Configuration={redis.Configuration}", "--Reporting:Interval=00:00:00.200", "--Logging:LogLevel:Default=Trace", HostingTrace,
             $"--Enrollment:Token={mirrorToken}", $"--Enrollment:Redirector={app.Urls.First()}"],
             services => services.AddSingleton<ILoggerProvider>(mirrorLog)))
         {
