@@ -27,6 +27,25 @@ public class CounterRegistryTests
     }
 
     [Fact]
+    public void Recording_an_address_allocates_nothing_once_the_buffers_pages_exist()
+    {
+        var counters = new CounterRegistry(10_000);
+        var addresses = Enumerable.Range(0, 5_000).Select(Address).ToArray();
+        foreach (var a in addresses)
+            counters.SeeAddress(a);
+        counters.DrainAddresses();
+        foreach (var a in addresses)
+            counters.SeeAddress(a);
+        counters.DrainAddresses(); // both buffers have met this much traffic now
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var a in addresses)
+            counters.SeeAddress(a);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(5_000, counters.DrainAddresses().Count);
+    }
+
+    [Fact]
     public void A_full_buffer_drops_and_counts_until_the_next_drain()
     {
         var counters = new CounterRegistry(10_000);

@@ -36,6 +36,20 @@ public class ManifestIndexTests
     }
 
     [Fact]
+    public void After_a_files_first_redirect_its_digest_headers_allocate_nothing()
+    {
+        var index = ManifestIndex.Build(new Manifest { Serial = 1, Files = [File("os/a.img", "alpha")] }, new CounterRegistry(10));
+        var entry = index.Files["os/a.img"];
+        _ = (entry.Digest, entry.ReprDigest);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var length = 0;
+        for (var i = 0; i < 1000; i++)
+            length += entry.Digest.Length + entry.ReprDigest.Length;
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1000 * (52 + 54), length);
+    }
+
+    [Fact]
     public void Racing_first_uses_of_a_digest_header_all_get_one_instance()
     {
         var index = ManifestIndex.Build(new Manifest { Serial = 1, Files = [File("os/a.img", "alpha")] }, new CounterRegistry(10));
