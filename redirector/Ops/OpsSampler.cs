@@ -88,8 +88,8 @@ internal sealed partial class OpsSampler(
             _failing = true;
         }
         long total = 0;
-        foreach (var v in _lastStats.Mirrors.Values)
-            total += v;
+        foreach (var e in _lastStats.Mirrors)
+            total += e.Value.TryParse(out long v) ? v : 0;
         var local = metrics.Mirror.Peek() + metrics.Fallback.Peek();
         Volatile.Write(ref _sample, new Sample(now, _lastStats, error, total,
             error.Length == 0 ? Rate(_network, now, total) : 0, Rate(_local, now, local)));
@@ -142,7 +142,7 @@ internal sealed partial class OpsSampler(
         var addresses = batch.HyperLogLogLengthAsync(Keyspace.StatsAddresses(now));
         batch.Execute();
         await Task.WhenAll(mirrors, files, countries, addresses);
-        return new Stats(ToDictionary(await mirrors), ToDictionary(await files), ToDictionary(await countries), await addresses);
+        return new Stats(await mirrors, await files, await countries, await addresses);
     }
 
     private static Dictionary<string, long> ToDictionary(HashEntry[] entries)
@@ -159,12 +159,13 @@ internal sealed partial class OpsSampler(
     private OpsView Build(Sample sample)
     {
         var (now, stats, redisError, total) = (sample.Time, sample.Stats, sample.RedisError, sample.Total);
+        var byMirror = ToDictionary(stats.Mirrors);
         var snapshot = holder.Current;
         var mirrors = new List<MirrorView>(snapshot.Mirrors.Length);
         foreach (var entry in snapshot.Mirrors)
         {
             var m = entry.Record;
-            stats.Mirrors.TryGetValue(m.Id, out var redirects);
+            byMirror.TryGetValue(m.Id, out var redirects);
             mirrors.Add(new MirrorView
             {
                 Id = m.Id,
@@ -201,8 +202,8 @@ internal sealed partial class OpsSampler(
             UniqueAddressesToday = stats.Addresses,
             PendingRedirects = flusher.PendingRedirects,
             Mirrors = mirrors,
-            Files = Top(stats.Files, options.Value.Top),
-            Countries = Top(stats.Countries, options.Value.Top),
+            Files = Top(ToDictionary(stats.Files), options.Value.Top),
+            Countries = Top(ToDictionary(stats.Countries), options.Value.Top),
         };
     }
 
@@ -226,7 +227,8 @@ internal sealed partial class OpsSampler(
     /// <summary>One round's reading: what a view is built from.</summary>
     private sealed record Sample(DateTimeOffset Time, Stats Stats, string RedisError, long Total, double NetworkRate, double LocalRate);
 
-    private sealed record Stats(Dictionary<string, long> Mirrors, Dictionary<string, long> Files, Dictionary<string, long> Countries, long Addresses)
+    /// <summary>Today's statistics as Redis returned them: turned into dictionaries only when a view is built.</summary>
+    private sealed record Stats(HashEntry[] Mirrors, HashEntry[] Files, HashEntry[] Countries, long Addresses)
     {
         public static Stats Empty { get; } = new([], [], [], 0);
     }
