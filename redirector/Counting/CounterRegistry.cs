@@ -14,13 +14,13 @@ internal sealed class CounterRegistry
     private readonly ConcurrentDictionary<string, Counter> _mirrors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Counter> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Counter> _countries = new(StringComparer.Ordinal);
-    private readonly int _maxAddresses;
     private AddressBatch _addresses;
+    private AddressBatch _spare;
 
     public CounterRegistry(int maxAddresses)
     {
-        _maxAddresses = maxAddresses;
         _addresses = new AddressBatch(maxAddresses);
+        _spare = new AddressBatch(maxAddresses);
     }
 
     /// <summary>Redirects to the origin or a fallback, counted under this mirror id.</summary>
@@ -47,8 +47,8 @@ internal sealed class CounterRegistry
     {
         var batch = Volatile.Read(ref _addresses);
         var slot = Interlocked.Increment(ref batch.Next) - 1;
-        if (slot < batch.Items.Length)
-            batch.Items[slot] = address;
+        if (slot < batch.Capacity)
+            batch.Store(slot, address);
         else
             DroppedAddresses.Increment();
     }
@@ -59,25 +59,81 @@ internal sealed class CounterRegistry
 
     public IEnumerable<KeyValuePair<string, Counter>> Countries => _countries;
 
-    /// <summary>Takes the distinct addresses seen since the last call.</summary>
+    /// <summary>
+    /// Takes the distinct addresses seen since the last call (one caller at a time: the flusher). Two
+    /// buffers take turns: the one drained now rests a whole flush interval before it is cleared and
+    /// swapped in again, so a writer that claimed a slot just before a swap has long stored by then.
+    /// </summary>
     public HashSet<IPAddress> DrainAddresses()
     {
-        var batch = Interlocked.Exchange(ref _addresses, new AddressBatch(_maxAddresses));
-        var count = Math.Min(Volatile.Read(ref batch.Next), batch.Items.Length);
+        var fresh = _spare;
+        fresh.Reset();
+        var batch = Interlocked.Exchange(ref _addresses, fresh);
+        var count = Math.Min(Volatile.Read(ref batch.Next), batch.Capacity);
         var distinct = new HashSet<IPAddress>(count);
         for (var i = 0; i < count; i++)
         {
             // A writer that claimed a slot just before the swap may not have stored yet: that one address is lost.
-            if (Volatile.Read(ref batch.Items[i]) is { } address)
+            if (batch.Load(i) is { } address)
                 distinct.Add(address);
         }
+        _spare = batch;
         return distinct;
     }
 
-    private sealed class AddressBatch(int capacity)
+    /// <summary>
+    /// Slots for up to <see cref="Capacity"/> addresses in pages allocated as they fill and kept for the
+    /// next rounds, so memory follows the traffic (none when idle) instead of a 4 MB array per flush on
+    /// the large object heap; a page is allocated once, not per request. Pages a quiet round did not reach
+    /// are let go, so a burst does not pin its peak for good.
+    /// </summary>
+    internal sealed class AddressBatch(int capacity)
     {
-        public readonly IPAddress?[] Items = new IPAddress?[capacity];
+        /// <summary>Addresses per page: 32 KB of references, below the large object heap threshold.</summary>
+        internal const int PageSize = 4096;
+
+        private readonly IPAddress?[]?[] _pages = new IPAddress?[]?[(capacity + PageSize - 1) / PageSize];
         public int Next;
+
+        public int Capacity { get; } = capacity;
+
+        /// <summary>Pages currently allocated.</summary>
+        public int Pages
+        {
+            get
+            {
+                var n = 0;
+                foreach (var page in _pages)
+                    n += page is null ? 0 : 1;
+                return n;
+            }
+        }
+
+        public void Store(int slot, IPAddress address)
+        {
+            var page = Volatile.Read(ref _pages[slot / PageSize])
+                ?? Interlocked.CompareExchange(ref _pages[slot / PageSize], new IPAddress?[PageSize], null)
+                ?? _pages[slot / PageSize]!;
+            Volatile.Write(ref page[slot % PageSize], address);
+        }
+
+        public IPAddress? Load(int slot) =>
+            Volatile.Read(ref _pages[slot / PageSize]) is { } page ? Volatile.Read(ref page[slot % PageSize]) : null;
+
+        /// <summary>Empties the batch for another round: clears the slots the last round used, drops pages it did not reach.</summary>
+        public void Reset()
+        {
+            var used = Math.Min(Volatile.Read(ref Next), Capacity);
+            var pagesUsed = (used + PageSize - 1) / PageSize;
+            for (var p = 0; p < _pages.Length; p++)
+            {
+                if (p >= pagesUsed)
+                    _pages[p] = null;
+                else if (_pages[p] is { } page)
+                    Array.Clear(page);
+            }
+            Volatile.Write(ref Next, 0);
+        }
     }
 
     /// <summary>Puts back addresses a failed flush could not write.</summary>

@@ -10,9 +10,10 @@ using StackExchange.Redis;
 namespace Downloads.Redirector.Ops;
 
 /// <summary>
-/// Rebuilds the dashboard's <see cref="OpsView"/> every <see cref="OpsOptions.SampleSeconds"/> from the
-/// in-memory snapshot and one pipelined read of today's statistics, so any number of open dashboards
-/// cost Redis nothing more. Once a minute it also samples every mirror's bandwidth and, if it wins that
+/// Samples today's statistics every <see cref="OpsOptions.SampleSeconds"/> (one pipelined read, so any
+/// number of open dashboards cost Redis nothing more) and keeps the rates going; the dashboard's
+/// <see cref="OpsView"/> (a row per mirror) is built from the latest sample and the in-memory snapshot
+/// when someone asks for it, at most once per sample, not every round for nobody. Once a minute it also samples every mirror's bandwidth and, if it wins that
 /// minute's lease (<see cref="Keyspace.HistoryLease"/>), appends the history: one writer per minute
 /// however many redirectors run. When Redis is away the view keeps the last network-wide figures and
 /// says so; local counting goes on in <see cref="CounterFlusher"/>.
@@ -26,14 +27,31 @@ internal sealed partial class OpsSampler(
     private readonly Queue<(DateTimeOffset Time, long Total)> _local = new();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
     private readonly string _instance = Environment.MachineName + ":" + Environment.ProcessId + ":" + Guid.NewGuid().ToString("N")[..8];
-    private OpsView? _current;
+    private readonly Lock _viewLock = new();
+    private Sample? _sample;
+    private (Sample Sample, OpsView View)? _view;
     private Stats _lastStats = Stats.Empty;
     private long _lastMinute;
     private bool _failing;
 
-    /// <summary>The latest view (built on first use if the loop has not run yet).</summary>
-    public OpsView Current => Volatile.Read(ref _current)
-        ?? new OpsView { Time = time.GetUtcNow(), PollSeconds = options.Value.SampleSeconds, RedisError = "not sampled yet" };
+    /// <summary>The view of the latest sample, built on first use and shared until the next sample.</summary>
+    public OpsView Current
+    {
+        get
+        {
+            var sample = Volatile.Read(ref _sample);
+            if (sample is null)
+                return new OpsView { Time = time.GetUtcNow(), PollSeconds = options.Value.SampleSeconds, RedisError = "not sampled yet" };
+            lock (_viewLock)
+            {
+                if (_view is { } cached && ReferenceEquals(cached.Sample, sample))
+                    return cached.View;
+                var view = Build(sample);
+                _view = (sample, view);
+                return view;
+            }
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,7 +87,12 @@ internal sealed partial class OpsSampler(
                 LogSampleFailed(log, ex.Message);
             _failing = true;
         }
-        Volatile.Write(ref _current, Build(_lastStats, error));
+        long total = 0;
+        foreach (var e in _lastStats.Mirrors)
+            total += e.Value.TryParse(out long v) ? v : 0;
+        var local = metrics.Mirror.Peek() + metrics.Fallback.Peek();
+        Volatile.Write(ref _sample, new Sample(now, _lastStats, error, total,
+            error.Length == 0 ? Rate(_network, now, total) : 0, Rate(_local, now, local)));
         var minute = now.ToUnixTimeSeconds() / 60;
         if (minute != _lastMinute)
         {
@@ -119,7 +142,7 @@ internal sealed partial class OpsSampler(
         var addresses = batch.HyperLogLogLengthAsync(Keyspace.StatsAddresses(now));
         batch.Execute();
         await Task.WhenAll(mirrors, files, countries, addresses);
-        return new Stats(ToDictionary(await mirrors), ToDictionary(await files), ToDictionary(await countries), await addresses);
+        return new Stats(await mirrors, await files, await countries, await addresses);
     }
 
     private static Dictionary<string, long> ToDictionary(HashEntry[] entries)
@@ -133,19 +156,16 @@ internal sealed partial class OpsSampler(
         return d;
     }
 
-    private OpsView Build(Stats stats, string redisError)
+    private OpsView Build(Sample sample)
     {
-        var now = time.GetUtcNow();
+        var (now, stats, redisError, total) = (sample.Time, sample.Stats, sample.RedisError, sample.Total);
+        var byMirror = ToDictionary(stats.Mirrors);
         var snapshot = holder.Current;
-        long total = 0;
-        foreach (var v in stats.Mirrors.Values)
-            total += v;
-        var local = metrics.Mirror.Peek() + metrics.Fallback.Peek();
         var mirrors = new List<MirrorView>(snapshot.Mirrors.Length);
         foreach (var entry in snapshot.Mirrors)
         {
             var m = entry.Record;
-            stats.Mirrors.TryGetValue(m.Id, out var redirects);
+            byMirror.TryGetValue(m.Id, out var redirects);
             mirrors.Add(new MirrorView
             {
                 Id = m.Id,
@@ -176,14 +196,14 @@ internal sealed partial class OpsSampler(
             ManifestSerial = snapshot.Index.Serial,
             RedisAvailable = redisError.Length == 0,
             RedisError = redisError,
-            RedirectsPerSecond = redisError.Length == 0 ? Rate(_network, now, total) : 0,
-            LocalRedirectsPerSecond = Rate(_local, now, local),
+            RedirectsPerSecond = sample.NetworkRate,
+            LocalRedirectsPerSecond = sample.LocalRate,
             RedirectsToday = total,
             UniqueAddressesToday = stats.Addresses,
             PendingRedirects = flusher.PendingRedirects,
             Mirrors = mirrors,
-            Files = Top(stats.Files, options.Value.Top),
-            Countries = Top(stats.Countries, options.Value.Top),
+            Files = Top(ToDictionary(stats.Files), options.Value.Top),
+            Countries = Top(ToDictionary(stats.Countries), options.Value.Top),
         };
     }
 
@@ -204,7 +224,11 @@ internal sealed partial class OpsSampler(
     private static CountEntry[] Top(Dictionary<string, long> counts, int n) =>
         [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(n).Select(kv => new CountEntry(kv.Key, kv.Value))];
 
-    private sealed record Stats(Dictionary<string, long> Mirrors, Dictionary<string, long> Files, Dictionary<string, long> Countries, long Addresses)
+    /// <summary>One round's reading: what a view is built from.</summary>
+    private sealed record Sample(DateTimeOffset Time, Stats Stats, string RedisError, long Total, double NetworkRate, double LocalRate);
+
+    /// <summary>Today's statistics as Redis returned them: turned into dictionaries only when a view is built.</summary>
+    private sealed record Stats(HashEntry[] Mirrors, HashEntry[] Files, HashEntry[] Countries, long Addresses)
     {
         public static Stats Empty { get; } = new([], [], [], 0);
     }

@@ -62,7 +62,6 @@ internal sealed class ManifestIndex
             Convert.FromHexString(file.Sha256, hashes.AsSpan(0, 32), out _, out _);
             for (var i = 0; i < file.Chunks.Count; i++)
                 Convert.FromHexString(file.Chunks[i], hashes.AsSpan(32 * (i + 1), 32), out _, out _);
-            var b64 = Convert.ToBase64String(hashes.AsSpan(0, 32));
             var set = setNames[file.Set];
             files[file.Path] = new FileEntry(counters)
             {
@@ -73,8 +72,6 @@ internal sealed class ManifestIndex
                 Set = set,
                 SetBit = sets.TryGetValue(set, out var bit) ? 1UL << bit : 0,
                 Hashes = hashes,
-                Digest = "SHA-256=" + b64,
-                ReprDigest = "sha-256=:" + b64 + ":",
             };
         }
         return new ManifestIndex(true, manifest.Serial, manifest.Published, manifest.ChunkSize,
