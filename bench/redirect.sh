@@ -35,7 +35,8 @@ wait_http() { # url, what
 echo "building (Release)…"
 dotnet build -c Release -v q -nologo "$root/bench/Downloads.Bench" >/dev/null
 bench=(dotnet "$root/bench/Downloads.Bench/bin/Release/net10.0/Downloads.Bench.dll")
-redirector=(dotnet "$root/redirector/bin/Release/net10.0/Downloads.Redirector.dll")
+# As deployed (ansible redirector role, run.sh): a 4 MiB gen-0 budget. DOTNET_GCgen0size= (empty) for the runtime default.
+redirector=(env "DOTNET_GCgen0size=${DOTNET_GCgen0size-0x400000}" dotnet "$root/redirector/bin/Release/net10.0/Downloads.Redirector.dll")
 
 redis_port=$(free_port); origin_port=$(free_port); nginx_port=$(free_port); bare_port=$(free_port); redir_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
@@ -65,8 +66,17 @@ pids+=($!)
 "${bench[@]}" bare "$bare_port" &
 pids+=($!)
 
+# The seeded mirrors report every 2 s like real ones, so the redirector's estimate of its own redirects
+# is settled by reports as in production (without reports every mirror soon looks full to it).
+"${bench[@]}" report "127.0.0.1:$redis_port" 1000 2 &
+reporter_pid=$!
+pids+=($reporter_pid)
+
+# Health checks off: the seeded mirrors are names, not HTTP servers. With them on, the first round (at
+# start, then every 30 s) fails every probe — 1,000 lookups and refused connections — and excludes every
+# mirror, after which each "redirect" measured would be the cheap fallback to the origin.
 start_redirector() { # extra redirector arguments, e.g. --RateLimit:Enabled=false
-  "${redirector[@]}" "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
+  "${redirector[@]}" --Health:Enabled=false "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
     --Redirector:Origin="http://127.0.0.1:$origin_port" --Redirector:PublicKey="$(cat "$work/key")" \
     --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" \
     --Logging:LogLevel:Default=Warning &
@@ -80,7 +90,7 @@ wait_http "http://127.0.0.1:$bare_port/x" "bare Kestrel"
 curl -fsS -o /dev/null -w "sample redirect: %{http_code} %{redirect_url}\n" -H 'X-Forwarded-For: 81.2.69.142' "http://127.0.0.1:$redir_port/noobs/file-000000.img"
 
 run_wrk() { # name url → "rps p99ms"
-  wrk -t1 -c"$conns" -d3s -s "$work/geo/clients.lua" "$2" >/dev/null 2>&1 # warm-up (JIT, caches)
+  wrk -t1 -c"$conns" -d5s -s "$work/geo/clients.lua" "$2" >/dev/null 2>&1 # warm-up (JIT tiers, caches)
   local out; out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$work/geo/clients.lua" "$2")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   local p99; p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
@@ -111,6 +121,7 @@ fi
 
 # Memory: 10,000 mirrors and 100,000 files.
 kill "$redir_pid"; wait "$redir_pid" 2>/dev/null || true
+kill "$reporter_pid"; wait "$reporter_pid" 2>/dev/null || true
 redis-cli -p "$redis_port" flushall >/dev/null
 "${bench[@]}" seed "127.0.0.1:$redis_port" 10000
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true

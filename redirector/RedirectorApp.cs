@@ -50,7 +50,7 @@ public static class RedirectorApp
         services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<RedirectorMetrics>();
-        services.AddSingleton(sp => new CounterRegistry(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value.MaxPendingAddresses));
+        services.AddSingleton<CounterRegistry>();
         services.AddSingleton(sp => new MirrorSelector(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value, Random.Shared));
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<RedirectHandler>();

@@ -99,8 +99,4 @@ public sealed class RedirectorOptions
     /// </summary>
     [Range(1, 1500)]
     public int CounterReplicaWaitMilliseconds { get; set; } = 500;
-
-    /// <summary>Client addresses buffered between flushes for the unique-address count; more are dropped (and counted as dropped).</summary>
-    [Range(1, 10_000_000)]
-    public int MaxPendingAddresses { get; set; } = 500_000;
 }

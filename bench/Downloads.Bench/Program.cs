@@ -11,7 +11,7 @@ namespace Downloads.Bench;
 
 /// <summary>
 /// BenchmarkDotNet benchmarks (no verb, or BenchmarkDotNet's own arguments), plus the helpers
-/// bench/redirect.sh drives: <c>origin</c>, <c>seed</c>, <c>bare</c> and <c>geo</c>.
+/// bench/redirect.sh drives: <c>origin</c>, <c>seed</c>, <c>report</c>, <c>bare</c> and <c>geo</c>.
 /// </summary>
 public static class Program
 {
@@ -25,6 +25,8 @@ public static class Program
                 return await SeedAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
             case "bare":
                 return await BareAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+            case "report":
+                return await ReportAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), double.Parse(args[3], CultureInfo.InvariantCulture));
             case "memory":
                 return Memory(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
             case "geo":
@@ -95,13 +97,39 @@ public static class Program
         return 0;
     }
 
+    /// <summary>
+    /// Until killed: every <paramref name="seconds"/>, each of the N seeded mirrors "reports" as a real one
+    /// does (request counter moved, heartbeat renewed, rate unchanged), so the redirector's estimate of
+    /// its own redirects is settled by reports as in production instead of piling up on a static table.
+    /// </summary>
+    private static async Task<int> ReportAsync(string redis, int count, double seconds)
+    {
+        using var mux = await ConnectionMultiplexer.ConnectAsync(redis);
+        var db = mux.GetDatabase();
+        var mirrors = Fixtures.Mirrors(count, seed: 1).Where(m => m.Alive).ToArray();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
+        while (await timer.WaitForNextTickAsync())
+        {
+            var batch = db.CreateBatch();
+            var tasks = new List<Task>(mirrors.Length * 2);
+            foreach (var m in mirrors)
+            {
+                tasks.Add(batch.HashIncrementAsync(Keyspace.MirrorState(m.Id), Keyspace.StateFields.Requests));
+                tasks.Add(batch.StringSetAsync(Keyspace.MirrorAlive(m.Id), "1", TimeSpan.FromHours(2)));
+            }
+            batch.Execute();
+            await Task.WhenAll(tasks);
+        }
+        return 0;
+    }
+
     /// <summary>Managed bytes held by a snapshot of N mirrors and M files (what RSS is made of, minus the runtime).</summary>
     private static int Memory(int mirrors, int files)
     {
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var manifest = Parsed(files);
         var afterManifest = GC.GetTotalMemory(true);
-        var counters = new Downloads.Redirector.Counting.CounterRegistry(1000);
+        var counters = new Downloads.Redirector.Counting.CounterRegistry();
         var index = Downloads.Redirector.Snapshots.ManifestIndex.Build(manifest, counters);
         var afterIndex = GC.GetTotalMemory(true);
         var snapshot = Downloads.Redirector.Snapshots.SnapshotBuilder.Build(index, Fixtures.Mirrors(mirrors, 1), new Downloads.Redirector.RedirectorOptions(),

@@ -34,7 +34,7 @@ public class SelectionBenchmarks
     public void Setup()
     {
         var options = new RedirectorOptions();
-        var counters = new CounterRegistry(1000);
+        var counters = new CounterRegistry();
         var manifest = Fixtures.Manifest(100);
         manifest = manifest with { Files = [manifest.Files[0] with { Size = 0 }, .. manifest.Files.Skip(1)] };
         _snapshot = SnapshotBuilder.Build(ManifestIndex.Build(manifest, counters), Fixtures.Mirrors(Mirrors, seed: 1), options, counters,

@@ -113,8 +113,7 @@ internal sealed partial class CounterFlusher(
             if (delta != 0)
                 DayBatch.Add(batch.Countries, country, delta);
         }
-        foreach (var address in counters.DrainAddresses())
-            batch.AddAddress(address);
+        counters.DrainAddressesInto(batch.Addresses);
         if (batch.IsEmpty)
             _open.Remove(today);
     }

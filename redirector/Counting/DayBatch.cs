@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Downloads.Redirector.Counting;
 
 /// <summary>
@@ -38,15 +36,6 @@ internal sealed class DayBatch(DateTimeOffset day)
                 sum += v;
             return sum;
         }
-    }
-
-    public void AddAddress(System.Net.IPAddress address)
-    {
-        // The same bytes PFADD would get: the address's usual text form in UTF-8.
-        var text = address.ToString();
-        Span<byte> utf8 = text.Length <= 64 ? stackalloc byte[64] : new byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
-        var length = Encoding.UTF8.GetBytes(text, utf8);
-        Addresses.Add(utf8[..length]);
     }
 
     public static void Add(Dictionary<string, long> into, string key, long delta)

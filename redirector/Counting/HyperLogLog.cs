@@ -8,7 +8,9 @@ namespace Downloads.Redirector.Counting;
 /// with Redis's seed), so a redirector can count distinct addresses while Redis is away and hand the
 /// registers over with one <c>SET</c> + <c>PFMERGE</c> when it is back. Merging is a register-wise max:
 /// sending the same registers twice changes nothing, and the result equals <c>PFADD</c> of the same
-/// elements. 16 KiB whatever the number of addresses.
+/// elements. 16 KiB whatever the number of addresses. <see cref="AddConcurrent"/> may run on many
+/// threads at once (the request path): a register only ever grows, by compare-and-swap, so the result
+/// is the same as adding the same elements one by one in any order.
 /// </summary>
 internal sealed class HyperLogLog
 {
@@ -23,20 +25,62 @@ internal sealed class HyperLogLog
 
     private readonly byte[] _registers = new byte[Registers];
 
-    /// <summary>Whether nothing was added.</summary>
-    public bool IsEmpty { get; private set; } = true;
+    private volatile bool _isEmpty = true;
 
-    /// <summary>Adds an element (its bytes, as PFADD would receive them).</summary>
+    /// <summary>Whether nothing was added.</summary>
+    public bool IsEmpty => _isEmpty;
+
+    /// <summary>Adds an element (its bytes, as PFADD would receive them). One thread at a time.</summary>
     public void Add(ReadOnlySpan<byte> element)
+    {
+        var (index, count) = Register(element);
+        if (count > _registers[index])
+            _registers[index] = count;
+        _isEmpty = false;
+    }
+
+    /// <summary>
+    /// Adds an element from any thread, lock-free and allocation-free: the register is raised with a
+    /// compare-and-swap loop, so concurrent adds never lower one another.
+    /// </summary>
+    public void AddConcurrent(ReadOnlySpan<byte> element)
+    {
+        var (index, count) = Register(element);
+        ref var register = ref _registers[index];
+        var current = Volatile.Read(ref register);
+        while (count > current)
+        {
+            var seen = Interlocked.CompareExchange(ref register, count, current);
+            if (seen == current)
+                break;
+            current = seen;
+        }
+        if (_isEmpty)
+            _isEmpty = false;
+    }
+
+    /// <summary>Adds an address as its usual text form in UTF-8 — the bytes <c>PFADD</c> of the address would hash — from any thread.</summary>
+    public void AddConcurrent(System.Net.IPAddress address)
+    {
+        Span<byte> utf8 = stackalloc byte[64];
+        if (address.TryFormat(utf8, out var length))
+            AddConcurrent(utf8[..length]);
+    }
+
+    /// <summary>Empties the registers (one thread, none adding).</summary>
+    public void Clear()
+    {
+        Array.Clear(_registers);
+        _isEmpty = true;
+    }
+
+    private static (int Index, byte Count) Register(ReadOnlySpan<byte> element)
     {
         var hash = MurmurHash64A(element, 0xadc83b19);
         var index = (int)(hash & (Registers - 1));
         hash >>= P;
         hash |= 1UL << Q;
-        var count = (byte)(BitOperations.TrailingZeroCount(hash) + 1);
-        if (count > _registers[index])
-            _registers[index] = count;
-        IsEmpty = false;
+        return (index, (byte)(BitOperations.TrailingZeroCount(hash) + 1));
     }
 
     /// <summary>Register-wise max with <paramref name="other"/>.</summary>
@@ -44,10 +88,11 @@ internal sealed class HyperLogLog
     {
         for (var i = 0; i < Registers; i++)
         {
-            if (other._registers[i] > _registers[i])
-                _registers[i] = other._registers[i];
+            var theirs = Volatile.Read(ref other._registers[i]);
+            if (theirs > _registers[i])
+                _registers[i] = theirs;
         }
-        IsEmpty &= other.IsEmpty;
+        _isEmpty &= other.IsEmpty;
     }
 
     /// <summary>

@@ -48,7 +48,7 @@ internal static class Routing
 
     public static RoutingSnapshot Snapshot(IReadOnlyList<MirrorRecord> mirrors, Manifest? manifest = null, RedirectorOptions? options = null)
     {
-        var counters = new CounterRegistry(1000);
+        var counters = new CounterRegistry();
         var index = ManifestIndex.Build(manifest ?? Manifest(), counters);
         return SnapshotBuilder.Build(index, mirrors, options ?? new RedirectorOptions(), counters, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
     }

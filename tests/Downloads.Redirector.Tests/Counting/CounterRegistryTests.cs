@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Downloads.Redirector.Counting;
 
 namespace Downloads.Redirector.Tests.Counting;
@@ -7,72 +8,71 @@ public class CounterRegistryTests
 {
     private static IPAddress Address(int i) => new([100, (byte)(64 + i / 65536), (byte)(i / 256 % 256), (byte)(i % 256)]);
 
-    [Fact]
-    public void Drained_addresses_are_the_distinct_ones_seen_since_the_last_drain_and_only_those()
+    /// <summary>The sketch PFADD of these addresses' text forms would build, added one by one.</summary>
+    private static HyperLogLog Expected(IEnumerable<IPAddress> addresses)
     {
-        var counters = new CounterRegistry(50_000);
-        for (var i = 0; i < 20_000; i++)
-            counters.SeeAddress(Address(i % 9_000));
-        var first = counters.DrainAddresses();
-        Assert.Equal(9_000, first.Count);
-        Assert.Contains(Address(8_999), first);
+        var hll = new HyperLogLog();
+        foreach (var a in addresses)
+            hll.Add(Encoding.UTF8.GetBytes(a.ToString()));
+        return hll;
+    }
 
-        // The buffers take turns and are reused: nothing of the first round may leak into the next ones.
+    [Fact]
+    public void Drained_addresses_are_those_seen_since_the_last_drain_exactly_as_PFADD_of_their_text_would_count_them()
+    {
+        var counters = new CounterRegistry();
+        var seen = Enumerable.Range(0, 20_000).Select(i => Address(i % 9_000)).ToList();
+        seen.Add(IPAddress.Parse("2001:db8::1"));
+        foreach (var a in seen)
+            counters.SeeAddress(a);
+        var first = new HyperLogLog();
+        counters.DrainAddressesInto(first);
+        Assert.Equal(Expected(seen).ToRedisDense(), first.ToRedisDense());
+        Assert.InRange(first.Estimate(), 9_001 * 0.97, 9_001 * 1.03);
+
+        // Only what came after: nothing, then one address (the retired sketch is cleared before reuse).
+        var second = new HyperLogLog();
+        counters.DrainAddressesInto(second);
+        Assert.True(second.IsEmpty);
         counters.SeeAddress(Address(42));
-        Assert.Equal([Address(42)], counters.DrainAddresses());
-        Assert.Empty(counters.DrainAddresses());
-        counters.SeeAddress(Address(7));
-        Assert.Equal([Address(7)], counters.DrainAddresses());
-        Assert.Equal(0, counters.DroppedAddresses.Peek());
+        var third = new HyperLogLog();
+        counters.DrainAddressesInto(third);
+        Assert.Equal(Expected([Address(42)]).ToRedisDense(), third.ToRedisDense());
+        var fourth = new HyperLogLog();
+        counters.DrainAddressesInto(fourth);
+        Assert.True(fourth.IsEmpty);
     }
 
     [Fact]
-    public void Recording_an_address_allocates_nothing_once_the_buffers_pages_exist()
+    public void Concurrent_adds_from_many_threads_give_the_same_registers_as_one_by_one()
     {
-        var counters = new CounterRegistry(10_000);
-        var addresses = Enumerable.Range(0, 5_000).Select(Address).ToArray();
-        foreach (var a in addresses)
-            counters.SeeAddress(a);
-        counters.DrainAddresses();
-        foreach (var a in addresses)
-            counters.SeeAddress(a);
-        counters.DrainAddresses(); // both buffers have met this much traffic now
+        var counters = new CounterRegistry();
+        var addresses = Enumerable.Range(0, 200_000).Select(Address).ToArray();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        {
+            // Every thread adds every address, in its own order: maximal contention on every register.
+            for (var i = 0; i < addresses.Length; i++)
+                counters.SeeAddress(addresses[(i + (t * 25_013)) % addresses.Length]);
+        });
+        var drained = new HyperLogLog();
+        counters.DrainAddressesInto(drained);
+        Assert.Equal(Expected(addresses).ToRedisDense(), drained.ToRedisDense());
+    }
 
+    [Fact]
+    public void Seeing_an_address_allocates_nothing()
+    {
+        var counters = new CounterRegistry();
+        var v4 = Address(7);
+        var v6 = IPAddress.Parse("2001:db8:85a3::8a2e:370:7334");
+        counters.SeeAddress(v4);
+        counters.SeeAddress(v6);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var a in addresses)
-            counters.SeeAddress(a);
+        for (var i = 0; i < 10_000; i++)
+        {
+            counters.SeeAddress(v4);
+            counters.SeeAddress(v6);
+        }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(5_000, counters.DrainAddresses().Count);
-    }
-
-    [Fact]
-    public void A_full_buffer_drops_and_counts_until_the_next_drain()
-    {
-        var counters = new CounterRegistry(10_000);
-        for (var i = 0; i < 10_500; i++)
-            counters.SeeAddress(Address(i));
-        Assert.Equal(10_000, counters.DrainAddresses().Count);
-        Assert.Equal(500, counters.DroppedAddresses.Peek());
-        counters.SeeAddress(Address(10_400));
-        Assert.Equal([Address(10_400)], counters.DrainAddresses());
-    }
-
-    [Fact]
-    public void Address_pages_follow_the_traffic_and_a_quiet_round_lets_them_go()
-    {
-        var batch = new CounterRegistry.AddressBatch(500_000);
-        Assert.Equal(0, batch.Pages);
-        for (var i = 0; i < 3 * CounterRegistry.AddressBatch.PageSize; i++)
-            batch.Store(Interlocked.Increment(ref batch.Next) - 1, Address(i));
-        Assert.Equal(3, batch.Pages);
-
-        batch.Reset(); // after a busy round: pages kept, emptied
-        Assert.Equal(3, batch.Pages);
-        Assert.Null(batch.Load(0));
-        batch.Store(Interlocked.Increment(ref batch.Next) - 1, Address(1));
-
-        batch.Reset(); // after a round of one address: the pages it did not reach go
-        Assert.Equal(1, batch.Pages);
-        Assert.Null(batch.Load(0));
     }
 }

@@ -14,7 +14,7 @@ public class SnapshotManifestSourceTests
 
     private static RoutingSnapshot Snapshot(long serial, List<ManifestFile> files) => new()
     {
-        Index = ManifestIndex.Build(new Manifest { Serial = serial, ChunkSize = 16, Files = files }, new CounterRegistry(100)),
+        Index = ManifestIndex.Build(new Manifest { Serial = serial, ChunkSize = 16, Files = files }, new CounterRegistry()),
         Mirrors = [],
         Http = MirrorTable.Empty,
         Https = MirrorTable.Empty,

@@ -25,7 +25,7 @@ public sealed class OpsSamplerTests : IDisposable
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder);
         var options = Options.Create(new RedirectorOptions());
-        var flusher = new CounterFlusher(new CounterRegistry(100), mux, options, TimeProvider.System, metrics, NullLogger<CounterFlusher>.Instance);
+        var flusher = new CounterFlusher(new CounterRegistry(), mux, options, TimeProvider.System, metrics, NullLogger<CounterFlusher>.Instance);
         var sampler = new OpsSampler(holder, mux, flusher, metrics, Options.Create(new OpsOptions { WriteHistory = false }),
             TimeProvider.System, NullLogger<OpsSampler>.Instance);
 

@@ -28,7 +28,7 @@ public class OwnRedirectsTests
     ];
 
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-26T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-    private readonly CounterRegistry _counters = new(1000);
+    private readonly CounterRegistry _counters = new();
     private readonly ManifestIndex _index;
 
     public OwnRedirectsTests() =>

@@ -31,7 +31,7 @@ public class SurgeControlTests(ITestOutputHelper output)
         var random = new Random(seed);
         var near = Mirror("near", 51.5, -0.1) with { CapacityMbps = capacityMbps };
         var far = Mirror("far", 40.7, -74) with { CapacityMbps = 100_000 };
-        var counters = new CounterRegistry(1000);
+        var counters = new CounterRegistry();
         var file = File("os/image.img") with { Size = 4_000_000_000 };
         var index = ManifestIndex.Build(Manifest(10, file), counters);
         var selector = new MirrorSelector(options, new Random(seed + 1));
