@@ -35,8 +35,6 @@ public class RateLimitBenchmarks
         services.AddSingleton<ClientAddressResolver>();
         services.AddOptions<RateLimitOptions>().Configure(o => o.PermitsPerSecond = 1_000_000);
         services.AddSingleton<ClientRateLimiter>();
-        services.AddRateLimiter(_ => { });
-        services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>().Configure<ClientRateLimiter>((o, l) => o.GlobalLimiter = l);
         var provider = services.BuildServiceProvider();
         _limiter = provider.GetRequiredService<ClientRateLimiter>();
 
@@ -44,7 +42,7 @@ public class RateLimitBenchmarks
         bare.Run(_ => Task.CompletedTask);
         _bare = bare.Build();
         var limited = new ApplicationBuilder(provider);
-        limited.UseRateLimiter();
+        limited.UseMiddleware<RateLimitMiddleware>();
         limited.Run(_ => Task.CompletedTask);
         _limited = limited.Build();
 

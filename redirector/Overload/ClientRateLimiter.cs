@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
 using Downloads.Redirector.Clients;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Overload;
@@ -96,18 +94,6 @@ internal sealed class ClientRateLimiter : PartitionedRateLimiter<HttpContext>
         ValueTask.FromResult(AttemptAcquireCore(resource, permitCount)); // no queue: waiting would only hold the connection longer
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
-
-    /// <summary>Writes the refusal: 429, <c>Retry-After</c> in whole seconds, a one-line reason.</summary>
-    public static ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
-    {
-        var seconds = 1;
-        if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-            seconds = (int)Math.Clamp(Math.Ceiling(retryAfter.TotalSeconds), 1, 3600);
-        var context = rejected.HttpContext;
-        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        return new ValueTask(Apis.Problems.Write(context, StatusCodes.Status429TooManyRequests,
-            $"too many requests from this address; retry after {seconds} s"));
-    }
 
     private sealed class Lease(TimeSpan? retryAfter) : RateLimitLease
     {

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -26,21 +25,14 @@ internal static class OverloadExtensions
             kestrel.AddServerHeader = false;
         });
         services.AddSingleton<ClientRateLimiter>();
-        services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<ClientRateLimiter>((o, limiter) =>
-        {
-            o.GlobalLimiter = limiter;
-            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.OnRejected = ClientRateLimiter.OnRejectedAsync;
-        });
         return services;
     }
 
-    /// <summary>Adds the rate-limiting middleware unless <c>RateLimit:Enabled</c> is false (then it costs nothing).</summary>
+    /// <summary>Adds the rate-limiting middleware (<see cref="RateLimitMiddleware"/>) unless <c>RateLimit:Enabled</c> is false (then it costs nothing).</summary>
     public static IApplicationBuilder UseOverloadProtection(this IApplicationBuilder app)
     {
         if (app.ApplicationServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.Enabled)
-            app.UseRateLimiter();
+            app.UseMiddleware<RateLimitMiddleware>();
         return app;
     }
 }
