@@ -76,7 +76,7 @@ pids+=($reporter_pid)
 # start, then every 30 s) fails every probe — 1,000 lookups and refused connections — and excludes every
 # mirror, after which each "redirect" measured would be the cheap fallback to the origin.
 start_redirector() { # extra redirector arguments, e.g. --RateLimit:Enabled=false
-  "${redirector[@]}" --Health:Enabled=false "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
+  "${redirector[@]}" --Health:Enabled=${BENCH_HEALTH:-false} "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
     --Redirector:Origin="http://127.0.0.1:$origin_port" --Redirector:PublicKey="$(cat "$work/key")" \
     --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" \
     --Logging:LogLevel:Default=Warning &

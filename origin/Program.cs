@@ -1,3 +1,4 @@
+using Downloads.Contracts.Hosting;
 using Downloads.Origin.Publishing;
 using Downloads.Origin.Sample;
 
@@ -14,8 +15,6 @@ public static class Program
     {
         if (args.Length > 0 && args[0] is SampleCommand.Name or KeygenCommand.Name or PublishCommand.Name)
             return await OriginCommands.RunAsync(args);
-        await using var app = OriginApp.Build(args);
-        await app.RunAsync();
-        return 0;
+        return await ServiceHost.RunAsync("origin", () => OriginApp.Build(args));
     }
 }

@@ -1,3 +1,4 @@
+using Downloads.Contracts.Hosting;
 using Downloads.Redirector.Cli;
 
 namespace Downloads.Redirector;
@@ -10,8 +11,6 @@ public static class Program
     {
         if (args.Length > 0 && OpsCli.Verbs.Contains(args[0]))
             return await OpsCli.RunAsync(args);
-        await using var app = RedirectorApp.Build(args);
-        await app.RunAsync();
-        return 0;
+        return await ServiceHost.RunAsync("redirector", () => RedirectorApp.Build(args));
     }
 }

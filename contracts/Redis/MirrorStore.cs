@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Downloads.Contracts.Mirrors;
 using StackExchange.Redis;
@@ -253,11 +254,14 @@ public static class MirrorStore
     /// <summary>One mirror's three queued live commands.</summary>
     private readonly record struct LivePending(Task<RedisValue[]> State, Task<RedisValue[]> AliveAndMonth, Task<RedisValue[]> Health)
     {
-        public static LivePending Queue(IBatch batch, string id, DateTimeOffset now) =>
-            new(batch.HashGetAsync(MirrorState(id), LiveStateFields),
+        public static LivePending Queue(IBatch batch, string id, DateTimeOffset now)
+        {
+            var keys = LiveKeys.Of(id, now);
+            return new(batch.HashGetAsync(keys.State, LiveStateFields),
                 // Heartbeat and month counter of one mirror share its hash tag: one single-slot MGET.
-                batch.StringGetAsync([MirrorAlive(id), MirrorMonthBytes(id, now)]),
-                batch.HashGetAsync(MirrorHealth(id), LiveHealthFields));
+                batch.StringGetAsync(keys.AliveAndMonth),
+                batch.HashGetAsync(keys.Health, LiveHealthFields));
+        }
 
         public async Task<LiveValues> ReadAsync()
         {
@@ -265,5 +269,40 @@ public static class MirrorStore
             var aliveAndMonth = await AliveAndMonth.ConfigureAwait(false);
             return new(state, aliveAndMonth[0], aliveAndMonth[1], await Health.ConfigureAwait(false));
         }
+    }
+
+    /// <summary>
+    /// One mirror's live-read keys, built once per mirror and month instead of four key strings and an
+    /// array per mirror per round (40,000 strings every 2 s with 10,000 mirrors). Held weakly by the id
+    /// string the records share, so a removed mirror's keys go with its last record.
+    /// </summary>
+    private sealed class LiveKeys
+    {
+        private static readonly ConditionalWeakTable<string, LiveKeys> s_keys = new();
+
+        private LiveKeys(string id, DateTimeOffset now)
+        {
+            Month = MonthOf(now);
+            State = MirrorState(id);
+            Health = MirrorHealth(id);
+            AliveAndMonth = [MirrorAlive(id), MirrorMonthBytes(id, now)];
+        }
+
+        public int Month { get; }
+        public RedisKey State { get; }
+        public RedisKey Health { get; }
+        /// <summary>Shared by every read of this mirror this month: never modified.</summary>
+        public RedisKey[] AliveAndMonth { get; }
+
+        public static LiveKeys Of(string id, DateTimeOffset now)
+        {
+            if (s_keys.TryGetValue(id, out var keys) && keys.Month == MonthOf(now))
+                return keys;
+            keys = new LiveKeys(id, now);
+            s_keys.AddOrUpdate(id, keys);
+            return keys;
+        }
+
+        private static int MonthOf(DateTimeOffset now) => (now.UtcDateTime.Year * 100) + now.UtcDateTime.Month;
     }
 }
