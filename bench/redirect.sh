@@ -115,8 +115,9 @@ kill "$redir_pid"; wait "$redir_pid" 2>/dev/null || true
 start_redirector
 conns_saved=$conns; conns=$((conns * 16))
 read -r sat_rps _ < <(run_wrk "redirector, ${conns} connections" "http://127.0.0.1:$redir_port/")
+read -r bare_sat_rps _ < <(run_wrk "bare Kestrel, ${conns} connections" "http://127.0.0.1:$bare_port/")
 conns=$conns_saved
-awk -v on="$redir_rps" -v off="$nolimit_rps" -v sat="$sat_rps" 'BEGIN { printf "rate limit cost: %.1f%% of requests/s; %dx connections: %.2f of the throughput at %s\n", (off-on)*100/off, 16, sat/on, "'"$conns"'" }'
+awk -v on="$redir_rps" -v off="$nolimit_rps" -v sat="$sat_rps" -v b="$bare_rps" -v bs="$bare_sat_rps" 'BEGIN { printf "rate limit cost: %.1f%% of requests/s; %dx connections: redirector %.2f, bare Kestrel %.2f of their throughput at %s\n", (off-on)*100/off, 16, sat/on, bs/b, "'"$conns"'" }'
 fi
 
 # Memory: 10,000 mirrors and 100,000 files.
