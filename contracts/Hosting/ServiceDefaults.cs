@@ -26,7 +26,7 @@ public static class ServiceDefaults
     /// priority (any command-line, environment or file setting wins): the per-request hosting log is off.
     /// While that category is enabled at all, ASP.NET Core starts an <c>Activity</c> (W3C trace id) and a
     /// log scope with their execution-context copies for every request, even when nothing records them —
-    /// measured in the redirector as about a third of the bytes a redirect allocates (docs/architecture.md).
+    /// measured in the redirector as about a third of the bytes a redirect allocates (bench/README.md).
     /// <c>--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information</c> turns request logs back on.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
