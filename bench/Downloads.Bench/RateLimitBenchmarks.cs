@@ -12,8 +12,8 @@ namespace Downloads.Bench;
 
 /// <summary>
 /// Cost of the per-client rate limit on the request path: a pipeline that does nothing, the same
-/// behind the ASP.NET Core rate-limiting middleware with <see cref="ClientRateLimiter"/> as its global
-/// limiter (what the redirector runs), and the limiter alone. Requests come from a trusted proxy with
+/// behind <see cref="RateLimitMiddleware"/> over <see cref="ClientRateLimiter"/> (what the redirector
+/// runs), and the limiter alone. Requests come from a trusted proxy with
 /// one of 4,096 client addresses in <c>X-Forwarded-For</c>, as in bench/redirect.sh.
 /// </summary>
 [MemoryDiagnoser]

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Downloads.Redirector.Overload;
 
 /// <summary>
-/// Per-client limit for the ASP.NET Core rate-limiting middleware, keyed by the address
+/// Per-client limit, applied to every request by <see cref="RateLimitMiddleware"/>, keyed by the address
 /// <see cref="ClientAddressResolver"/> resolves (so a trusted proxy's clients are limited one by one,
 /// not as one proxy) — an IPv4 address or an IPv6 /64, since one host gets a whole /64.
 /// <para>
