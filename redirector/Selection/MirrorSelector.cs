@@ -325,12 +325,16 @@ internal sealed class MirrorSelector
     /// The same rules as <see cref="Select"/>, spelled out per mirror with a reason, for the mirror list.
     /// Not on the redirect path: allocates freely.
     /// </summary>
-    public static Exclusion Check(MirrorEntry mirror, FileEntry file, in ClientLocation client, bool https)
+    /// <param name="estimated">
+    /// Whether our own redirects since the mirror's last report count (the usual case); without them only
+    /// the reported figures do, as in <see cref="Select"/>'s last resort when every candidate is full by the estimate.
+    /// </param>
+    public static Exclusion Check(MirrorEntry mirror, FileEntry file, in ClientLocation client, bool https, bool estimated = true)
     {
         if (mirror.StandingExclusion != Exclusion.None)
             return mirror.StandingExclusion;
         // Spare when it reported, but taken since by our own redirects: full until its next report.
-        if (mirror.SpareNowBps <= 0)
+        if (estimated && mirror.SpareNowBps <= 0)
             return Exclusion.Full;
         var r = mirror.Record;
         if ((https ? r.HttpsUrl : r.HttpUrl).Length == 0)
@@ -347,9 +351,19 @@ internal sealed class MirrorSelector
     /// <summary>
     /// Every mirror with its distance and, for candidates, rank order, whether it is in the lottery and
     /// its chance of being the target; excluded ones carry the reason. For the mirror list, not the
-    /// redirect path: allocates freely, but ranks exactly as <see cref="Select"/> does.
+    /// redirect path: allocates freely, but ranks exactly as <see cref="Select"/> does — including its last
+    /// resort: when our own redirects have filled every candidate, the reported figures decide, and the
+    /// list shows those chances rather than no candidate at all.
     /// </summary>
     public List<MirrorVerdict> Explain(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https)
+    {
+        var verdicts = Explain(snapshot, file, client, https, estimated: true);
+        return verdicts.Count > 0 && verdicts[0].Exclusion != Exclusion.None
+            ? Explain(snapshot, file, client, https, estimated: false)
+            : verdicts;
+    }
+
+    private List<MirrorVerdict> Explain(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https, bool estimated)
     {
         var (cx, cy, cz) = client.HasCoordinates ? SnapshotBuilder.UnitVector(client.Latitude, client.Longitude) : _default;
         var verdicts = new List<MirrorVerdict>(snapshot.Mirrors.Length);
@@ -361,24 +375,25 @@ internal sealed class MirrorSelector
             var dot = x * cx + y * cy + z * cz;
             var sameAsn = client.Asn != 0 && r.Asn == client.Asn;
             var key = dot + (sameAsn ? AsnBonus : 0);
-            var exclusion = Check(mirror, file, client, https);
+            var exclusion = Check(mirror, file, client, https, estimated);
             if (exclusion == Exclusion.None && key > best)
                 best = key;
             var distance = Math.Acos(Math.Clamp(dot, -1, 1)) * GreatCircle.EarthRadiusKm;
             verdicts.Add(new MirrorVerdict(mirror, distance, sameAsn, exclusion, key, false, 0));
         }
         var threshold = NearThreshold(best);
+        double Weight(MirrorEntry m) => estimated ? m.LotteryWeightNow : m.LotteryWeight;
         double total = 0;
         foreach (var v in verdicts)
         {
             if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                total += v.Mirror.LotteryWeightNow;
+                total += Weight(v.Mirror);
         }
         for (var i = 0; i < verdicts.Count; i++)
         {
             var v = verdicts[i];
             if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                verdicts[i] = v with { Near = true, Chance = total > 0 ? v.Mirror.LotteryWeightNow / total : 0 };
+                verdicts[i] = v with { Near = true, Chance = total > 0 ? Weight(v.Mirror) / total : 0 };
         }
         // Candidates first, in rank order; then the excluded, nearest first.
         verdicts.Sort(static (a, b) =>

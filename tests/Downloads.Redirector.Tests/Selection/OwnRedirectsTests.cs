@@ -193,7 +193,12 @@ public class OwnRedirectsTests
         Assert.Equal("c", Pick(selector, snapshot));
         Assert.Equal("d", Pick(selector, snapshot));
 
-        // Everything full by our estimate: the reported spare decides among the near ones again (never the origin).
+        // Everything full by our estimate: the reported spare decides among the near ones again (never the
+        // origin), and the mirror list says so instead of showing no candidate.
+        var full = selector.Explain(snapshot, snapshot.Entry(Big), London, https: false);
+        Assert.Equal(["a", "b"], full.Where(v => v.Near).Select(v => v.Mirror.Record.Id).Order().ToArray());
+        Assert.All(full.Where(v => v.Near), v => Assert.Equal(0.5, v.Chance, 6));
+        Assert.Equal(Exclusion.None, full.Single(v => v.Mirror.Record.Id == "c").Exclusion);
         var last = Pick(selector, snapshot);
         Assert.Contains(last, new[] { "a", "b" });
     }
