@@ -13,7 +13,15 @@ namespace Downloads.Mirror.Reporting;
 /// transaction. Bytes not yet reported (Redis down, a failed round trip) stay pending and go into the
 /// next successful report, so the month counter loses nothing.
 /// </summary>
-public sealed partial class MirrorReporter : IDisposable
+/// <remarks>
+/// Not <see cref="IDisposable"/>: the container disposes singletons when the host is disposed, which can
+/// be while the final report is still waiting on Redis (a shutdown during a failover); a disposed gate then
+/// threw from that report and failed the host with a stack trace. The gate never creates a wait handle, so
+/// there is nothing to release.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "Disposing the gate under an in-flight report is the bug; a SemaphoreSlim without a wait handle holds no resource.")]
+public sealed partial class MirrorReporter
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly MirrorOptions _mirror;
@@ -141,9 +149,6 @@ public sealed partial class MirrorReporter : IDisposable
         }
         return false;
     }
-
-    /// <inheritdoc />
-    public void Dispose() => _gate.Dispose();
 
     private enum ReportState
     {

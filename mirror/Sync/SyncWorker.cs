@@ -21,6 +21,8 @@ internal sealed partial class SyncWorker(
     TimeProvider time,
     ILogger<SyncWorker> logger) : BackgroundService
 {
+    // Never disposed: a manifest notification from Redis can still arrive while the host is disposed, and
+    // waking a disposed semaphore would throw on the Redis library's thread. It holds no wait handle.
     private readonly SemaphoreSlim _wake = new(0, 1);
     private bool _subscribed;
 
@@ -102,12 +104,6 @@ internal sealed partial class SyncWorker(
         {
             // A wake-up is already pending.
         }
-    }
-
-    public override void Dispose()
-    {
-        _wake.Dispose();
-        base.Dispose();
     }
 
     private static partial class Log

@@ -23,6 +23,9 @@ internal sealed partial class CounterFlusher(
     CounterRegistry counters, IConnectionMultiplexer redis, IOptions<RedirectorOptions> options,
     TimeProvider time, RedirectorMetrics metrics, ILogger<CounterFlusher> log) : BackgroundService
 {
+    // Never disposed: the container disposes this service when the host is, which can be while the last
+    // flush still waits on Redis (a shutdown during a failover); it must then end as a failed flush that
+    // keeps its batch, not throw from a disposed gate. Without a wait handle it holds no resource.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SortedDictionary<DateTimeOffset, DayBatch> _open = [];
     private readonly string _instance = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
@@ -222,12 +225,6 @@ internal sealed partial class CounterFlusher(
         PendingRedirects = redirects;
         PendingAddressesEstimate = addresses.IsEmpty ? 0 : addresses.Estimate();
         metrics.SetPending(redirects);
-    }
-
-    public override void Dispose()
-    {
-        _gate.Dispose();
-        base.Dispose();
     }
 
     [LoggerMessage(EventId = RedirectorEvents.CounterFlushFailed, Level = LogLevel.Warning,

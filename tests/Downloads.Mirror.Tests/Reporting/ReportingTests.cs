@@ -6,6 +6,7 @@ using Downloads.Contracts.Redis;
 using Downloads.Mirror.Reporting;
 using Downloads.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace Downloads.Mirror.Tests.Reporting;
@@ -128,7 +129,7 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
         using var mux = await ConnectionMultiplexer.ConnectAsync($"{own.Endpoint},user={user},password=pend1-secret,abortConnect=false,connectTimeout=1000,asyncTimeout=500,syncTimeout=500");
         var recording = new RecordingLoggerProvider();
         using var logs = new LoggerFactory([recording]);
-        using var reporter = new MirrorReporter(mux, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MirrorOptions>>(),
+        var reporter = new MirrorReporter(mux, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MirrorOptions>>(),
             Microsoft.Extensions.Options.Options.Create(new ReportingOptions()), services.GetRequiredService<TrafficCounters>(),
             services.GetRequiredService<Downloads.Mirror.Storage.LiveTree>(), services.GetRequiredService<Downloads.Mirror.Sync.SyncStatus>(),
             TimeProvider.System, logs.CreateLogger<MirrorReporter>());
@@ -148,6 +149,37 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
         Assert.Single(lines, l => l.Contains("waiting for approval", StringComparison.Ordinal));
         Assert.Single(lines, l => l.Contains("Information Mirror pend1 is approved", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains(" Warning ", StringComparison.Ordinal));
+        await host.App.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_report_in_flight_when_the_host_is_disposed_ends_as_a_failed_report_not_an_exception()
+    {
+        // Shutting down during a failover: the last report waits on a Redis that answers nothing while the
+        // container disposes its singletons (the host's stop timeout passed).
+        using var own = new RedisServer();
+        await using var host = new MirrorHost("late1", own.Configuration, "--Reporting:Interval=00:10:00");
+        await host.App.StartAsync();
+        var services = host.App.Services;
+        using var mux = await ConnectionMultiplexer.ConnectAsync($"{own.Endpoint},abortConnect=false,asyncTimeout=500,syncTimeout=500");
+        var reporter = new MirrorReporter(mux, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MirrorOptions>>(),
+            Microsoft.Extensions.Options.Options.Create(new ReportingOptions()), services.GetRequiredService<TrafficCounters>(),
+            services.GetRequiredService<Downloads.Mirror.Storage.LiveTree>(), services.GetRequiredService<Downloads.Mirror.Sync.SyncStatus>(),
+            TimeProvider.System, NullLogger<MirrorReporter>.Instance);
+        Assert.True(await reporter.ReportOnceAsync());
+
+        own.Suspend();
+        try
+        {
+            var inFlight = reporter.ReportOnceAsync();
+            ((object)reporter as IDisposable)?.Dispose(); // what the container does to a disposable singleton
+            Assert.False(await inFlight.WaitAsync(Wait));
+        }
+        finally
+        {
+            own.Resume();
+        }
+        Assert.True(await reporter.ReportOnceAsync());
         await host.App.StopAsync();
     }
 

@@ -84,4 +84,32 @@ public sealed class CounterReplicationTests : IAsyncLifetime
         Assert.Equal(before + 40, await SumAsync(replica.GetDatabase(), key));
         Assert.Equal(before + 40, await SumAsync(_master.Admin.GetDatabase(), key));
     }
+
+    [Fact]
+    public async Task A_flush_in_flight_when_the_host_is_disposed_keeps_its_batch_and_throws_nothing()
+    {
+        // Shutting down during a failover: the last flush waits on Redis while the container disposes its
+        // singletons (the host's stop timeout passed). It must end as a failed flush, not an exception.
+        await _net.StartRedirectorAsync(true, "--Redirector:CounterFlushSeconds=3600", "--Redirector:CounterReplicaWaitMilliseconds=1000");
+        var flusher = _net.App!.Services.GetRequiredService<CounterFlusher>();
+        await Eventually.TrueAsync(async () => CounterFlusher.ConnectedReplicas(await _master.Admin.GetDatabase().ExecuteAsync("ROLE")) == 1,
+            TimeSpan.FromSeconds(15), "the replica is in sync with the master");
+        Assert.True(await flusher.FlushAsync());
+        using (var answer = await _net.GetAsync("/" + TestNetwork.Escaped(TestNetwork.OsPath), "100.64.1.1"))
+            Assert.Equal(HttpStatusCode.Found, answer.StatusCode);
+
+        _replica.Suspend();
+        try
+        {
+            var inFlight = flusher.FlushAsync();
+            Assert.False(inFlight.IsCompleted);
+            flusher.Dispose(); // what the container does to the hosted service
+            Assert.False(await inFlight.WaitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal(1, flusher.PendingRedirects);
+        }
+        finally
+        {
+            _replica.Resume();
+        }
+    }
 }
