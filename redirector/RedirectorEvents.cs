@@ -9,6 +9,8 @@ internal static class RedirectorEvents
     public const int ManifestRejected = 4004;
     public const int ManifestLoaded = 4005;
     public const int SubscribeFailed = 4006;
+    public const int HeartbeatPanicOn = 4007;
+    public const int HeartbeatPanicOff = 4008;
     public const int CounterFlushFailed = 4010;
     public const int CounterFlushRecovered = 4011;
     public const int CounterBatchAlreadyApplied = 4012;

@@ -60,6 +60,15 @@ public sealed class RedirectorOptions
     /// </summary>
     public bool AccountOwnRedirects { get; set; } = true;
 
+    /// <summary>
+    /// When more than this percentage of the mirrors that would serve lose their heartbeat at once, a
+    /// missing heartbeat excludes nobody until they report again (a Redis failover or a cut to Redis, not
+    /// the mirrors: <see cref="Selection.HeartbeatPanic"/>); health probes still exclude dead ones.
+    /// 0 turns it off; 100 never triggers.
+    /// </summary>
+    [Range(0, 100)]
+    public int HeartbeatPanicPercent { get; set; } = 50;
+
     /// <summary>Rate one client is assumed to download at, Mbit/s: what a redirect adds to its mirror's load.</summary>
     [Range(0.001, 100_000.0)]
     public double AssumedClientMbps { get; set; } = 50;

@@ -29,14 +29,15 @@ internal static class RedirectApi
             s.MirrorsLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.MirrorsLoadedAt).TotalSeconds, 1),
             s.ManifestLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.ManifestLoadedAt).TotalSeconds, 1),
             GC.GetGCMemoryInfo().HeapSizeBytes / (1024 * 1024),
-            Environment.WorkingSet / (1024 * 1024));
+            Environment.WorkingSet / (1024 * 1024),
+            s.HeartbeatPanic);
         return TypedResults.Json(view, HealthJson.Default.HealthView,
             statusCode: !s.Index.IsLoaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 }
 
 internal sealed record HealthView(string Status, long Serial, int Files, int Mirrors, int HttpCandidates, int HttpsCandidates,
-    double? MirrorsAgeSeconds, double? ManifestAgeSeconds, long GcHeapMB, long WorkingSetMB);
+    double? MirrorsAgeSeconds, double? ManifestAgeSeconds, long GcHeapMB, long WorkingSetMB, bool HeartbeatPanic);
 
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(HealthView))]

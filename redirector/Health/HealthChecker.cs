@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
+using Downloads.Redirector.Selection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using static Downloads.Contracts.Redis.Keyspace;
@@ -20,6 +21,7 @@ public sealed partial class HealthChecker : IDisposable
     private readonly IConnectionMultiplexer _redis;
     private readonly IManifestSource _manifests;
     private readonly HealthOptions _options;
+    private readonly int _panicPercent;
     private readonly TimeProvider _time;
     private readonly ILogger<HealthChecker> _log;
     private readonly HttpClient _http;
@@ -28,18 +30,19 @@ public sealed partial class HealthChecker : IDisposable
     private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
     /// <summary>Creates the checker; <paramref name="random"/> is for tests (seeded), else shared.</summary>
-    public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options, TimeProvider time,
-        ILogger<HealthChecker> log, Random? random = null)
-        : this(redis, manifests, options, time, log, random, new ProbeConnector())
+    public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
+        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random = null)
+        : this(redis, manifests, options, redirector, time, log, random, new ProbeConnector())
     {
     }
 
-    internal HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options, TimeProvider time,
-        ILogger<HealthChecker> log, Random? random, ProbeConnector connector)
+    internal HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
+        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random, ProbeConnector connector)
     {
         _redis = redis;
         _manifests = manifests;
         _options = options.Value;
+        _panicPercent = redirector.Value.HeartbeatPanicPercent;
         _time = time;
         _log = log;
         _random = random ?? Random.Shared;
@@ -71,6 +74,9 @@ public sealed partial class HealthChecker : IDisposable
         var now = _time.GetUtcNow();
         var round = RoundAt(now);
         var mirrors = await MirrorStore.LoadAllAsync(db, now);
+        // Most serving mirrors silent at once: Redis or the way to it, not the mirrors (HeartbeatPanic).
+        // Probe them as usual instead of failing each for its lost heartbeat; a probe still fails a dead one.
+        var panic = HeartbeatPanic.IsOn(mirrors, _panicPercent);
 
         // One round trip for every lease and every previous good-round count.
         var live = new List<MirrorRecord>(mirrors.Count);
@@ -108,7 +114,7 @@ public sealed partial class HealthChecker : IDisposable
                 int seed;
                 lock (_random)
                     seed = _random.Next();
-                var result = item.Mirror.Alive
+                var result = item.Mirror.Alive || (panic && HeartbeatPanic.WouldServe(item.Mirror))
                     ? await _prober.ProbeAsync(item.Mirror, manifest, new Random(seed), linked.Token)
                     : new ProbeResult(false, "heartbeat expired: it will be probed before it gets traffic again", "", 0);
                 if (result is not null)

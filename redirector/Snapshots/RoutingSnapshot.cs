@@ -31,4 +31,7 @@ internal sealed class RoutingSnapshot
 
     /// <summary>When the manifest was last verified.</summary>
     public DateTimeOffset ManifestLoadedAt { get; init; }
+
+    /// <summary>Whether a missing heartbeat was ignored for this table (<see cref="Selection.HeartbeatPanic"/>).</summary>
+    public bool HeartbeatPanic { get; init; }
 }

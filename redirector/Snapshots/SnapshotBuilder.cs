@@ -22,7 +22,8 @@ internal static class SnapshotBuilder
     {
         var at = now ?? mirrorsLoadedAt;
         var maxAge = TimeSpan.FromSeconds(options.OwnRedirectsMaxAgeSeconds);
-        var reuse = previous is not null && previous.Mirrors.Length == records.Count ? previous.Mirrors : null;
+        var panic = HeartbeatPanic.IsOn(records, options.HeartbeatPanicPercent);
+        var reuse = previous is not null && previous.Mirrors.Length == records.Count && previous.HeartbeatPanic == panic ? previous.Mirrors : null;
         if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records))
         {
             foreach (var entry in reuse)
@@ -35,6 +36,7 @@ internal static class SnapshotBuilder
                 Https = previous.Https,
                 MirrorsLoadedAt = mirrorsLoadedAt,
                 ManifestLoadedAt = manifestLoadedAt,
+                HeartbeatPanic = panic,
             };
         }
         var mirrors = new MirrorEntry[records.Count];
@@ -54,7 +56,7 @@ internal static class SnapshotBuilder
                 var before = Find(previous, r.Id);
                 var load = before?.Assigned ?? new AssignedLoad(at);
                 load.Roll(before is not null && Reported(before.Record, r), at, maxAge);
-                entry = Entry(r, options, counters, load);
+                entry = Entry(r, options, counters, load, panic);
             }
             mirrors[i] = entry;
             if (entry.StandingExclusion != Exclusion.None)
@@ -72,6 +74,7 @@ internal static class SnapshotBuilder
             Https = Table(https, mirrors, index),
             MirrorsLoadedAt = mirrorsLoadedAt,
             ManifestLoadedAt = manifestLoadedAt,
+            HeartbeatPanic = panic,
         };
     }
 
@@ -111,14 +114,14 @@ internal static class SnapshotBuilder
         !ReferenceEquals(before, after) && (!before.RateBps.Equals(after.RateBps) || before.BytesServed != after.BytesServed
             || before.Requests != after.Requests || before.Connections != after.Connections || before.Serial != after.Serial);
 
-    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load)
+    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load, bool heartbeatPanic)
     {
         var capacity = r.CapacityMbps > 0 ? r.CapacityMbps : options.DefaultCapacityMbps;
         var spare = capacity * BytesPerMbit - r.RateBps;
         return new MirrorEntry
         {
             Record = r,
-            StandingExclusion = StandingExclusion(r, spare),
+            StandingExclusion = StandingExclusion(r, spare, heartbeatPanic),
             SpareBps = spare,
             LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
             CountryLower = r.Country.ToLowerInvariant(),
@@ -157,8 +160,11 @@ internal static class SnapshotBuilder
         return table;
     }
 
-    /// <summary>The reasons that keep a mirror out whatever the file or client; the first that applies wins.</summary>
-    public static Exclusion StandingExclusion(MirrorRecord r, double spareBps)
+    /// <summary>
+    /// The reasons that keep a mirror out whatever the file or client; the first that applies wins. With
+    /// <paramref name="heartbeatPanic"/> a missing heartbeat is not one of them (<see cref="HeartbeatPanic"/>).
+    /// </summary>
+    public static Exclusion StandingExclusion(MirrorRecord r, double spareBps, bool heartbeatPanic = false)
     {
         if (r.Status != MirrorStatus.Approved)
             return Exclusion.Pending;
@@ -166,7 +172,7 @@ internal static class SnapshotBuilder
             return Exclusion.Disabled;
         if (r.Draining)
             return Exclusion.Draining;
-        if (!r.Alive)
+        if (!r.Alive && !heartbeatPanic)
             return Exclusion.Down;
         if (!r.Healthy)
             return Exclusion.Unhealthy;

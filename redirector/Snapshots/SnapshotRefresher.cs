@@ -38,6 +38,7 @@ internal sealed partial class SnapshotRefresher(
     private bool _subscribed;
     private bool _manifestFailed;
     private bool _redisFailing;
+    private bool _panic;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -50,11 +51,26 @@ internal sealed partial class SnapshotRefresher(
             if (wantManifest || now - _manifestLoadedAt >= TimeSpan.FromSeconds(o.ManifestRefreshSeconds))
                 await RefreshManifestAsync(stoppingToken);
             await RefreshMirrorsAsync();
-            holder.Publish(SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current,
-                time.GetUtcNow()));
+            var snapshot = SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current,
+                time.GetUtcNow());
+            holder.Publish(snapshot);
+            LogPanicChange(snapshot);
             // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
             wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
         }
+    }
+
+    private void LogPanicChange(RoutingSnapshot snapshot)
+    {
+        if (snapshot.HeartbeatPanic == _panic)
+            return;
+        _panic = snapshot.HeartbeatPanic;
+        var serving = snapshot.Mirrors.Count(m => Selection.HeartbeatPanic.WouldServe(m.Record));
+        var silent = snapshot.Mirrors.Count(m => Selection.HeartbeatPanic.WouldServe(m.Record) && !m.Record.Alive);
+        if (_panic)
+            LogPanicOn(log, silent, serving, options.Value.HeartbeatPanicPercent);
+        else
+            LogPanicOff(log, silent, serving);
     }
 
     /// <summary>Waits for a pub/sub signal or the poll interval; true when a new manifest was announced.</summary>
@@ -211,6 +227,12 @@ internal sealed partial class SnapshotRefresher(
 
     [LoggerMessage(EventId = RedirectorEvents.MirrorsLoadFailed, Level = LogLevel.Warning, Message = "Mirror table reload from Redis failed; redirecting from the last good table of {Mirrors} mirrors: {Reason}")]
     private static partial void LogMirrorsFailed(ILogger logger, int mirrors, string reason);
+
+    [LoggerMessage(EventId = RedirectorEvents.HeartbeatPanicOn, Level = LogLevel.Warning, Message = "{Silent} of {Serving} serving mirrors lost their heartbeat at once (over {Percent}%): most likely Redis or the way to it, not the mirrors; a missing heartbeat excludes nobody until they report again, health probes still do")]
+    private static partial void LogPanicOn(ILogger logger, int silent, int serving, int percent);
+
+    [LoggerMessage(EventId = RedirectorEvents.HeartbeatPanicOff, Level = LogLevel.Information, Message = "Mirrors report again ({Silent} of {Serving} serving mirrors without a heartbeat): a missing heartbeat excludes a mirror again")]
+    private static partial void LogPanicOff(ILogger logger, int silent, int serving);
 
     [LoggerMessage(EventId = RedirectorEvents.SnapshotBuilt, Level = LogLevel.Information, Message = "Mirror table reloaded from Redis again ({Mirrors} mirrors)")]
     private static partial void LogMirrorsRecovered(ILogger logger, int mirrors);

@@ -42,9 +42,9 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         return b;
     }
 
-    private HealthChecker Checker(int goodRounds = 3) => new(redis.Admin, _manifest,
+    private HealthChecker Checker(int goodRounds = 3, int panicPercent = 50) => new(redis.Admin, _manifest,
         Options.Create(new HealthOptions { Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10), GoodRoundsToReadmit = goodRounds }),
-        _time, NullLogger<HealthChecker>.Instance, new Random(7));
+        Options.Create(new RedirectorOptions { HeartbeatPanicPercent = panicPercent }), _time, NullLogger<HealthChecker>.Instance, new Random(7));
 
     private async Task AddMirrorAsync(string id, string url, long serial = 5, bool alive = true)
     {
@@ -101,7 +101,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         });
         using var checker = new HealthChecker(redis.Admin, _manifest,
             Options.Create(new HealthOptions { Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10) }),
-            _time, NullLogger<HealthChecker>.Instance, new Random(7), connector);
+            Options.Create(new RedirectorOptions()), _time, NullLogger<HealthChecker>.Instance, new Random(7), connector);
 
         var verdicts = await checker.RunRoundAsync();
 
@@ -208,6 +208,43 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         _time.Advance(TimeSpan.FromSeconds(30));
         Assert.True(Assert.Single(await checker.RunRoundAsync()).Healthy);
         Assert.True((await RecordAsync("napper")).Healthy);
+    }
+
+    [Theory]
+    [InlineData(50)]
+    [InlineData(0)]
+    public async Task When_most_serving_mirrors_lose_their_heartbeat_at_once_they_are_probed_not_failed_for_it(int panicPercent)
+    {
+        // After a Redis failover the new master has dropped the heartbeats that expired meanwhile: three of
+        // four approved mirrors are silent. One of the silent ones is really dead (refuses connections).
+        await using var mirror = new FakeMirror(_files);
+        await mirror.StartAsync();
+        var db = redis.Admin.GetDatabase();
+        foreach (var (id, url, alive) in new[] { ("a", mirror.Url, true), ("b", mirror.Url, false), ("c", mirror.Url, false), ("dead", "http://127.0.0.1:1", false) })
+        {
+            await AddMirrorAsync(id, url, alive: alive);
+            await db.HashSetAsync(Keyspace.MirrorConfig(id), Keyspace.ConfigFields.Status, "approved");
+        }
+        using var checker = Checker(panicPercent: panicPercent);
+
+        var verdicts = (await checker.RunRoundAsync()).ToDictionary(v => v.Id);
+
+        Assert.True(verdicts["a"].Healthy);
+        Assert.False(verdicts["dead"].Healthy);
+        if (panicPercent > 0)
+        {
+            // Probed like live ones: the two serving ones pass, the dead one fails for what it is.
+            Assert.True(verdicts["b"].Healthy, verdicts["b"].Result.Reason);
+            Assert.True(verdicts["c"].Healthy, verdicts["c"].Result.Reason);
+            Assert.DoesNotContain("heartbeat", verdicts["dead"].Result.Reason, StringComparison.Ordinal);
+            Assert.True(mirror.Heads >= 3);
+        }
+        else
+        {
+            // Rule off: every silent mirror is failed for its heartbeat, unprobed, and must earn its way back.
+            Assert.All(new[] { "b", "c", "dead" }, id => Assert.Contains("heartbeat", verdicts[id].Result.Reason, StringComparison.Ordinal));
+            Assert.Equal(1, mirror.Heads);
+        }
     }
 
     private sealed class ManifestHolder : IManifestSource

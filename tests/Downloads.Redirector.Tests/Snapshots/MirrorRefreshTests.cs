@@ -57,6 +57,31 @@ public class MirrorRefreshTests(RedisServer redis) : IClassFixture<RedisServer>
     }
 
     [Fact]
+    public async Task Every_heartbeat_gone_at_once_keeps_the_mirrors_but_one_gone_among_reporting_ones_is_down()
+    {
+        // Three mirrors; a Redis failover whose new master dropped every heartbeat that expired meanwhile.
+        await using var net = await TestNetwork.StartAsync(redis);
+        await net.AddMirrorAsync("par", net.Tokyo.Url, 48.85, 2.35, "FR", "EU");
+        await net.StartRedirectorAsync();
+        await Eventually.TrueAsync(async () => (await net.Http.GetStringAsync(net.Url + "/-/health")).Contains("\"mirrors\":3", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "three mirrors loaded");
+        Assert.StartsWith(net.London.Url, await LocationAsync(net), StringComparison.Ordinal);
+
+        foreach (var id in new[] { "lon", "tyo", "par" })
+            await net.Db.KeyDeleteAsync(Keyspace.MirrorAlive(id));
+        await Eventually.TrueAsync(async () => (await net.Http.GetStringAsync(net.Url + "/-/health")).Contains("\"heartbeatPanic\":true", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "the redirector sees every heartbeat gone");
+        for (var i = 0; i < 20; i++)
+            Assert.StartsWith(net.London.Url, await LocationAsync(net), StringComparison.Ordinal); // not the origin
+
+        // The other two report again, London stays silent: now that is London's own problem.
+        await net.ReportAsync("tyo", serial: 7);
+        await net.ReportAsync("par", serial: 7);
+        await GoesToAsync(net, net.Tokyo.Url, "a lone silent mirror is down again (Paris, on the Tokyo host, takes London's clients)");
+        Assert.Contains("\"heartbeatPanic\":false", await net.Http.GetStringAsync(net.Url + "/-/health"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_is_read_on_the_message_naming_the_mirror_not_every_round()
     {
         await using var net = await StartAsync(redis, reloadSeconds: 3600);

@@ -1,0 +1,97 @@
+using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Counting;
+using Downloads.Redirector.Selection;
+using Downloads.Redirector.Snapshots;
+using static Downloads.Redirector.Tests.Routing;
+
+namespace Downloads.Redirector.Tests.Selection;
+
+/// <summary>
+/// Most serving mirrors silent at once (a Redis failover drops every heartbeat that expired meanwhile):
+/// the table keeps them instead of sending everything to the origin; one silent mirror is still out at once.
+/// </summary>
+public class HeartbeatPanicTests
+{
+    private static MirrorRecord[] Four(int silent) =>
+    [
+        .. Enumerable.Range(0, 4).Select(i => Mirror($"m{i}", 51.5, -0.1) with { Alive = i >= silent }),
+    ];
+
+    private static string[] Candidates(MirrorRecord[] records, RedirectorOptions? options = null)
+    {
+        var snapshot = Snapshot(records, options: options);
+        return [.. snapshot.Mirrors.Where(m => m.StandingExclusion == Exclusion.None).Select(m => m.Record.Id)];
+    }
+
+    [Fact]
+    public void One_silent_mirror_of_four_is_down_at_once()
+    {
+        var snapshot = Snapshot(Four(silent: 1));
+        Assert.False(snapshot.HeartbeatPanic);
+        Assert.Equal(Exclusion.Down, snapshot.Mirrors.Single(m => m.Record.Id == "m0").StandingExclusion);
+        Assert.Equal(["m1", "m2", "m3"], Candidates(Four(silent: 1)));
+    }
+
+    [Fact]
+    public void Half_silent_is_not_yet_a_panic_but_more_than_half_is()
+    {
+        Assert.False(Snapshot(Four(silent: 2)).HeartbeatPanic);
+        Assert.Equal(["m2", "m3"], Candidates(Four(silent: 2)));
+
+        var snapshot = Snapshot(Four(silent: 3));
+        Assert.True(snapshot.HeartbeatPanic);
+        Assert.Equal(4, snapshot.Http.Count);
+        Assert.Equal(["m0", "m1", "m2", "m3"], Candidates(Four(silent: 3)));
+        Assert.True(Snapshot(Four(silent: 4)).HeartbeatPanic);
+    }
+
+    [Fact]
+    public void Every_other_exclusion_still_applies_in_a_panic()
+    {
+        MirrorRecord[] records =
+        [
+            .. Four(silent: 4),
+            Mirror("unhealthy", 51.5, -0.1) with { Alive = false, Healthy = false },
+            Mirror("draining", 51.5, -0.1) with { Alive = false, Draining = true },
+            Mirror("pending", 51.5, -0.1) with { Alive = false, Status = MirrorStatus.Pending },
+            Mirror("unsynced", 51.5, -0.1) with { Alive = false, Serial = 0 },
+        ];
+        var snapshot = Snapshot(records);
+        Assert.True(snapshot.HeartbeatPanic);
+        Assert.Equal(Exclusion.Unhealthy, snapshot.Mirrors.Single(m => m.Record.Id == "unhealthy").StandingExclusion);
+        Assert.Equal(Exclusion.Draining, snapshot.Mirrors.Single(m => m.Record.Id == "draining").StandingExclusion);
+        Assert.Equal(Exclusion.Pending, snapshot.Mirrors.Single(m => m.Record.Id == "pending").StandingExclusion);
+        // Never synced: not counted as serving, and no file's serial is at or below 0 anyway.
+        Assert.Equal(["m0", "m1", "m2", "m3", "unsynced"], Candidates(records));
+    }
+
+    [Fact]
+    public void Small_networks_and_a_zero_setting_never_panic()
+    {
+        MirrorRecord[] two = [Mirror("a", 51.5, -0.1) with { Alive = false }, Mirror("b", 51.5, -0.1) with { Alive = false }];
+        Assert.False(Snapshot(two).HeartbeatPanic);
+        Assert.Empty(Candidates(two));
+
+        var off = new RedirectorOptions { HeartbeatPanicPercent = 0 };
+        Assert.False(Snapshot(Four(silent: 4), options: off).HeartbeatPanic);
+        Assert.Empty(Candidates(Four(silent: 4), off));
+    }
+
+    [Fact]
+    public void Leaving_the_panic_rebuilds_every_entry_so_the_still_silent_ones_drop_out()
+    {
+        var counters = new CounterRegistry();
+        var index = ManifestIndex.Build(Manifest(), counters);
+        var options = new RedirectorOptions();
+        var records = Four(silent: 3);
+        var panic = SnapshotBuilder.Build(index, records, options, counters, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+        Assert.True(panic.HeartbeatPanic);
+
+        // m1..m3 report again, m0 stays silent: the same m0 record instance must not keep its panic-time entry.
+        MirrorRecord[] back = [records[0], .. records.Skip(1).Select(r => r with { Alive = true })];
+        var after = SnapshotBuilder.Build(index, back, options, counters, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, panic);
+        Assert.False(after.HeartbeatPanic);
+        Assert.Equal(Exclusion.Down, after.Mirrors.Single(m => m.Record.Id == "m0").StandingExclusion);
+        Assert.Equal(3, after.Http.Count);
+    }
+}
