@@ -113,8 +113,10 @@ public sealed partial class MirrorReporter
             _state = ReportState.Reporting;
             return true;
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
+            // ObjectDisposedException: the host is being disposed with this report still waiting on Redis
+            // (the connection goes with it); the report failed like any other.
             // Logged on a change of state only: a pending mirror is refused every interval until approval.
             var state = IsRefusedUser(e) ? ReportState.WaitingForApproval : ReportState.Failing;
             if (state != _state)
