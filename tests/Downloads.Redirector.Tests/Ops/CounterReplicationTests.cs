@@ -43,16 +43,25 @@ public sealed class CounterReplicationTests : IAsyncLifetime
     private static async Task<long> SumAsync(IDatabase db, RedisKey key) =>
         (await db.HashValuesAsync(key)).Sum(v => (long)v);
 
-    [Fact]
-    public async Task A_flushed_batch_is_on_the_replica_before_the_flusher_drops_it_from_memory()
+    /// <summary>
+    /// Starts the redirector with the background flush held off (an hour: the tests drive FlushAsync
+    /// themselves), waits for the replica, and flushes whatever the start-up counted so the totals are the test's alone.
+    /// </summary>
+    private async Task<CounterFlusher> StartFlusherAsync(int replicaWaitMilliseconds)
     {
-        // The background flush is held off (an hour); the test drives FlushAsync itself.
-        await _net.StartRedirectorAsync(true, "--Redirector:CounterFlushSeconds=3600", "--Redirector:CounterReplicaWaitMilliseconds=300");
+        await _net.StartRedirectorAsync(true, "--Redirector:CounterFlushSeconds=3600",
+            $"--Redirector:CounterReplicaWaitMilliseconds={replicaWaitMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         var flusher = _net.App!.Services.GetRequiredService<CounterFlusher>();
         await Eventually.TrueAsync(async () => CounterFlusher.ConnectedReplicas(await _master.Admin.GetDatabase().ExecuteAsync("ROLE")) == 1,
             TimeSpan.FromSeconds(15), "the replica is in sync with the master");
-        // Whatever the start-up left counted goes first, so the totals below are this test's alone.
         Assert.True(await flusher.FlushAsync());
+        return flusher;
+    }
+
+    [Fact]
+    public async Task A_flushed_batch_is_on_the_replica_before_the_flusher_drops_it_from_memory()
+    {
+        var flusher = await StartFlusherAsync(replicaWaitMilliseconds: 300);
         var key = Keyspace.StatsMirrors(DateTimeOffset.UtcNow);
         var before = await SumAsync(_master.Admin.GetDatabase(), key);
 
@@ -90,11 +99,7 @@ public sealed class CounterReplicationTests : IAsyncLifetime
     {
         // Shutting down during a failover: the last flush waits on Redis while the container disposes its
         // singletons (the host's stop timeout passed). It must end as a failed flush, not an exception.
-        await _net.StartRedirectorAsync(true, "--Redirector:CounterFlushSeconds=3600", "--Redirector:CounterReplicaWaitMilliseconds=1000");
-        var flusher = _net.App!.Services.GetRequiredService<CounterFlusher>();
-        await Eventually.TrueAsync(async () => CounterFlusher.ConnectedReplicas(await _master.Admin.GetDatabase().ExecuteAsync("ROLE")) == 1,
-            TimeSpan.FromSeconds(15), "the replica is in sync with the master");
-        Assert.True(await flusher.FlushAsync());
+        var flusher = await StartFlusherAsync(replicaWaitMilliseconds: 1000);
         using (var answer = await _net.GetAsync("/" + TestNetwork.Escaped(TestNetwork.OsPath), "100.64.1.1"))
             Assert.Equal(HttpStatusCode.Found, answer.StatusCode);
 
