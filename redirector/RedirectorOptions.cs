@@ -64,10 +64,18 @@ public sealed class RedirectorOptions
     /// When more than this percentage of the mirrors that would serve lose their heartbeat at once, a
     /// missing heartbeat excludes nobody until they report again (a Redis failover or a cut to Redis, not
     /// the mirrors: <see cref="Selection.HeartbeatPanic"/>); health probes still exclude dead ones.
-    /// 0 turns it off; 100 never triggers.
+    /// 0 turns it off; 100 never triggers; off whenever <c>Health:Enabled</c> is false (no probes, no safety net).
     /// </summary>
     [Range(0, 100)]
     public int HeartbeatPanicPercent { get; set; } = 50;
+
+    /// <summary>
+    /// Longest a heartbeat panic lasts: after it the silent mirrors are out again, whatever the cause
+    /// (their reported rate and month bytes are frozen while they are silent, so capacity and quota are
+    /// only estimated meanwhile). Covers a Sentinel failover with room to spare.
+    /// </summary>
+    [Range(1, 86_400)]
+    public double HeartbeatPanicMaxSeconds { get; set; } = 120;
 
     /// <summary>Rate one client is assumed to download at, Mbit/s: what a redirect adds to its mirror's load.</summary>
     [Range(0.001, 100_000.0)]

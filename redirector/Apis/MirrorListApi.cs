@@ -34,14 +34,14 @@ internal static class MirrorListApi
             var row = new MirrorRow(r.Id, r.Name, v.Mirror.BaseUrl(https) is { Length: > 0 } b ? b + "/" + file.EscapedPath : "",
                 r.Country, r.Continent, r.Asn, Math.Round(v.DistanceKm, 1), r.Serial, r.Serial >= file.ChangedAt,
                 v.SameAsn, v.Near, Math.Round(v.Chance, 4), Math.Round(v.Mirror.SpareBps / 125_000, 1),
-                v.Exclusion == Exclusion.None ? null : Reason(v));
+                v.Exclusion != Exclusion.None ? Reason(v) : r.Alive ? null : "no heartbeat: kept while most mirrors are silent");
             (v.Exclusion == Exclusion.None ? candidates : excluded).Add(row);
         }
         return new MirrorListView(file.Path, file.Size, file.Sha256Hex, file.ChangedAt, snapshot.Index.Serial,
             new ClientView(address?.ToString() ?? "", client.Country, client.Continent, client.Asn,
                 client.HasCoordinates ? client.Latitude : null, client.HasCoordinates ? client.Longitude : null, client.HasCoordinates),
             https ? "https" : "http", candidates, excluded,
-            candidates.Count == 0 ? handler.Fallbacks[0] + "/" + file.EscapedPath : null);
+            candidates.Count == 0 ? handler.Fallbacks[0] + "/" + file.EscapedPath : null, snapshot.HeartbeatPanic);
     }
 
     private static string Reason(MirrorVerdict v) => v.Exclusion switch
@@ -64,6 +64,8 @@ internal static class MirrorListApi
         var c = view.Client;
         sb.Append("<p>Client ").Append(E(c.Address)).Append(" · ").Append(c.Located ? E(c.Country.Length > 0 ? c.Country : "?") + $" ({c.Latitude:0.##}, {c.Longitude:0.##})" : "location unknown (default point used)")
           .Append(c.Asn != 0 ? $" · AS{c.Asn}" : "").Append(" · ").Append(view.Scheme).Append("</p>");
+        if (view.HeartbeatPanic)
+            sb.Append("<p><strong>Most mirrors lost their heartbeat at once</strong> (most likely Redis or the way to it): silent ones are kept until they report again; health probes still take out dead ones.</p>");
         sb.Append("<h2>Candidates</h2>");
         if (view.Candidates.Count == 0)
             sb.Append("<p>None: requests go to <a href=\"").Append(E(view.Fallback)).Append("\">").Append(E(view.Fallback)).Append("</a>.</p>");
@@ -74,7 +76,7 @@ internal static class MirrorListApi
             foreach (var m in view.Candidates)
             {
                 sb.Append("<tr><td>").Append(rank++).Append("</td><td><a href=\"").Append(E(m.Url)).Append("\">").Append(E(m.Name)).Append("</a> (").Append(E(m.Id))
-                  .Append(")</td><td>").Append(E(m.Country)).Append("</td><td class=num>").Append(m.DistanceKm.ToString("N0", CultureInfo.InvariantCulture))
+                  .Append(m.Reason is null ? ")" : ") · " + E(m.Reason)).Append("</td><td>").Append(E(m.Country)).Append("</td><td class=num>").Append(m.DistanceKm.ToString("N0", CultureInfo.InvariantCulture))
                   .Append("</td><td>").Append(m.SameAsn ? "yes" : "").Append("</td><td class=num>").Append(m.Serial)
                   .Append("</td><td class=num>").Append(m.SpareMbps.ToString("N0", CultureInfo.InvariantCulture))
                   .Append("</td><td class=num>").Append(m.Near ? m.Chance.ToString("P0", CultureInfo.InvariantCulture) : "alternate").Append("</td></tr>");
@@ -98,7 +100,7 @@ internal static class MirrorListApi
 }
 
 internal sealed record MirrorListView(string Path, long Size, string Sha256, long ChangedAt, long Serial, ClientView Client,
-    string Scheme, List<MirrorRow> Candidates, List<MirrorRow> Excluded, string? Fallback);
+    string Scheme, List<MirrorRow> Candidates, List<MirrorRow> Excluded, string? Fallback, bool HeartbeatPanic);
 
 internal sealed record ClientView(string Address, string Country, string Continent, long Asn, double? Latitude, double? Longitude, bool Located);
 

@@ -22,6 +22,12 @@ public sealed partial class HealthChecker : IDisposable
     private readonly IManifestSource _manifests;
     private readonly HealthOptions _options;
     private readonly int _panicPercent;
+
+    /// <summary>
+    /// Round in which this instance first saw each silent mirror without a heartbeat. Every instance reads
+    /// every mirror each round (leases only decide who probes), so each one's view is complete.
+    /// </summary>
+    private readonly Dictionary<string, long> _silentSince = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ILogger<HealthChecker> _log;
     private readonly HttpClient _http;
@@ -64,7 +70,14 @@ public sealed partial class HealthChecker : IDisposable
     /// <summary>Number of the round at <paramref name="now"/>.</summary>
     public long RoundAt(DateTimeOffset now) => now.ToUnixTimeMilliseconds() / (long)Math.Max(1, _options.Interval.TotalMilliseconds);
 
-    /// <summary>Runs the current round: the verdicts of the mirrors this instance probed.</summary>
+    private void ForgetRemoved(IReadOnlyList<MirrorRecord> mirrors)
+    {
+        var ids = mirrors.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in _silentSince.Keys.Where(id => !ids.Contains(id)).ToList())
+            _silentSince.Remove(id);
+    }
+
+    /// <summary>Runs the current round (one at a time): the verdicts of the mirrors this instance probed.</summary>
     public async Task<IReadOnlyList<HealthVerdict>> RunRoundAsync(CancellationToken cancellationToken = default)
     {
         var manifest = _manifests.Current;
@@ -78,17 +91,33 @@ public sealed partial class HealthChecker : IDisposable
         // Probe them as usual instead of failing each for its lost heartbeat; a probe still fails a dead one.
         var panic = HeartbeatPanic.IsOn(mirrors, _panicPercent);
 
-        // One round trip for every lease and every previous good-round count.
         var live = new List<MirrorRecord>(mirrors.Count);
         foreach (var m in mirrors)
         {
             if (m.HttpUrl.Length == 0 && m.HttpsUrl.Length == 0)
                 continue;
-            // A mirror that was serving and lost its heartbeat is marked failed, so when it comes back
-            // it is probed for N good rounds before traffic returns (not trusted on its word).
-            if (m.Alive || (_options.RecheckAfterDowntime && m.Healthy && m.Serial > 0))
+            if (m.Alive)
+            {
+                _silentSince.Remove(m.Id);
+                live.Add(m);
+                continue;
+            }
+            if (!_silentSince.TryGetValue(m.Id, out var silentSince))
+                _silentSince[m.Id] = silentSince = round;
+            if (panic && HeartbeatPanic.WouldServe(m))
+                live.Add(m); // probed like a live one
+            // A mirror that was serving and lost its heartbeat is marked failed, so when it comes back it is
+            // probed for N good rounds before traffic returns (not trusted on its word) — once it has been
+            // silent through a whole round: heartbeats lapse one by one over a report interval in a Redis
+            // failover, and the early ones must not be failed before the panic threshold is passed, nor the
+            // late ones while they reconnect after it.
+            else if (_options.RecheckAfterDowntime && m.Healthy && m.Serial > 0 && silentSince < round)
                 live.Add(m);
         }
+        if (_silentSince.Count > mirrors.Count)
+            ForgetRemoved(mirrors);
+
+        // One round trip for every lease and every previous good-round count.
         var batch = db.CreateBatch();
         var leases = new (MirrorRecord Mirror, Task<bool> Lease, Task<RedisValue> Good)[live.Count];
         for (var i = 0; i < live.Count; i++)

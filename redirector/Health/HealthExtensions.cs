@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Downloads.Redirector.Health;
 
 /// <summary>Registration of active health checks.</summary>
@@ -10,6 +12,13 @@ public static class HealthExtensions
     public static IServiceCollection AddMirrorHealthChecks(this IServiceCollection services)
     {
         services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // The heartbeat panic keeps silent mirrors in the table and counts on these probes to take out
+        // the really dead ones: without probes it would route to dead hosts, so it is off.
+        services.AddOptions<RedirectorOptions>().PostConfigure<IOptions<HealthOptions>>((redirector, health) =>
+        {
+            if (!health.Value.Enabled)
+                redirector.HeartbeatPanicPercent = 0;
+        });
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<HealthChecker>(sp));
         services.AddHostedService<HealthCheckService>();
         return services;

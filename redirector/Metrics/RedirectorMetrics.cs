@@ -30,6 +30,7 @@ internal sealed class RedirectorMetrics
     private readonly Counter _healthChecks;
     private readonly Histogram _probeSeconds;
     private readonly Gauge _manifestSerial;
+    private readonly Gauge _heartbeatPanic;
     private readonly Gauge _mirrorUp;
     private readonly Gauge _mirrorHealthy;
     private readonly Gauge _mirrorCandidate;
@@ -63,6 +64,8 @@ internal sealed class RedirectorMetrics
         _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
             labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
         _manifestSerial = factory.CreateGauge("downloads_manifest_serial", "Serial of the verified manifest the redirector routes with.");
+        _heartbeatPanic = factory.CreateGauge("downloads_heartbeat_panic",
+            "1 while most serving mirrors are silent at once and a missing heartbeat excludes nobody (Redirector:HeartbeatPanicPercent).");
         _mirrorUp = factory.CreateGauge("downloads_mirror_up", "1 while the mirror's heartbeat is fresh.", ["mirror"]);
         _mirrorHealthy = factory.CreateGauge("downloads_mirror_healthy", "1 while the mirror passes active health checks.", ["mirror"]);
         _mirrorCandidate = factory.CreateGauge("downloads_mirror_candidate", "1 when the mirror may take traffic now (no standing exclusion).", ["mirror"]);
@@ -116,6 +119,7 @@ internal sealed class RedirectorMetrics
         Selection.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
+        _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in snapshot.Mirrors)
         {

@@ -12,7 +12,8 @@ namespace Downloads.Redirector.Selection;
 /// several rounds. So while the threshold is passed a missing heartbeat alone excludes nobody: the redirector
 /// goes on with the mirrors' last known state, and the active health probes (which then probe these mirrors
 /// instead of failing them for the lost heartbeat) remain what takes a really dead mirror out. One or a few
-/// mirrors losing their heartbeat is the normal case and excludes them at once, as before.
+/// mirrors losing their heartbeat is the normal case and excludes them at once, as before. Bounded: off
+/// without health probes, and at most <see cref="RedirectorOptions.HeartbeatPanicMaxSeconds"/> long.
 /// </summary>
 internal static class HeartbeatPanic
 {
@@ -21,10 +22,11 @@ internal static class HeartbeatPanic
 
     /// <summary>
     /// A mirror that would be serving but for its heartbeat: approved, enabled, not draining, passing health
-    /// checks, and synced to some serial.
+    /// checks, synced to some serial, with a URL.
     /// </summary>
     public static bool WouldServe(MirrorRecord r) =>
-        r.Status == MirrorStatus.Approved && r.Enabled && r.Weight > 0 && !r.Draining && r.Healthy && r.Serial > 0;
+        r.Status == MirrorStatus.Approved && r.Enabled && r.Weight > 0 && !r.Draining && r.Healthy && r.Serial > 0
+        && (r.HttpUrl.Length > 0 || r.HttpsUrl.Length > 0);
 
     /// <summary>Whether more than <paramref name="percent"/> % of the mirrors that would serve have no heartbeat (0 = never).</summary>
     public static bool IsOn(IReadOnlyList<MirrorRecord> records, int percent)

@@ -34,4 +34,7 @@ internal sealed class RoutingSnapshot
 
     /// <summary>Whether a missing heartbeat was ignored for this table (<see cref="Selection.HeartbeatPanic"/>).</summary>
     public bool HeartbeatPanic { get; init; }
+
+    /// <summary>Since when the panic threshold has been passed (carried from table to table), or null.</summary>
+    public DateTimeOffset? PanicSince { get; init; }
 }

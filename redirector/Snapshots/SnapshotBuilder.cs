@@ -22,12 +22,16 @@ internal static class SnapshotBuilder
     {
         var at = now ?? mirrorsLoadedAt;
         var maxAge = TimeSpan.FromSeconds(options.OwnRedirectsMaxAgeSeconds);
-        var panic = HeartbeatPanic.IsOn(records, options.HeartbeatPanicPercent);
+        DateTimeOffset? panicSince = HeartbeatPanic.IsOn(records, options.HeartbeatPanicPercent) ? previous?.PanicSince ?? at : null;
+        var panic = panicSince is { } since && at - since <= TimeSpan.FromSeconds(options.HeartbeatPanicMaxSeconds);
+        // While silent mirrors are kept, our redirects to them are never "settled" by a report: keep
+        // counting them instead of dropping the estimate after OwnRedirectsMaxAgeSeconds.
+        TimeSpan MaxAge(MirrorRecord r) => panic && !r.Alive ? TimeSpan.MaxValue : maxAge;
         var reuse = previous is not null && previous.Mirrors.Length == records.Count && previous.HeartbeatPanic == panic ? previous.Mirrors : null;
         if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records))
         {
             foreach (var entry in reuse)
-                entry.Assigned.Roll(reported: false, at, maxAge);
+                entry.Assigned.Roll(reported: false, at, MaxAge(entry.Record));
             return new RoutingSnapshot
             {
                 Index = index,
@@ -37,6 +41,7 @@ internal static class SnapshotBuilder
                 MirrorsLoadedAt = mirrorsLoadedAt,
                 ManifestLoadedAt = manifestLoadedAt,
                 HeartbeatPanic = panic,
+                PanicSince = panicSince,
             };
         }
         var mirrors = new MirrorEntry[records.Count];
@@ -49,13 +54,13 @@ internal static class SnapshotBuilder
             if (reuse is not null && ReferenceEquals(reuse[i].Record, r))
             {
                 entry = reuse[i];
-                entry.Assigned.Roll(reported: false, at, maxAge);
+                entry.Assigned.Roll(reported: false, at, MaxAge(r));
             }
             else
             {
                 var before = Find(previous, r.Id);
                 var load = before?.Assigned ?? new AssignedLoad(at);
-                load.Roll(before is not null && Reported(before.Record, r), at, maxAge);
+                load.Roll(before is not null && Reported(before.Record, r), at, MaxAge(r));
                 entry = Entry(r, options, counters, load, panic);
             }
             mirrors[i] = entry;
@@ -75,6 +80,7 @@ internal static class SnapshotBuilder
             MirrorsLoadedAt = mirrorsLoadedAt,
             ManifestLoadedAt = manifestLoadedAt,
             HeartbeatPanic = panic,
+            PanicSince = panicSince,
         };
     }
 

@@ -39,7 +39,7 @@
       const row = body.insertRow();
       row.dataset.mirror = m.id;
       cell(row, m.id + (m.name && m.name !== m.id ? " (" + m.name + ")" : ""));
-      const state = [m.status, m.enabled ? null : "disabled", m.draining ? "draining" : null, m.alive ? "alive" : "down"].filter(Boolean).join(", ");
+      const state = [m.status, m.enabled ? null : "disabled", m.draining ? "draining" : null, m.alive ? "alive" : m.exclusion ? "down" : "no heartbeat (kept: most mirrors silent at once)"].filter(Boolean).join(", ");
       cell(row, state + (m.exclusion ? " — excluded: " + m.exclusion : ""), m.exclusion ? "fail" : "ok");
       const cap = m.capacityBps > 0 ? m.rateBps / m.capacityBps : 0;
       cell(row, bar(cap, ` ${fmt.format(mbps(m.rateBps))} / ${fmt.format(mbps(m.capacityBps))} Mbit/s`));

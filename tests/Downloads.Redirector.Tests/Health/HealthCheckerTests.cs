@@ -42,8 +42,12 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         return b;
     }
 
-    private HealthChecker Checker(int goodRounds = 3, int panicPercent = 50) => new(redis.Admin, _manifest,
-        Options.Create(new HealthOptions { Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10), GoodRoundsToReadmit = goodRounds }),
+    private HealthChecker Checker(int goodRounds = 3, int panicPercent = 50, bool recheckAfterDowntime = true) => new(redis.Admin, _manifest,
+        Options.Create(new HealthOptions
+        {
+            Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10), GoodRoundsToReadmit = goodRounds,
+            RecheckAfterDowntime = recheckAfterDowntime,
+        }),
         Options.Create(new RedirectorOptions { HeartbeatPanicPercent = panicPercent }), _time, NullLogger<HealthChecker>.Instance, new Random(7));
 
     private async Task AddMirrorAsync(string id, string url, long serial = 5, bool alive = true)
@@ -177,13 +181,19 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
 
         var verdicts = await checker.RunRoundAsync();
 
-        // "dead" is not probed (no request reaches its host) but marked, so it is re-checked when it returns.
-        Assert.Equal(["dead", "empty", "gone"], verdicts.Select(v => v.Id));
-        Assert.Contains("heartbeat", (await RecordAsync("dead")).HealthReason);
+        Assert.Equal(["empty", "gone"], verdicts.Select(v => v.Id));
         Assert.Contains("404", (await RecordAsync("empty")).HealthReason);
         Assert.False((await RecordAsync("gone")).Healthy);
         Assert.True((await RecordAsync("unsynced")).Healthy);
         Assert.Equal(1, empty.Heads);
+
+        // "dead" is never probed (no request reaches its host); silent through a whole round it is marked,
+        // so it is re-checked when it returns.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        verdicts = await checker.RunRoundAsync();
+        Assert.Equal(["dead", "empty", "gone"], verdicts.Select(v => v.Id));
+        Assert.Contains("heartbeat", (await RecordAsync("dead")).HealthReason);
+        Assert.Equal(2, empty.Heads);
     }
 
     [Fact]
@@ -194,6 +204,11 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         await AddMirrorAsync("napper", mirror.Url, alive: false);
         using var checker = Checker(goodRounds: 2);
 
+        // Seen silent once: not failed yet (heartbeats lapse one by one in a Redis failover); silent
+        // through a whole round: failed without a probe.
+        Assert.Empty(await checker.RunRoundAsync());
+        Assert.True((await RecordAsync("napper")).Healthy);
+        _time.Advance(TimeSpan.FromSeconds(30));
         var down = Assert.Single(await checker.RunRoundAsync());
         Assert.False(down.Healthy);
         Assert.Contains("heartbeat", (await RecordAsync("napper")).HealthReason);
@@ -211,9 +226,10 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
     }
 
     [Theory]
-    [InlineData(50)]
-    [InlineData(0)]
-    public async Task When_most_serving_mirrors_lose_their_heartbeat_at_once_they_are_probed_not_failed_for_it(int panicPercent)
+    [InlineData(50, true)]
+    [InlineData(50, false)]
+    [InlineData(0, true)]
+    public async Task When_most_serving_mirrors_lose_their_heartbeat_at_once_they_are_probed_not_failed_for_it(int panicPercent, bool recheckAfterDowntime)
     {
         // After a Redis failover the new master has dropped the heartbeats that expired meanwhile: three of
         // four approved mirrors are silent. One of the silent ones is really dead (refuses connections).
@@ -225,25 +241,30 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
             await AddMirrorAsync(id, url, alive: alive);
             await db.HashSetAsync(Keyspace.MirrorConfig(id), Keyspace.ConfigFields.Status, "approved");
         }
-        using var checker = Checker(panicPercent: panicPercent);
+        using var checker = Checker(panicPercent: panicPercent, recheckAfterDowntime: recheckAfterDowntime);
 
         var verdicts = (await checker.RunRoundAsync()).ToDictionary(v => v.Id);
 
         Assert.True(verdicts["a"].Healthy);
-        Assert.False(verdicts["dead"].Healthy);
         if (panicPercent > 0)
         {
-            // Probed like live ones: the two serving ones pass, the dead one fails for what it is.
+            // Probed like live ones (whether or not comebacks are re-checked): the two serving ones pass,
+            // the dead one fails for what it is.
             Assert.True(verdicts["b"].Healthy, verdicts["b"].Result.Reason);
             Assert.True(verdicts["c"].Healthy, verdicts["c"].Result.Reason);
+            Assert.False(verdicts["dead"].Healthy);
             Assert.DoesNotContain("heartbeat", verdicts["dead"].Result.Reason, StringComparison.Ordinal);
             Assert.True(mirror.Heads >= 3);
         }
         else
         {
-            // Rule off: every silent mirror is failed for its heartbeat, unprobed, and must earn its way back.
+            // Rule off: silent mirrors are not probed; seen silent once they are left alone, silent through
+            // a whole round they are failed for the heartbeat and must earn their way back.
+            Assert.Equal(["a"], verdicts.Keys);
+            _time.Advance(TimeSpan.FromSeconds(30));
+            verdicts = (await checker.RunRoundAsync()).ToDictionary(v => v.Id);
             Assert.All(new[] { "b", "c", "dead" }, id => Assert.Contains("heartbeat", verdicts[id].Result.Reason, StringComparison.Ordinal));
-            Assert.Equal(1, mirror.Heads);
+            Assert.Equal(2, mirror.Heads); // "a", once a round
         }
     }
 

@@ -119,6 +119,7 @@ public sealed class OpsApiTests : IAsyncLifetime
         Assert.Equal(1, Value("downloads_mirror_up", "mirror", "lon"));
         Assert.Equal(1, Value("downloads_mirror_healthy", "mirror", "tyo"));
         Assert.Equal(7, Value("downloads_manifest_serial"));
+        Assert.Equal(0, Value("downloads_heartbeat_panic"));
         Assert.Equal(1, Value("downloads_redis_up"));
         Assert.Equal(0, Value("downloads_counter_pending_redirects"));
         Assert.True(Value("downloads_health_probe_seconds_count") >= 2);

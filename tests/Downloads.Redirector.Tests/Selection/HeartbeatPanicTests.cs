@@ -1,7 +1,11 @@
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Counting;
+using Downloads.Redirector.Health;
 using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using static Downloads.Redirector.Tests.Routing;
 
 namespace Downloads.Redirector.Tests.Selection;
@@ -93,5 +97,64 @@ public class HeartbeatPanicTests
         Assert.False(after.HeartbeatPanic);
         Assert.Equal(Exclusion.Down, after.Mirrors.Single(m => m.Record.Id == "m0").StandingExclusion);
         Assert.Equal(3, after.Http.Count);
+    }
+
+    [Fact]
+    public void The_panic_ends_after_its_maximum_whatever_the_cause()
+    {
+        var counters = new CounterRegistry();
+        var index = ManifestIndex.Build(Manifest(), counters);
+        var options = new RedirectorOptions { HeartbeatPanicMaxSeconds = 120 };
+        var records = Four(silent: 3);
+        var t0 = DateTimeOffset.UnixEpoch;
+        var snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0);
+        Assert.True(snapshot.HeartbeatPanic);
+
+        snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(60));
+        Assert.True(snapshot.HeartbeatPanic);
+        Assert.Equal(4, snapshot.Http.Count);
+
+        snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(121));
+        Assert.False(snapshot.HeartbeatPanic);
+        Assert.Equal(1, snapshot.Http.Count);
+        snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(200));
+        Assert.False(snapshot.HeartbeatPanic); // does not start over while the same silence lasts
+    }
+
+    [Fact]
+    public void Our_redirects_to_a_kept_silent_mirror_stay_counted_until_it_reports()
+    {
+        // Without reports the estimate is normally dropped after OwnRedirectsMaxAgeSeconds; a silent mirror
+        // kept by the panic would then look empty again every few seconds while our downloads still run.
+        var counters = new CounterRegistry();
+        var index = ManifestIndex.Build(Manifest(), counters);
+        var options = new RedirectorOptions { OwnRedirectsMaxAgeSeconds = 10 };
+        var records = Four(silent: 3);
+        var t0 = DateTimeOffset.UnixEpoch;
+        var snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, now: t0);
+        snapshot.Mirrors.Single(m => m.Record.Id == "m0").Assigned.Add(1_000_000);
+        snapshot.Mirrors.Single(m => m.Record.Id == "m3").Assigned.Add(1_000_000);
+        for (var s = 2; s <= 30; s += 2)
+            snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(s));
+
+        Assert.True(snapshot.HeartbeatPanic);
+        Assert.Equal(1_000_000, snapshot.Mirrors.Single(m => m.Record.Id == "m0").Assigned.Bps); // silent: kept
+        Assert.Equal(0, snapshot.Mirrors.Single(m => m.Record.Id == "m3").Assigned.Bps); // alive, no report: dropped as before
+    }
+
+    [Theory]
+    [InlineData("true", 50)]
+    [InlineData("false", 0)]
+    public void Without_health_probes_there_is_no_panic(string healthEnabled, int expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Health:Enabled"] = healthEnabled }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+        services.Configure<RedirectorOptions>(configuration.GetSection(RedirectorOptions.Section));
+        services.AddMirrorHealthChecks();
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<RedirectorOptions>>().Value;
+        Assert.Equal(expected, options.HeartbeatPanicPercent);
     }
 }

@@ -67,12 +67,15 @@ public class MirrorRefreshTests(RedisServer redis) : IClassFixture<RedisServer>
             TimeSpan.FromSeconds(10), "three mirrors loaded");
         Assert.StartsWith(net.London.Url, await LocationAsync(net), StringComparison.Ordinal);
 
-        foreach (var id in new[] { "lon", "tyo", "par" })
-            await net.Db.KeyDeleteAsync(Keyspace.MirrorAlive(id));
+        await net.Db.KeyDeleteAsync([Keyspace.MirrorAlive("lon"), Keyspace.MirrorAlive("tyo"), Keyspace.MirrorAlive("par")]);
         await Eventually.TrueAsync(async () => (await net.Http.GetStringAsync(net.Url + "/-/health")).Contains("\"heartbeatPanic\":true", StringComparison.Ordinal),
             TimeSpan.FromSeconds(10), "the redirector sees every heartbeat gone");
         for (var i = 0; i < 20; i++)
             Assert.StartsWith(net.London.Url, await LocationAsync(net), StringComparison.Ordinal); // not the origin
+        Assert.Contains("downloads_heartbeat_panic 1", await net.Http.GetStringAsync(net.Url + "/-/metrics"), StringComparison.Ordinal);
+        var list = await net.Http.GetStringAsync($"{net.Url}{Path}?mirrorlist&fromip={London}");
+        Assert.Contains("Most mirrors lost their heartbeat at once", list, StringComparison.Ordinal);
+        Assert.Contains("no heartbeat: kept while most mirrors are silent", list, StringComparison.Ordinal);
 
         // The other two report again, London stays silent: now that is London's own problem.
         await net.ReportAsync("tyo", serial: 7);
