@@ -21,6 +21,18 @@ public class HeartbeatPanicTests
         .. Enumerable.Range(0, 4).Select(i => Mirror($"m{i}", 51.5, -0.1) with { Alive = i >= silent }),
     ];
 
+    /// <summary>Table rounds built one after another from a fixed start time, as the refresher does.</summary>
+    private sealed class Rounds(RedirectorOptions options)
+    {
+        private static readonly DateTimeOffset Start = DateTimeOffset.UnixEpoch;
+        private readonly CounterRegistry _counters = new();
+        private readonly ManifestIndex _index = ManifestIndex.Build(Manifest(), new CounterRegistry());
+        private RoutingSnapshot? _last;
+
+        public RoutingSnapshot At(double seconds, IReadOnlyList<MirrorRecord> records) =>
+            _last = SnapshotBuilder.Build(_index, records, options, _counters, Start, Start, _last, Start.AddSeconds(seconds));
+    }
+
     private static string[] Candidates(MirrorRecord[] records, RedirectorOptions? options = null)
     {
         var snapshot = Snapshot(records, options: options);
@@ -84,16 +96,13 @@ public class HeartbeatPanicTests
     [Fact]
     public void Leaving_the_panic_rebuilds_every_entry_so_the_still_silent_ones_drop_out()
     {
-        var counters = new CounterRegistry();
-        var index = ManifestIndex.Build(Manifest(), counters);
-        var options = new RedirectorOptions();
+        var rounds = new Rounds(new RedirectorOptions());
         var records = Four(silent: 3);
-        var panic = SnapshotBuilder.Build(index, records, options, counters, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
-        Assert.True(panic.HeartbeatPanic);
+        Assert.True(rounds.At(0, records).HeartbeatPanic);
 
         // m1..m3 report again, m0 stays silent: the same m0 record instance must not keep its panic-time entry.
         MirrorRecord[] back = [records[0], .. records.Skip(1).Select(r => r with { Alive = true })];
-        var after = SnapshotBuilder.Build(index, back, options, counters, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, panic);
+        var after = rounds.At(2, back);
         Assert.False(after.HeartbeatPanic);
         Assert.Equal(Exclusion.Down, after.Mirrors.Single(m => m.Record.Id == "m0").StandingExclusion);
         Assert.Equal(3, after.Http.Count);
@@ -102,23 +111,18 @@ public class HeartbeatPanicTests
     [Fact]
     public void The_panic_ends_after_its_maximum_whatever_the_cause()
     {
-        var counters = new CounterRegistry();
-        var index = ManifestIndex.Build(Manifest(), counters);
-        var options = new RedirectorOptions { HeartbeatPanicMaxSeconds = 120 };
+        var rounds = new Rounds(new RedirectorOptions { HeartbeatPanicMaxSeconds = 120 });
         var records = Four(silent: 3);
-        var t0 = DateTimeOffset.UnixEpoch;
-        var snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0);
-        Assert.True(snapshot.HeartbeatPanic);
+        Assert.True(rounds.At(0, records).HeartbeatPanic);
 
-        snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(60));
+        var snapshot = rounds.At(60, records);
         Assert.True(snapshot.HeartbeatPanic);
         Assert.Equal(4, snapshot.Http.Count);
 
-        snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(121));
+        snapshot = rounds.At(121, records);
         Assert.False(snapshot.HeartbeatPanic);
         Assert.Equal(1, snapshot.Http.Count);
-        snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(200));
-        Assert.False(snapshot.HeartbeatPanic); // does not start over while the same silence lasts
+        Assert.False(rounds.At(200, records).HeartbeatPanic); // does not start over while the same silence lasts
     }
 
     [Fact]
@@ -126,16 +130,13 @@ public class HeartbeatPanicTests
     {
         // Without reports the estimate is normally dropped after OwnRedirectsMaxAgeSeconds; a silent mirror
         // kept by the panic would then look empty again every few seconds while our downloads still run.
-        var counters = new CounterRegistry();
-        var index = ManifestIndex.Build(Manifest(), counters);
-        var options = new RedirectorOptions { OwnRedirectsMaxAgeSeconds = 10 };
+        var rounds = new Rounds(new RedirectorOptions { OwnRedirectsMaxAgeSeconds = 10 });
         var records = Four(silent: 3);
-        var t0 = DateTimeOffset.UnixEpoch;
-        var snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, now: t0);
+        var snapshot = rounds.At(0, records);
         snapshot.Mirrors.Single(m => m.Record.Id == "m0").Assigned.Add(1_000_000);
         snapshot.Mirrors.Single(m => m.Record.Id == "m3").Assigned.Add(1_000_000);
         for (var s = 2; s <= 30; s += 2)
-            snapshot = SnapshotBuilder.Build(index, records, options, counters, t0, t0, snapshot, t0.AddSeconds(s));
+            snapshot = rounds.At(s, records);
 
         Assert.True(snapshot.HeartbeatPanic);
         Assert.Equal(1_000_000, snapshot.Mirrors.Single(m => m.Record.Id == "m0").Assigned.Bps); // silent: kept
