@@ -11,6 +11,7 @@ internal static class RedirectorEvents
     public const int SubscribeFailed = 4006;
     public const int HeartbeatPanicOn = 4007;
     public const int HeartbeatPanicOff = 4008;
+    public const int HeartbeatPanicExpired = 4009;
     public const int CounterFlushFailed = 4010;
     public const int CounterFlushRecovered = 4011;
     public const int CounterBatchAlreadyApplied = 4012;

@@ -69,6 +69,8 @@ internal sealed partial class SnapshotRefresher(
         var silent = snapshot.Mirrors.Count(m => Selection.HeartbeatPanic.WouldServe(m.Record) && !m.Record.Alive);
         if (_panic)
             LogPanicOn(log, silent, serving, options.Value.HeartbeatPanicPercent);
+        else if (snapshot.PanicSince is not null)
+            LogPanicExpired(log, silent, serving, options.Value.HeartbeatPanicMaxSeconds);
         else
             LogPanicOff(log, silent, serving);
     }
@@ -233,6 +235,9 @@ internal sealed partial class SnapshotRefresher(
 
     [LoggerMessage(EventId = RedirectorEvents.HeartbeatPanicOff, Level = LogLevel.Information, Message = "Mirrors report again ({Silent} of {Serving} serving mirrors without a heartbeat): a missing heartbeat excludes a mirror again")]
     private static partial void LogPanicOff(ILogger logger, int silent, int serving);
+
+    [LoggerMessage(EventId = RedirectorEvents.HeartbeatPanicExpired, Level = LogLevel.Error, Message = "{Silent} of {Serving} serving mirrors are still silent after {MaxSeconds} s: they are excluded again (Redirector:HeartbeatPanicMaxSeconds); check Redis and the mirrors' way to it")]
+    private static partial void LogPanicExpired(ILogger logger, int silent, int serving, double maxSeconds);
 
     [LoggerMessage(EventId = RedirectorEvents.SnapshotBuilt, Level = LogLevel.Information, Message = "Mirror table reloaded from Redis again ({Mirrors} mirrors)")]
     private static partial void LogMirrorsRecovered(ILogger logger, int mirrors);
