@@ -90,6 +90,7 @@ public sealed partial class HealthChecker : IDisposable
         // Most serving mirrors silent at once: Redis or the way to it, not the mirrors (HeartbeatPanic).
         // Probe them as usual instead of failing each for its lost heartbeat; a probe still fails a dead one.
         var panic = HeartbeatPanic.IsOn(mirrors, _panicPercent);
+        bool Probed(MirrorRecord m) => m.Alive || (panic && HeartbeatPanic.WouldServe(m));
 
         var live = new List<MirrorRecord>(mirrors.Count);
         foreach (var m in mirrors)
@@ -97,21 +98,17 @@ public sealed partial class HealthChecker : IDisposable
             if (m.HttpUrl.Length == 0 && m.HttpsUrl.Length == 0)
                 continue;
             if (m.Alive)
-            {
                 _silentSince.Remove(m.Id);
-                live.Add(m);
-                continue;
-            }
-            if (!_silentSince.TryGetValue(m.Id, out var silentSince))
-                _silentSince[m.Id] = silentSince = round;
-            if (panic && HeartbeatPanic.WouldServe(m))
-                live.Add(m); // probed like a live one
+            else if (!_silentSince.ContainsKey(m.Id))
+                _silentSince[m.Id] = round;
+            if (Probed(m))
+                live.Add(m); // silent ones too while most are (HeartbeatPanic)
             // A mirror that was serving and lost its heartbeat is marked failed, so when it comes back it is
             // probed for N good rounds before traffic returns (not trusted on its word) — once it has been
             // silent through a whole round: heartbeats lapse one by one over a report interval in a Redis
             // failover, and the early ones must not be failed before the panic threshold is passed, nor the
             // late ones while they reconnect after it.
-            else if (_options.RecheckAfterDowntime && m.Healthy && m.Serial > 0 && silentSince < round)
+            else if (_options.RecheckAfterDowntime && m.Healthy && m.Serial > 0 && _silentSince[m.Id] < round)
                 live.Add(m);
         }
         if (_silentSince.Count > mirrors.Count)
@@ -143,7 +140,7 @@ public sealed partial class HealthChecker : IDisposable
                 int seed;
                 lock (_random)
                     seed = _random.Next();
-                var result = item.Mirror.Alive || (panic && HeartbeatPanic.WouldServe(item.Mirror))
+                var result = Probed(item.Mirror)
                     ? await _prober.ProbeAsync(item.Mirror, manifest, new Random(seed), linked.Token)
                     : new ProbeResult(false, "heartbeat expired: it will be probed before it gets traffic again", "", 0);
                 if (result is not null)

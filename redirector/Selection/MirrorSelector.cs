@@ -358,7 +358,8 @@ internal sealed class MirrorSelector
     public List<MirrorVerdict> Explain(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https)
     {
         var verdicts = Explain(snapshot, file, client, https, estimated: true);
-        return verdicts.Count > 0 && verdicts[0].Exclusion != Exclusion.None
+        // No candidate, and some only because our redirects filled them: Select's last resort applies.
+        return verdicts.Count > 0 && verdicts[0].Exclusion != Exclusion.None && verdicts.Exists(v => v.Exclusion == Exclusion.Full)
             ? Explain(snapshot, file, client, https, estimated: false)
             : verdicts;
     }
