@@ -10,7 +10,6 @@ namespace Downloads.Redirector.Geo;
 /// </summary>
 internal readonly struct ClientKey
 {
-    public const int IPv4Offset = 96;
     private static readonly UInt128 MappedPrefix = (UInt128)0xFFFF << 32;
 
     private ClientKey(UInt128 bits, bool isIPv4)
@@ -68,11 +67,4 @@ internal readonly struct ClientKey
                 || (top & 0xFFC0000000000000) == 0xFE80000000000000;  // fe80::/10 link-local
         }
     }
-
-    /// <summary>The address to hand to the MaxMind reader; allocates, so only on a cache miss.</summary>
-    public IPAddress ToLookupAddress(IPAddress original) =>
-        IsIPv4 && original.AddressFamily == AddressFamily.InterNetworkV6 ? original.MapToIPv4() : original;
-
-    /// <summary>The reader's prefix length (relative to the address family it was given) in the 128-bit key space.</summary>
-    public int ToKeyPrefix(int prefixLength) => IsIPv4 ? prefixLength + IPv4Offset : prefixLength;
 }

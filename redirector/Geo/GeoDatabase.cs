@@ -1,76 +1,130 @@
-using System.Net;
-using MaxMind.Db;
-
 namespace Downloads.Redirector.Geo;
 
-/// <summary>
-/// One open MaxMind DB file with its lookup cache. Immutable once built: a reload builds a new one and
-/// swaps it in, so lookups never see a half-loaded database.
-/// </summary>
-internal sealed class GeoDatabase<TRecord, TValue> : IGeoDatabase
-    where TRecord : class
-{
-    private readonly Reader _reader;
-    private readonly NetworkCache<TValue> _cache;
-    private readonly Func<TRecord?, TValue> _project;
-    private readonly TValue _unknown;
-    private readonly bool _ipv4Only;
+/// <summary>Decodes the record at <paramref name="offset"/> of a data section into what the redirector keeps of it.</summary>
+internal delegate TValue GeoRecordDecoder<out TValue>(ReadOnlySpan<byte> data, int offset);
 
-    private GeoDatabase(Reader reader, FileStamp stamp, int cacheSlots, Func<TRecord?, TValue> project, TValue unknown)
+/// <summary>
+/// One loaded MaxMind DB file, with every distinct record decoded once at load. A lookup walks the
+/// search tree to the record's offset and finds the decoded value by that offset: no decoding, no
+/// cache to fill, no allocation, whatever the address. Immutable once built: a reload builds a new one
+/// and swaps it in, so lookups never see a half-loaded database.
+/// </summary>
+/// <remarks>
+/// GeoLite2 City has millions of networks but far fewer records, and far fewer distinct locations
+/// still (records differ in postal code, accuracy radius…): the offsets cost 8 bytes per record and the
+/// values are stored once per distinct value. A record that cannot be decoded means "unknown", not a
+/// failed request.
+/// </remarks>
+internal sealed class GeoDatabase<TValue> : IGeoDatabase
+    where TValue : IEquatable<TValue>
+{
+    private readonly MmdbFile _file;
+    private readonly int[] _offsets;
+    private readonly int[] _valueOf;
+    private readonly TValue[] _values;
+    private readonly TValue _unknown;
+
+    private GeoDatabase(MmdbFile file, FileStamp stamp, GeoRecordDecoder<TValue> decode, TValue unknown)
     {
-        _reader = reader;
+        _file = file;
         Stamp = stamp;
-        _cache = new NetworkCache<TValue>(cacheSlots);
-        _project = project;
         _unknown = unknown;
-        _ipv4Only = reader.Metadata.IPVersion == 4;
+        _offsets = DistinctRecordOffsets(file);
+        _valueOf = new int[_offsets.Length];
+        var values = new List<TValue> { unknown };
+        var index = new Dictionary<TValue, int> { [unknown] = 0 };
+        var data = file.Data;
+        for (var i = 0; i < _offsets.Length; i++)
+        {
+            TValue value;
+            try
+            {
+                value = decode(data, _offsets[i]);
+            }
+            catch (Exception e) when (e is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
+            {
+                DamagedRecords++;
+                value = unknown;
+            }
+
+            if (!index.TryGetValue(value, out var slot))
+            {
+                slot = values.Count;
+                values.Add(value);
+                index.Add(value, slot);
+            }
+
+            _valueOf[i] = slot;
+        }
+
+        _values = [.. values];
     }
 
     public FileStamp Stamp { get; }
 
-    public Metadata Metadata => _reader.Metadata;
+    public string DatabaseType => _file.DatabaseType;
 
-    /// <summary>
-    /// Reads <paramref name="path"/> into memory. Not memory-mapped: a file overwritten in place (<c>cp</c>
-    /// instead of a rename) would change or truncate the bytes under a mapped reader, and a read past a
-    /// truncated mapping kills the process. A GeoLite2 City file costs ~60 MB per process this way.
-    /// </summary>
-    public static GeoDatabase<TRecord, TValue> Open(string path, int cacheSlots, Func<TRecord?, TValue> project, TValue unknown)
+    public DateTime BuildDate => _file.BuildDate;
+
+    /// <summary>Distinct records the tree points at.</summary>
+    public int RecordCount => _offsets.Length;
+
+    /// <summary>Distinct decoded values (the unknown value included).</summary>
+    public int ValueCount => _values.Length;
+
+    /// <summary>Records that could not be decoded and answer "unknown".</summary>
+    public int DamagedRecords { get; }
+
+    /// <summary>Reads <paramref name="path"/> into memory and decodes its records; throws <see cref="InvalidDataException"/> for a file that is no MaxMind DB.</summary>
+    public static GeoDatabase<TValue> Open(string path, GeoRecordDecoder<TValue> decode, TValue unknown)
     {
         var stamp = FileStamp.Of(path);
-        var reader = new Reader(path, FileAccessMode.Memory);
-        return new GeoDatabase<TRecord, TValue>(reader, stamp, cacheSlots, project, unknown);
+        return new GeoDatabase<TValue>(MmdbFile.Read(path), stamp, decode, unknown);
     }
 
-    public TValue Lookup(in ClientKey key, IPAddress address)
+    public TValue Lookup(in ClientKey key)
     {
-        if (_cache.TryGet(key, out var cached))
-        {
-            return cached;
-        }
-
-        if (_ipv4Only && !key.IsIPv4)
+        var offset = _file.FindRecord(key);
+        if (offset == MmdbFile.NotFound)
         {
             return _unknown;
         }
 
-        TValue value;
-        int prefix;
-        try
-        {
-            value = _project(_reader.Find<TRecord>(key.ToLookupAddress(address), out prefix));
-        }
-        catch (Exception e) when (e is InvalidDatabaseException or DeserializationException)
-        {
-            // A damaged record must not fail the redirect; the client is just of unknown location.
-            return _unknown;
-        }
-
-        _cache.Add(key, key.ToKeyPrefix(prefix), value);
-        return value;
+        var i = Array.BinarySearch(_offsets, offset);
+        return i >= 0 ? _values[_valueOf[i]] : _unknown;
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        // Nothing to release: the file is an array the GC reclaims once no lookup holds this version.
+    }
+
+    /// <summary>The sorted, distinct data offsets the tree points at, found with a bitmap over the data section.</summary>
+    private static int[] DistinctRecordOffsets(MmdbFile file)
+    {
+        var seen = new System.Collections.BitArray(file.Data.Length);
+        var count = 0;
+        file.ForEachRecordPointer(offset =>
+        {
+            if (!seen[offset])
+            {
+                seen[offset] = true;
+                count++;
+            }
+        });
+
+        var offsets = new int[count];
+        var n = 0;
+        for (var i = 0; i < seen.Length && n < count; i++)
+        {
+            if (seen[i])
+            {
+                offsets[n++] = i;
+            }
+        }
+
+        return offsets;
+    }
 }
 
 /// <summary>What the loader needs to know of an open database, whatever it decodes.</summary>
@@ -78,7 +132,9 @@ internal interface IGeoDatabase : IDisposable
 {
     FileStamp Stamp { get; }
 
-    Metadata Metadata { get; }
+    string DatabaseType { get; }
+
+    DateTime BuildDate { get; }
 }
 
 /// <summary>What identifies a version of a file on disk; a new version arrives by rename, so it changes.</summary>

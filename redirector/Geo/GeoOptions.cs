@@ -23,11 +23,4 @@ public sealed class GeoOptions
     /// <summary>How often the files are checked for a new version (swapped in atomically when they change).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>
-    /// Slots of each per-network lookup cache (rounded up to a power of two). Each holds one network's
-    /// answer (~100 bytes when used); the default keeps a day's busy networks for a few MB.
-    /// </summary>
-    [Range(16, 1 << 24)]
-    public int CacheSlots { get; set; } = 1 << 17;
 }

@@ -6,7 +6,8 @@ namespace Downloads.Redirector.Geo;
 
 /// <summary>
 /// Locates clients with MaxMind City and ASN databases (GeoLite2/GeoIP2, or the generated samples).
-/// A lookup in a network seen before is a cache hit: no tree walk, no decoding, no allocation.
+/// Every distinct record is decoded when a file loads, so a lookup is a tree walk and a search by the
+/// record's offset: no decoding and no allocation, even for an address never seen before.
 /// The files are checked every <see cref="GeoOptions.ReloadInterval"/> and swapped in atomically when
 /// they change; a file that fails to load leaves the previous version in service.
 /// </summary>
@@ -51,8 +52,8 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
         }
 
         var databases = Volatile.Read(ref _current);
-        var location = databases.City is { } city ? city.Lookup(key, address) : ClientLocation.Unknown;
-        var asn = databases.Asn is { } asnDatabase ? asnDatabase.Lookup(key, address) : 0;
+        var location = databases.City is { } city ? city.Lookup(key) : ClientLocation.Unknown;
+        var asn = databases.Asn is { } asnDatabase ? asnDatabase.Lookup(key) : 0;
         return asn == 0 ? location : location with { Asn = asn };
     }
 
@@ -89,11 +90,11 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
         }
     }
 
-    private GeoDatabase<CityRecord, ClientLocation> OpenCity(string path) =>
-        GeoDatabase<CityRecord, ClientLocation>.Open(path, _options.CacheSlots, ToLocation, ClientLocation.Unknown);
+    private static GeoDatabase<ClientLocation> OpenCity(string path) =>
+        GeoDatabase<ClientLocation>.Open(path, GeoRecords.City(), ClientLocation.Unknown);
 
-    private GeoDatabase<AsnRecord, long> OpenAsn(string path) =>
-        GeoDatabase<AsnRecord, long>.Open(path, _options.CacheSlots, static r => r?.Number ?? 0, 0);
+    private static GeoDatabase<long> OpenAsn(string path) =>
+        GeoDatabase<long>.Open(path, GeoRecords.Asn(), 0);
 
     /// <summary>Opens <paramref name="path"/> unless <paramref name="current"/> is already that version; on failure keeps <paramref name="current"/>.</summary>
     private T? Load<T>(string? path, T? current, Func<string, T> open)
@@ -113,10 +114,10 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
         try
         {
             var opened = open(path);
-            Loaded(_log, path, opened.Metadata.DatabaseType, opened.Metadata.BuildDate);
+            Loaded(_log, path, opened.DatabaseType, opened.BuildDate);
             return opened;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MaxMind.Db.InvalidDatabaseException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or IndexOutOfRangeException or ArgumentException or OverflowException)
         {
             LoadFailed(_log, path, e.Message);
             return current;
@@ -125,22 +126,7 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    private static ClientLocation ToLocation(CityRecord? record)
-    {
-        if (record is null)
-        {
-            return ClientLocation.Unknown;
-        }
-
-        return new ClientLocation(
-            record.Location?.Latitude ?? double.NaN,
-            record.Location?.Longitude ?? double.NaN,
-            record.Country?.IsoCode ?? record.RegisteredCountry?.IsoCode ?? "",
-            record.Continent?.Code ?? "",
-            0);
-    }
-
-    private sealed record Databases(GeoDatabase<CityRecord, ClientLocation>? City, GeoDatabase<AsnRecord, long>? Asn) : IDisposable
+    private sealed record Databases(GeoDatabase<ClientLocation>? City, GeoDatabase<long>? Asn) : IDisposable
     {
         public void Dispose()
         {
