@@ -30,7 +30,7 @@ public static class Program
             case "memory":
                 return Memory(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
             case "geo":
-                return WriteGeo(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+                return WriteGeo(args[1], args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 1);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;
@@ -155,23 +155,60 @@ public static class Program
         return 0;
     }
 
-    /// <summary>Writes synthetic City/ASN databases and a wrk Lua script drawing client addresses from their networks.</summary>
-    private static int WriteGeo(string dir, int networks)
+    /// <summary>
+    /// Writes GeoLite2-scale City/ASN databases (<see cref="RealScaleGeoDatabases"/>) and three wrk Lua scripts:
+    /// <c>uniform.lua</c> (a uniformly random public IPv4 address per request: the worst case for any cache),
+    /// <c>mix.lua</c> (a few thousand networks, a few of them busy: a realistic crowd, IPv6 included) and
+    /// <c>close.lua</c> (uniform, a new connection per request, as download tools make one redirect per connection).
+    /// </summary>
+    private static int WriteGeo(string dir, double scale)
     {
         Directory.CreateDirectory(dir);
-        var list = SyntheticGeoDatabases.Write(Path.Combine(dir, "City.mmdb"), Path.Combine(dir, "ASN.mmdb"), networks, seed: 3);
-        var lua = new StringBuilder();
-        lua.Append("local nets = {");
-        for (var i = 0; i < list.Count; i++)
-            lua.Append('"').Append(list[i].BaseAddress.ToString()[..^1]).Append("\",");
-        lua.Append("}\nlocal files = {");
-        var manifest = Fixtures.Manifest(300);
-        foreach (var f in manifest.Files)
-            lua.Append("\"/").Append(f.Path).Append("\",");
-        lua.Append("}\nmath.randomseed(7)\nrequest = function()\n  local ip = nets[math.random(#nets)] .. math.random(1, 254)\n")
-           .Append("  return wrk.format(\"GET\", files[math.random(#files)], { [\"X-Forwarded-For\"] = ip })\nend\n");
-        File.WriteAllText(Path.Combine(dir, "clients.lua"), lua.ToString());
-        Console.WriteLine($"wrote {list.Count} networks over {SyntheticGeoDatabases.CountryCount} countries to {dir}");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var summary = RealScaleGeoDatabases.Write(Path.Combine(dir, "City.mmdb"), Path.Combine(dir, "ASN.mmdb"), seed: 3, scale);
+        var files = new StringBuilder("local files = {");
+        foreach (var f in Fixtures.Manifest(300).Files)
+            files.Append("\"/").Append(f.Path).Append("\",");
+        files.Append("}\n");
+
+        // Uniform over public IPv4: first octets 1-223 except 10 and 127; the rest of the reserved space is
+        // too small to matter (and is answered as "unknown location", like any address outside the data).
+        const string Uniform = """
+            math.randomseed(7)
+            local function ip()
+              local a
+              repeat a = math.random(1, 223) until a ~= 10 and a ~= 127
+              return a .. "." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
+            end
+            """;
+        File.WriteAllText(Path.Combine(dir, "uniform.lua"), files + Uniform + Request(""));
+        File.WriteAllText(Path.Combine(dir, "close.lua"), files + Uniform + Request(", [\"Connection\"] = \"close\""));
+
+        // A crowd: 3,000 networks drawn from the database, picked with a skew (a few busy ones, a long tail).
+        var mix = new StringBuilder("local nets = {");
+        var random = new Random(11);
+        var networks = summary.SampleNetworks;
+        for (var i = 0; i < 3_000; i++)
+        {
+            var n = networks[random.Next(networks.Count)];
+            var b = n.BaseAddress.GetAddressBytes();
+            // An address inside the network (its base address plus a small offset within its size).
+            var hostBits = (b.Length * 8) - n.PrefixLength;
+            var offset = random.Next(1, hostBits >= 8 ? 255 : Math.Max(2, (1 << hostBits) - 1));
+            b[^1] = (byte)(b[^1] | offset);
+            mix.Append('"').Append(new System.Net.IPAddress(b)).Append("\",");
+        }
+
+        mix.Append("}\nmath.randomseed(7)\nlocal function ip()\n  local u = math.random()\n  return nets[math.floor(u * u * #nets) + 1]\nend\n");
+        File.WriteAllText(Path.Combine(dir, "mix.lua"), files + mix.ToString() + Request(""));
+        var cityFile = Downloads.Redirector.Geo.MmdbFile.Read(Path.Combine(dir, "City.mmdb"));
+        Console.WriteLine($"City: {cityFile.NodeCount:N0} nodes, data section {cityFile.Data.Length / 1e6:F1} MB");
+        Console.WriteLine($"wrote {summary.IPv4Networks:N0} IPv4 and {summary.IPv6Networks:N0} IPv6 networks, {summary.Locations:N0} locations, " +
+            $"{summary.Records:N0} city records, {summary.AsnNetworks:N0} ASN networks to {dir} in {started.Elapsed.TotalSeconds:F1} s " +
+            $"(City {new FileInfo(Path.Combine(dir, "City.mmdb")).Length / 1e6:F1} MB, ASN {new FileInfo(Path.Combine(dir, "ASN.mmdb")).Length / 1e6:F1} MB)");
         return 0;
+
+        static string Request(string extraHeaders) =>
+            "request = function()\n  return wrk.format(\"GET\", files[math.random(#files)], { [\"X-Forwarded-For\"] = ip()" + extraHeaders + " })\nend\n";
     }
 }

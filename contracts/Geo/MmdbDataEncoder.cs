@@ -6,8 +6,8 @@ namespace Downloads.Contracts.Geo;
 
 /// <summary>
 /// Encodes values into the data section of a MaxMind DB (format 2.0): a control byte holding the type
-/// and payload size, then the big-endian payload. No pointers are written: whole records are
-/// de-duplicated by <see cref="MmdbWriter"/> instead, which is what matters for small generated files.
+/// and payload size, then the big-endian payload. Pointers to values written before are the business of
+/// <see cref="MmdbDataSection"/>, which uses this encoding as the identity of a value.
 /// </summary>
 internal static class MmdbDataEncoder
 {
@@ -16,10 +16,10 @@ internal static class MmdbDataEncoder
     private const int TypeBytes = 4;
     private const int TypeUInt16 = 5;
     private const int TypeUInt32 = 6;
-    private const int TypeMap = 7;
+    internal const int TypeMap = 7;
     private const int TypeInt32 = 8;
     private const int TypeUInt64 = 9;
-    private const int TypeArray = 11;
+    internal const int TypeArray = 11;
     private const int TypeBoolean = 14;
     private const int TypeFloat = 15;
 
@@ -81,17 +81,8 @@ internal static class MmdbDataEncoder
                 WriteControl(output, TypeBytes, bytes.Length);
                 output.AddRange(bytes);
                 break;
-            case IEnumerable<KeyValuePair<string, object>> map:
-                WriteMap(output, map);
-                break;
-            case IDictionary untyped:
-                var converted = new List<KeyValuePair<string, object>>(untyped.Count);
-                foreach (DictionaryEntry entry in untyped)
-                {
-                    converted.Add(new(entry.Key as string ?? throw new ArgumentException("MMDB map keys must be strings."), entry.Value!));
-                }
-
-                WriteMap(output, converted);
+            case IEnumerable<KeyValuePair<string, object>> or IDictionary:
+                WriteMap(output, value);
                 break;
             case IEnumerable sequence:
                 var items = new List<object>();
@@ -114,10 +105,29 @@ internal static class MmdbDataEncoder
         }
     }
 
-    private static void WriteMap(List<byte> output, IEnumerable<KeyValuePair<string, object>> map)
+    /// <summary>A map's entries in ordinal key order (the order written, so output is deterministic).</summary>
+    internal static List<KeyValuePair<string, object>> SortedPairs(object map)
     {
-        var pairs = new List<KeyValuePair<string, object>>(map);
+        var pairs = new List<KeyValuePair<string, object>>();
+        if (map is IEnumerable<KeyValuePair<string, object>> typed)
+        {
+            pairs.AddRange(typed);
+        }
+        else
+        {
+            foreach (DictionaryEntry entry in (IDictionary)map)
+            {
+                pairs.Add(new(entry.Key as string ?? throw new ArgumentException("MMDB map keys must be strings."), entry.Value!));
+            }
+        }
+
         pairs.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return pairs;
+    }
+
+    private static void WriteMap(List<byte> output, object map)
+    {
+        var pairs = SortedPairs(map);
         WriteControl(output, TypeMap, pairs.Count);
         foreach (var (key, item) in pairs)
         {
@@ -138,7 +148,7 @@ internal static class MmdbDataEncoder
     }
 
     /// <summary>Control byte(s): type in the top three bits (extended types in a second byte), then the size.</summary>
-    private static void WriteControl(List<byte> output, int type, int size)
+    internal static void WriteControl(List<byte> output, int type, int size)
     {
         var typeBits = type <= 7 ? type << 5 : 0;
         int sizeBits;

@@ -13,12 +13,13 @@ namespace Downloads.Contracts.Geo;
 /// <remarks>
 /// The tree is always IPv6 (<c>ip_version</c> 6). IPv4 networks live under <c>::/96</c>, and, as in
 /// MaxMind's databases, <c>::ffff:0:0/96</c> (IPv4-mapped) and <c>2002::/16</c> (6to4) point at that
-/// IPv4 subtree, so either spelling of an IPv4 address finds the same record. Identical records are
-/// stored once. A later <see cref="Insert"/> wins where networks overlap.
+/// IPv4 subtree, so either spelling of an IPv4 address finds the same record. Identical records, and
+/// identical values inside records, are stored once (<see cref="MmdbDataSection"/>). A later
+/// <see cref="Insert(IPNetwork, object)"/> wins where networks overlap.
 /// </remarks>
 public sealed class MmdbWriter
 {
-    // Slot encoding while building: >= 0 is a node index, Empty is no data, <= DataBase is a record index.
+    // Slot encoding while building: >= 0 is a node index, Empty is no data, <= DataBase is a record's data offset.
     private const int Empty = -1;
     private const int DataBase = -2;
 
@@ -26,8 +27,9 @@ public sealed class MmdbWriter
 
     private readonly List<int> _left = [];
     private readonly List<int> _right = [];
-    private readonly List<byte[]> _records = [];
-    private readonly Dictionary<string, int> _recordIndex = new(StringComparer.Ordinal);
+    private readonly MmdbDataSection _data = new();
+    private readonly HashSet<int> _records = [];
+    private int _ipv4Root = -1;
 
     /// <summary>Creates an empty database of the given type (e.g. <c>GeoLite2-City</c>; GeoIP2's reader checks it).</summary>
     public MmdbWriter(string databaseType)
@@ -59,11 +61,47 @@ public sealed class MmdbWriter
     public int RecordCount => _records.Count;
 
     /// <summary>Maps every address of <paramref name="network"/> to <paramref name="record"/> (see <see cref="MmdbDataEncoder"/> for types).</summary>
-    public void Insert(IPNetwork network, object record)
+    public void Insert(IPNetwork network, object record) => Insert(network, AddRecord(record));
+
+    /// <summary>
+    /// Stores <paramref name="record"/> (once, however often it is added) and returns a handle for
+    /// <see cref="Insert(IPNetwork, int)"/>: cheaper than encoding the same record for each of its networks.
+    /// </summary>
+    public int AddRecord(object record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        var offset = _data.Add(record);
+        _records.Add(offset);
+        return offset;
+    }
+
+    /// <summary>Maps every address of <paramref name="network"/> to a record stored by <see cref="AddRecord"/>.</summary>
+    public void Insert(IPNetwork network, int record)
+    {
+        if (!_records.Contains(record))
+        {
+            throw new ArgumentException("Not a record handle of this writer; use AddRecord.", nameof(record));
+        }
+
         var (bits, length) = ToTreeKey(network);
-        SetSlot(bits, length, DataBase - RecordIndexOf(record));
+        if (length > 96 && bits >> 32 == UInt128.Zero)
+        {
+            // IPv4: start at the ::/96 node instead of walking 96 zero bits for each of millions of networks.
+            if (_ipv4Root < 0)
+            {
+                _ipv4Root = NodeAt(UInt128.Zero, 96);
+            }
+
+            SetSlot(bits, length, DataBase - record, _ipv4Root, 96);
+            return;
+        }
+
+        if (length <= 96 && bits >> (128 - length) == UInt128.Zero)
+        {
+            _ipv4Root = -1; // this network covers ::/96: the IPv4 subtree is replaced, find it anew
+        }
+
+        SetSlot(bits, length, DataBase - record, 0, 0);
     }
 
     /// <summary>Writes the database to <paramref name="output"/>.</summary>
@@ -74,15 +112,7 @@ public sealed class MmdbWriter
         var (order, number) = Renumber(left, right);
         var nodeCount = order.Count;
 
-        // Data section: records back to back, offsets from its start.
-        var offsets = new long[_records.Count];
-        long dataSize = 0;
-        for (var i = 0; i < _records.Count; i++)
-        {
-            offsets[i] = dataSize;
-            dataSize += _records[i].Length;
-        }
-
+        long dataSize = _data.Length;
         // A data record's value is node_count + 16 (the separator) + its offset in the data section.
         var maxRecord = (ulong)nodeCount + 16 + (ulong)dataSize;
         var needed = maxRecord < 1UL << 24 ? 24 : maxRecord < 1UL << 28 ? 28 : maxRecord < 1UL << 32 ? 32
@@ -122,10 +152,7 @@ public sealed class MmdbWriter
 
         output.Write(tree);
         output.Write(new byte[16]);
-        foreach (var record in _records)
-        {
-            output.Write(record);
-        }
+        _data.WriteTo(output);
 
         output.Write(MetadataMarker);
         var metadata = new List<byte>();
@@ -147,7 +174,7 @@ public sealed class MmdbWriter
         {
             Empty => (uint)nodeCount,
             >= 0 => (uint)number[slot],
-            _ => (uint)((ulong)nodeCount + 16 + (ulong)offsets[DataBase - slot]),
+            _ => (uint)((ulong)nodeCount + 16 + (ulong)(DataBase - slot)),
         };
     }
 
@@ -171,22 +198,6 @@ public sealed class MmdbWriter
         {
             File.Delete(temp);
         }
-    }
-
-    private int RecordIndexOf(object record)
-    {
-        var bytes = new List<byte>();
-        MmdbDataEncoder.Write(bytes, record);
-        var encoded = bytes.ToArray();
-        var key = Convert.ToBase64String(encoded);
-        if (!_recordIndex.TryGetValue(key, out var index))
-        {
-            index = _records.Count;
-            _records.Add(encoded);
-            _recordIndex.Add(key, index);
-        }
-
-        return index;
     }
 
     /// <summary>The network as a 128-bit key and prefix length in the IPv6 tree; IPv4 goes under ::/96.</summary>
@@ -233,15 +244,15 @@ public sealed class MmdbWriter
     /// creating nodes on the way. A shorter network already on the path is pushed down into both halves so
     /// the rest of it keeps its record. Returns the node whose slot was set.
     /// </summary>
-    private int SetSlot(UInt128 bits, int length, int value)
+    private int SetSlot(UInt128 bits, int length, int value, int startNode, int startDepth)
     {
         if (length == 0)
         {
             throw new ArgumentException("A ::/0 network cannot be stored: the root is a node, not a record.");
         }
 
-        var node = 0;
-        for (var depth = 0; depth < length - 1; depth++)
+        var node = startNode;
+        for (var depth = startDepth; depth < length - 1; depth++)
         {
             var bit = Bit(bits, depth);
             var child = GetChild(node, bit);
@@ -269,8 +280,8 @@ public sealed class MmdbWriter
         try
         {
             var ipv4Root = NodeAt(UInt128.Zero, 96);
-            SetSlot((UInt128)0xFFFF << 32, 96, ipv4Root);
-            SetSlot((UInt128)0x2002 << 112, 16, ipv4Root);
+            SetSlot((UInt128)0xFFFF << 32, 96, ipv4Root, 0, 0);
+            SetSlot((UInt128)0x2002 << 112, 16, ipv4Root, 0, 0);
             return (new List<int>(_left), new List<int>(_right));
         }
         finally

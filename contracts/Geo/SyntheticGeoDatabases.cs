@@ -9,23 +9,8 @@ namespace Downloads.Contracts.Geo;
 /// </summary>
 public static class SyntheticGeoDatabases
 {
-    // Rough centroids of a spread of countries on every inhabited continent.
-    private static readonly (string Country, string Continent, double Lat, double Lon)[] Countries =
-    [
-        ("GB", "EU", 53.0, -1.5), ("DE", "EU", 51.0, 10.0), ("FR", "EU", 46.5, 2.5), ("ES", "EU", 40.0, -3.7),
-        ("IT", "EU", 42.8, 12.5), ("SE", "EU", 60.1, 18.6), ("PL", "EU", 52.0, 19.4), ("NL", "EU", 52.2, 5.3),
-        ("FI", "EU", 64.0, 26.0), ("GR", "EU", 39.0, 22.0), ("RO", "EU", 45.9, 24.9), ("IE", "EU", 53.4, -8.2),
-        ("US", "NA", 39.8, -98.6), ("CA", "NA", 56.1, -106.3), ("MX", "NA", 23.6, -102.6), ("CU", "NA", 21.5, -79.5),
-        ("BR", "SA", -14.2, -51.9), ("AR", "SA", -38.4, -63.6), ("CL", "SA", -35.7, -71.5), ("CO", "SA", 4.6, -74.3),
-        ("JP", "AS", 36.2, 138.3), ("CN", "AS", 35.9, 104.2), ("IN", "AS", 20.6, 79.0), ("KR", "AS", 35.9, 127.8),
-        ("ID", "AS", -0.8, 113.9), ("TH", "AS", 15.9, 100.99), ("VN", "AS", 14.1, 108.3), ("PH", "AS", 12.9, 121.8),
-        ("AU", "OC", -25.3, 133.8), ("NZ", "OC", -40.9, 174.9), ("FJ", "OC", -17.7, 178.1),
-        ("ZA", "AF", -30.6, 22.9), ("NG", "AF", 9.1, 8.7), ("KE", "AF", -0.02, 37.9), ("EG", "AF", 26.8, 30.8),
-        ("MA", "AF", 31.8, -7.1), ("ET", "AF", 9.1, 40.5), ("GH", "AF", 7.9, -1.0),
-    ];
-
     /// <summary>How many countries <see cref="Write"/> spreads networks over.</summary>
-    public static int CountryCount => Countries.Length;
+    public static int CountryCount => SyntheticCountries.All.Length;
 
     /// <summary>
     /// Writes a city database and an ASN database of <paramref name="networkCount"/> distinct public IPv4 /24
@@ -49,7 +34,7 @@ public static class SyntheticGeoDatabases
         var cities = new SampleNetwork[Math.Max(1, networkCount / 10)];
         for (var i = 0; i < cities.Length; i++)
         {
-            var (country, continent, lat, lon) = Countries[i % Countries.Length];
+            var (country, continent, lat, lon, _, _) = SyntheticCountries.All[i % SyntheticCountries.All.Length];
             cities[i] = new SampleNetwork
             {
                 Name = $"city-{i}",
@@ -93,6 +78,27 @@ public static class SyntheticGeoDatabases
 
     private static byte[] BitConverterBigEndian(uint value) =>
         [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+
+    /// <summary>Whether every address of the aligned block [<paramref name="start"/>, +<paramref name="size"/>) is public (see <see cref="IsPublic"/>).</summary>
+    internal static bool IsPublicRange(uint start, ulong size)
+    {
+        foreach (var (block, blockSize) in Reserved)
+        {
+            if (start < block + blockSize && block < start + size)
+            {
+                return false;
+            }
+        }
+
+        return start + size <= 224UL << 24;
+    }
+
+    private static readonly (ulong Start, ulong Size)[] Reserved =
+    [
+        (0UL << 24, 1UL << 24), (10UL << 24, 1UL << 24), (127UL << 24, 1UL << 24), (0x64400000, 1UL << 22),
+        (0xA9FE0000, 1UL << 16), (0xAC100000, 1UL << 20), (0xC0A80000, 1UL << 16), (0xC0000200, 256),
+        (0xC6336400, 256), (0xCB007100, 256),
+    ];
 
     /// <summary>Skips this-network, private, shared, loopback, link-local, documentation, multicast and reserved space.</summary>
     private static bool IsPublic(uint a)

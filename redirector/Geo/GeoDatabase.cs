@@ -4,23 +4,20 @@ namespace Downloads.Redirector.Geo;
 internal delegate TValue GeoRecordDecoder<out TValue>(ReadOnlySpan<byte> data, int offset);
 
 /// <summary>
-/// One loaded MaxMind DB file, with every distinct record decoded once at load. A lookup walks the
-/// search tree to the record's offset and finds the decoded value by that offset: no decoding, no
-/// cache to fill, no allocation, whatever the address. Immutable once built: a reload builds a new one
-/// and swaps it in, so lookups never see a half-loaded database.
+/// One loaded MaxMind DB file, with every distinct record decoded once at load and the tree's data
+/// pointers renumbered to the decoded values: a lookup is a tree walk that ends at its answer. No
+/// decoding, no cache to fill, no allocation, whatever the address. Immutable once built: a reload
+/// builds a new one and swaps it in, so lookups never see a half-loaded database.
 /// </summary>
 /// <remarks>
 /// GeoLite2 City has millions of networks but far fewer records, and far fewer distinct locations
-/// still (records differ in postal code, accuracy radius…): the offsets cost 8 bytes per record and the
-/// values are stored once per distinct value. A record that cannot be decoded means "unknown", not a
-/// failed request.
+/// still (records differ in postal code, accuracy radius…): each distinct value is stored once. A record
+/// that cannot be decoded means "unknown", not a failed request.
 /// </remarks>
 internal sealed class GeoDatabase<TValue> : IGeoDatabase
     where TValue : IEquatable<TValue>
 {
     private readonly MmdbFile _file;
-    private readonly int[] _offsets;
-    private readonly int[] _valueOf;
     private readonly TValue[] _values;
     private readonly TValue _unknown;
 
@@ -29,17 +26,17 @@ internal sealed class GeoDatabase<TValue> : IGeoDatabase
         _file = file;
         Stamp = stamp;
         _unknown = unknown;
-        _offsets = DistinctRecordOffsets(file);
-        _valueOf = new int[_offsets.Length];
+        var offsets = DistinctRecordOffsets(file);
+        var valueOf = new int[offsets.Length];
         var values = new List<TValue> { unknown };
         var index = new Dictionary<TValue, int> { [unknown] = 0 };
         var data = file.Data;
-        for (var i = 0; i < _offsets.Length; i++)
+        for (var i = 0; i < offsets.Length; i++)
         {
             TValue value;
             try
             {
-                value = decode(data, _offsets[i]);
+                value = decode(data, offsets[i]);
             }
             catch (Exception e) when (e is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
             {
@@ -54,10 +51,12 @@ internal sealed class GeoDatabase<TValue> : IGeoDatabase
                 index.Add(value, slot);
             }
 
-            _valueOf[i] = slot;
+            valueOf[i] = slot;
         }
 
         _values = [.. values];
+        RecordCount = offsets.Length;
+        file.RenumberRecords(offset => valueOf[Array.BinarySearch(offsets, offset)]);
     }
 
     public FileStamp Stamp { get; }
@@ -67,7 +66,7 @@ internal sealed class GeoDatabase<TValue> : IGeoDatabase
     public DateTime BuildDate => _file.BuildDate;
 
     /// <summary>Distinct records the tree points at.</summary>
-    public int RecordCount => _offsets.Length;
+    public int RecordCount { get; }
 
     /// <summary>Distinct decoded values (the unknown value included).</summary>
     public int ValueCount => _values.Length;
@@ -84,14 +83,9 @@ internal sealed class GeoDatabase<TValue> : IGeoDatabase
 
     public TValue Lookup(in ClientKey key)
     {
-        var offset = _file.FindRecord(key);
-        if (offset == MmdbFile.NotFound)
-        {
-            return _unknown;
-        }
-
-        var i = Array.BinarySearch(_offsets, offset);
-        return i >= 0 ? _values[_valueOf[i]] : _unknown;
+        // The tree's data pointers were renumbered to indexes of _values at load.
+        var i = _file.FindRecord(key);
+        return (uint)i < (uint)_values.Length ? _values[i] : _unknown;
     }
 
     public void Dispose()

@@ -9,6 +9,10 @@ namespace Downloads.Redirector.Geo;
 /// no lock, no exception for a damaged tree (a record that points nowhere is "not found").
 /// </summary>
 /// <remarks>
+/// The loader may renumber the tree's data pointers (<see cref="RenumberRecords"/>) so that the walk ends
+/// at an index of its own table instead of an offset: the copy in memory is ours, the file is untouched.
+/// IPv4 walks start from a table of the 65,536 nodes 16 bits below the IPv4 root, which saves the
+/// upper half of every walk.
 /// Read whole, not memory-mapped: a file overwritten in place (<c>cp</c> instead of a rename) would change
 /// or truncate the bytes under a mapped reader, and a read past a truncated mapping kills the process.
 /// </remarks>
@@ -27,6 +31,7 @@ internal sealed class MmdbFile
     private readonly int _dataStart;
     private readonly int _dataLength;
     private readonly int _ipv4Start;
+    private readonly int[] _ipv4Jump = new int[1 << 16];
 
     public MmdbFile(byte[] bytes)
     {
@@ -63,6 +68,16 @@ internal sealed class MmdbFile
         }
 
         _ipv4Start = ipVersion == 6 ? node : 0;
+        for (var prefix = 0; prefix < _ipv4Jump.Length; prefix++)
+        {
+            node = _ipv4Start;
+            for (var i = 15; i >= 0 && node < _nodeCount; i--)
+            {
+                node = ReadRecord(node, (prefix >> i) & 1);
+            }
+
+            _ipv4Jump[prefix] = node;
+        }
     }
 
     /// <summary>4 or 6: an IPv4 file knows no IPv6 address.</summary>
@@ -88,9 +103,9 @@ internal sealed class MmdbFile
         int node;
         if (key.IsIPv4)
         {
-            node = _ipv4Start;
             var bits = key.IPv4;
-            for (var i = 31; i >= 0 && node < _nodeCount; i--)
+            node = _ipv4Jump[bits >> 16];
+            for (var i = 15; i >= 0 && node < _nodeCount; i--)
             {
                 node = ReadRecord(node, (int)(bits >> i) & 1);
             }
@@ -128,12 +143,42 @@ internal sealed class MmdbFile
         {
             for (var side = 0; side < 2; side++)
             {
-                var value = (long)ReadRecord(node, side);
-                var offset = value - _nodeCount - 16;
-                if (value > _nodeCount && offset >= 0 && offset < _dataLength)
+                var offset = (long)ReadRecord(node, side) - _nodeCount - 16;
+                if (offset >= 0 && offset < _dataLength)
                 {
                     visit((int)offset);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rewrites every data pointer of the tree in memory to <paramref name="renumber"/>(offset), so that
+    /// <see cref="FindRecord"/> returns those numbers instead of offsets. Numbers must stay below the data
+    /// section's length (any dense numbering of the distinct records does), so they fit every record size.
+    /// </summary>
+    public void RenumberRecords(Func<int, int> renumber)
+    {
+        for (var node = 0; node < _nodeCount; node++)
+        {
+            for (var side = 0; side < 2; side++)
+            {
+                var offset = (long)ReadRecord(node, side) - _nodeCount - 16;
+                if (offset >= 0 && offset < _dataLength)
+                {
+                    var number = renumber((int)offset);
+                    ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(number, _dataLength);
+                    WriteRecord(node, side, _nodeCount + 16 + number);
+                }
+            }
+        }
+
+        for (var prefix = 0; prefix < _ipv4Jump.Length; prefix++)
+        {
+            var offset = (long)_ipv4Jump[prefix] - _nodeCount - 16;
+            if (offset >= 0 && offset < _dataLength)
+            {
+                _ipv4Jump[prefix] = _nodeCount + 16 + renumber((int)offset);
             }
         }
     }
@@ -161,6 +206,28 @@ internal sealed class MmdbFile
                 var value = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(i + (side * 4), 4));
                 // Beyond int range no offset can be inside a file we could hold: treat as "no data".
                 return value > int.MaxValue ? _nodeCount : (int)value;
+        }
+    }
+
+    private void WriteRecord(int node, int side, int value)
+    {
+        var node7 = _bytes.AsSpan(node * _nodeBytes, _nodeBytes);
+        switch (_recordSize)
+        {
+            case 24:
+                var at = side * 3;
+                (node7[at], node7[at + 1], node7[at + 2]) = ((byte)(value >> 16), (byte)(value >> 8), (byte)value);
+                break;
+            case 28:
+                var low = side == 0 ? 0 : 4;
+                (node7[low], node7[low + 1], node7[low + 2]) = ((byte)(value >> 16), (byte)(value >> 8), (byte)value);
+                node7[3] = side == 0
+                    ? (byte)((node7[3] & 0x0F) | ((value >> 20) & 0xF0))
+                    : (byte)((node7[3] & 0xF0) | ((value >> 24) & 0x0F));
+                break;
+            default:
+                BinaryPrimitives.WriteInt32BigEndian(node7[(side * 4)..], value);
+                break;
         }
     }
 
