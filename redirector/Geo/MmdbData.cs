@@ -186,9 +186,9 @@ internal static class MmdbData
         if (type == 0)
         {
             type = 7 + data[position++];
-            if (type <= 7)
+            if (type is <= 7 or > Float)
             {
-                throw new InvalidDataException($"An extended type at {offset} names a basic type.");
+                throw new InvalidDataException($"An extended type at {offset} is not a type ({type}).");
             }
         }
 

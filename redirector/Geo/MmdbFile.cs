@@ -92,6 +92,9 @@ internal sealed class MmdbFile
     /// <summary>Number of nodes of the search tree.</summary>
     public int NodeCount => _nodeCount;
 
+    /// <summary>Where the data section starts in the file.</summary>
+    public int DataStart => _dataStart;
+
     /// <summary>The data section: records at the offsets <see cref="FindRecord"/> returns.</summary>
     public ReadOnlySpan<byte> Data => _bytes.AsSpan(_dataStart, _dataLength);
 

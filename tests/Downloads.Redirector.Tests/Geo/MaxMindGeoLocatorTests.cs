@@ -195,6 +195,27 @@ public sealed class MaxMindGeoLocatorTests : IDisposable
     }
 
     [Fact]
+    public void A_damaged_record_means_unknown_for_its_networks_and_the_others_still_locate()
+    {
+        // The first record written (London's) starts the data section. Its first byte made a pointer whose
+        // target (the next four bytes) is far outside the file, as a corrupt download could; the values
+        // inside it that other records point at are untouched.
+        var bytes = File.ReadAllBytes(_cityPath);
+        var dataStart = new MmdbFile((byte[])bytes.Clone()).DataStart;
+        bytes[dataStart] = 0x3F;
+        var damaged = _dir.Combine("damaged.mmdb");
+        File.WriteAllBytes(damaged, bytes);
+        using var locator = Create(city: damaged);
+
+        var london = locator.Locate(IPAddress.Parse("81.2.69.142"));
+
+        Assert.False(london.HasCoordinates);
+        Assert.Equal("", london.Country);
+        Assert.Equal(20712, london.Asn); // the ASN database is intact
+        AssertLocated(Sample("milton"), locator.Locate(Sample("milton").Address));
+    }
+
+    [Fact]
     public void Without_databases_every_client_is_unknown()
     {
         using var locator = Create(city: null, asn: null);
