@@ -180,6 +180,7 @@ public static class Program
               repeat a = math.random(1, 223) until a ~= 10 and a ~= 127
               return a .. "." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
             end
+
             """;
         File.WriteAllText(Path.Combine(dir, "uniform.lua"), files + Uniform + Request(""));
         File.WriteAllText(Path.Combine(dir, "close.lua"), files + Uniform + Request(", [\"Connection\"] = \"close\""));
