@@ -203,12 +203,16 @@ if [[ -z "${REDIS_ONLY:-}" ]]; then
   # A geo update arrives by rename, as geoipupdate writes it; the redirector checks once a minute.
   cp "$work/geo/City.mmdb" "$work/geo/City.mmdb.new" && touch "$work/geo/City.mmdb.new" && mv "$work/geo/City.mmdb.new" "$work/geo/City.mmdb"
   loaded0=$(grep -c 'City.mmdb loaded' "$logs/redirector.log" || true)
+  ( while kill -0 "$redir_pid" 2>/dev/null; do echo "$(date +%s.%N | cut -c1-14) $(awk '/VmRSS/ {print $2}' /proc/$redir_pid/status)"; sleep 0.05; done ) >"$work/rss-trace" 2>/dev/null &
+  tracer=$!
   for _ in $(seq 1 160); do
     [ "$(grep -c 'City.mmdb loaded' "$logs/redirector.log" || true)" -gt "$loaded0" ] && break
     sleep 0.5
   done
   wrk -t1 -c"$conns" -d5s -s "$work/geo/uniform.lua" "http://127.0.0.1:$redir_port/" >/dev/null
   sleep 5
+  kill "$tracer" 2>/dev/null || true
+  [ -n "${RSS_TRACE:-}" ] && sort -k2 -n "$work/rss-trace" | tail -3 >&2 && awk '{print $2}' "$work/rss-trace" | awk '{printf "%d\n", $1/1024}' | uniq | tr '\n' ' ' >&2
   printf 'after a City database reload: %s MB steady, %s MB peak since start (goal: peak < 250 MB + %d MB of geo files)\n' \
     "$(rss VmRSS)" "$(rss VmHWM)" "$geo_mb"
 fi

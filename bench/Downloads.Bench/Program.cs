@@ -29,6 +29,8 @@ public static class Program
                 return await ReportAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), double.Parse(args[3], CultureInfo.InvariantCulture));
             case "memory":
                 return Memory(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            case "geoload":
+                return GeoLoad(args[1]);
             case "geo":
                 return WriteGeo(args[1], args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 1);
             default:
@@ -155,6 +157,24 @@ public static class Program
         return 0;
     }
 
+    /// <summary>RSS and managed heap around loading a City database twice (as a reload does), to see what a load costs.</summary>
+    private static int GeoLoad(string path)
+    {
+        static string Rss() => File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmRSS", StringComparison.Ordinal))[6..].Trim();
+        Console.WriteLine($"start: RSS {Rss()}, heap {GC.GetTotalMemory(true) / 1e6:F1} MB");
+        var first = Downloads.Redirector.Geo.GeoDatabase<Downloads.Redirector.Geo.ClientLocation>.Open(path, Downloads.Redirector.Geo.GeoRecords.City(), Downloads.Redirector.Geo.ClientLocation.Unknown);
+        Console.WriteLine($"loaded: RSS {Rss()}, heap {GC.GetTotalMemory(false) / 1e6:F1} MB; after GC heap {GC.GetTotalMemory(true) / 1e6:F1} MB, RSS {Rss()}; {first.RecordCount} records, {first.ValueCount} values");
+        var second = Downloads.Redirector.Geo.GeoDatabase<Downloads.Redirector.Geo.ClientLocation>.Open(path, Downloads.Redirector.Geo.GeoRecords.City(), Downloads.Redirector.Geo.ClientLocation.Unknown);
+        Console.WriteLine($"second loaded: RSS {Rss()}, heap {GC.GetTotalMemory(false) / 1e6:F1} MB");
+        GC.KeepAlive(first);
+        first = null;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        Console.WriteLine($"first dropped, aggressive GC: RSS {Rss()}, heap {GC.GetTotalMemory(false) / 1e6:F1} MB");
+        GC.KeepAlive(second);
+        return 0;
+    }
+
     /// <summary>
     /// Writes GeoLite2-scale City/ASN databases (<see cref="RealScaleGeoDatabases"/>) and three wrk Lua scripts:
     /// <c>uniform.lua</c> (a uniformly random public IPv4 address per request: the worst case for any cache),
@@ -202,8 +222,8 @@ public static class Program
 
         mix.Append("}\nmath.randomseed(7)\nlocal function ip()\n  local u = math.random()\n  return nets[math.floor(u * u * #nets) + 1]\nend\n");
         File.WriteAllText(Path.Combine(dir, "mix.lua"), files + mix.ToString() + Request(""));
-        var cityFile = Downloads.Redirector.Geo.MmdbFile.Read(Path.Combine(dir, "City.mmdb"));
-        Console.WriteLine($"City: {cityFile.NodeCount:N0} nodes, data section {cityFile.Data.Length / 1e6:F1} MB");
+        var layout = Downloads.Redirector.Geo.MmdbLayout.Read(Path.Combine(dir, "City.mmdb"));
+        Console.WriteLine($"City: {layout.NodeCount:N0} nodes ({layout.TreeSize / 1e6:F1} MB), data section {layout.DataLength / 1e6:F1} MB");
         Console.WriteLine($"wrote {summary.IPv4Networks:N0} IPv4 and {summary.IPv6Networks:N0} IPv6 networks, {summary.Locations:N0} locations, " +
             $"{summary.Records:N0} city records, {summary.AsnNetworks:N0} ASN networks to {dir} in {started.Elapsed.TotalSeconds:F1} s " +
             $"(City {new FileInfo(Path.Combine(dir, "City.mmdb")).Length / 1e6:F1} MB, ASN {new FileInfo(Path.Combine(dir, "ASN.mmdb")).Length / 1e6:F1} MB)");

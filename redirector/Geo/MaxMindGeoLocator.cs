@@ -20,7 +20,6 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
     private readonly ITimer? _timer;
     private readonly Lock _reloadLock = new();
     private Databases _current;
-    private Databases? _retired;
 
     public MaxMindGeoLocator(IOptions<GeoOptions> options, TimeProvider time, ILogger<MaxMindGeoLocator> log)
     {
@@ -62,39 +61,33 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
     {
         lock (_reloadLock)
         {
-            // Readers replaced one interval ago are no longer in use by any lookup: close them now.
-            _retired?.Dispose();
-            _retired = null;
-
-            var old = _current;
+            Databases? old = _current;
             var next = new Databases(Load(_cityPath, old.City, OpenCity), Load(_asnPath, old.Asn, OpenAsn));
             if (ReferenceEquals(next.City, old.City) && ReferenceEquals(next.Asn, old.Asn))
             {
                 return;
             }
 
+            // A lookup in progress keeps the old version alive through its own reference; the GC frees it after.
             Volatile.Write(ref _current, next);
-            _retired = new Databases(
-                ReferenceEquals(next.City, old.City) ? null : old.City,
-                ReferenceEquals(next.Asn, old.Asn) ? null : old.Asn);
+            old = null;
+            // A new file is rare (weekly, from geoipupdate): hand the old one's tens of MB (its tree is native
+            // memory, freed by a finalizer) and the load's garbage back to the OS now, as after a new manifest.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
         }
     }
 
     public void Dispose()
     {
         _timer?.Dispose();
-        lock (_reloadLock)
-        {
-            _retired?.Dispose();
-            _current.Dispose();
-        }
     }
 
     private static GeoDatabase<ClientLocation> OpenCity(string path) =>
         GeoDatabase<ClientLocation>.Open(path, GeoRecords.City(), ClientLocation.Unknown);
 
     private static GeoDatabase<long> OpenAsn(string path) =>
-        GeoDatabase<long>.Open(path, GeoRecords.Asn(), 0);
+        GeoDatabase<long>.Open(path, GeoRecords.Asn(), 0, deduplicate: false);
 
     /// <summary>Opens <paramref name="path"/> unless <paramref name="current"/> is already that version; on failure keeps <paramref name="current"/>.</summary>
     private T? Load<T>(string? path, T? current, Func<string, T> open)
@@ -113,6 +106,13 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
 
         try
         {
+            if (current is not null)
+            {
+                // A reload holds the new version beside the one serving: start it from a compacted heap, so the
+                // peak is the steady state plus one database, not plus the heap slack of the hours before too.
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+
             var opened = open(path);
             Loaded(_log, path, opened.DatabaseType, opened.BuildDate);
             return opened;
@@ -126,14 +126,7 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    private sealed record Databases(GeoDatabase<ClientLocation>? City, GeoDatabase<long>? Asn) : IDisposable
-    {
-        public void Dispose()
-        {
-            City?.Dispose();
-            Asn?.Dispose();
-        }
-    }
+    private sealed record Databases(GeoDatabase<ClientLocation>? City, GeoDatabase<long>? Asn);
 
     [LoggerMessage(EventId = GeoEvents.Loaded, Level = LogLevel.Information, Message = "Geo database {Path} loaded ({Type}, built {Built:yyyy-MM-dd})")]
     private static partial void Loaded(ILogger logger, string path, string type, DateTime built);

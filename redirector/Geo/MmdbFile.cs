@@ -1,76 +1,57 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace Downloads.Redirector.Geo;
 
 /// <summary>
-/// A MaxMind DB file (GeoIP2/GeoLite2) held in memory: its metadata, and a search-tree walk from an
-/// address to the offset of its record in the data section. The walk reads bytes only: no allocation,
-/// no lock, no exception for a damaged tree (a record that points nowhere is "not found").
+/// The search tree of a MaxMind DB file (GeoIP2/GeoLite2) in memory, and the walk from an address to its
+/// record. The walk reads bytes only: no allocation, no lock, no exception for a damaged tree (a record
+/// that points nowhere is "not found").
 /// </summary>
 /// <remarks>
-/// The loader may renumber the tree's data pointers (<see cref="RenumberRecords"/>) so that the walk ends
-/// at an index of its own table instead of an offset: the copy in memory is ours, the file is untouched.
-/// IPv4 walks start from a table of the 65,536 nodes 16 bits below the IPv4 root, which saves the
+/// The loader renumbers the tree's data pointers (<see cref="RenumberRecords"/>) so that the walk ends at an
+/// index of its own table of decoded values: the data section is not kept, and the copy in memory is ours,
+/// the file untouched. Read, not memory-mapped: a file overwritten in place (<c>cp</c> instead of a rename)
+/// would change or truncate the bytes under a mapped reader, and a read past a truncated mapping kills the
+/// process. IPv4 walks start from a table of the 65,536 nodes 16 bits below the IPv4 root, which saves the
 /// upper half of every walk.
-/// Read whole, not memory-mapped: a file overwritten in place (<c>cp</c> instead of a rename) would change
-/// or truncate the bytes under a mapped reader, and a read past a truncated mapping kills the process.
 /// </remarks>
-internal sealed class MmdbFile
+internal sealed unsafe class MmdbFile
 {
     /// <summary>Returned by <see cref="FindRecord"/> when the address is in no network of the file.</summary>
     public const int NotFound = -1;
 
-    private static readonly byte[] MetadataMarker = [0xAB, 0xCD, 0xEF, .. "MaxMind.com"u8];
-    private const int MetadataSearchWindow = 128 * 1024;
-
-    private readonly byte[] _bytes;
+    private readonly NativeBuffer _tree;
+    private readonly byte* _nodes;
     private readonly int _nodeCount;
     private readonly int _recordSize;
     private readonly int _nodeBytes;
-    private readonly int _dataStart;
     private readonly int _dataLength;
-    private readonly int _ipv4Start;
+    private readonly int _ipVersion;
     private readonly int[] _ipv4Jump = new int[1 << 16];
 
-    public MmdbFile(byte[] bytes)
+    /// <param name="tree">The first <see cref="MmdbLayout.TreeSize"/> bytes of the file; owned (freed with this object) from now on.</param>
+    /// <param name="layout">The file's metadata.</param>
+    public MmdbFile(NativeBuffer tree, MmdbLayout layout)
     {
-        _bytes = bytes;
-        var markerAt = FindMetadata(bytes);
-        var metadata = bytes.AsSpan(markerAt + MetadataMarker.Length);
-        _nodeCount = checked((int)RequireUnsigned(metadata, "node_count"u8));
-        _recordSize = (int)RequireUnsigned(metadata, "record_size"u8);
-        var ipVersion = (int)RequireUnsigned(metadata, "ip_version"u8);
-        if (_recordSize is not (24 or 28 or 32) || ipVersion is not (4 or 6))
+        ArgumentOutOfRangeException.ThrowIfNotEqual(tree.Length, layout.TreeSize);
+        _tree = tree;
+        _nodes = tree.Pointer;
+        _nodeCount = layout.NodeCount;
+        _recordSize = layout.RecordSize;
+        _nodeBytes = layout.NodeBytes;
+        _dataLength = layout.DataLength;
+        _ipVersion = layout.IPVersion;
+
+        // IPv4 addresses in an IPv6 tree live under ::/96; walk there once, then 16 bits further for each prefix.
+        var ipv4Start = 0;
+        for (var i = 0; i < 96 && _ipVersion == 6 && ipv4Start < _nodeCount; i++)
         {
-            throw new InvalidDataException($"Unsupported MaxMind DB layout: record size {_recordSize}, IP version {ipVersion}.");
+            ipv4Start = ReadRecord(ipv4Start, 0);
         }
 
-        _nodeBytes = _recordSize / 4;
-        var treeSize = (long)_nodeCount * _nodeBytes;
-        if (treeSize + 16 > markerAt)
-        {
-            throw new InvalidDataException($"The search tree ({_nodeCount} nodes) is larger than the file.");
-        }
-
-        _dataStart = (int)treeSize + 16;
-        _dataLength = markerAt - _dataStart;
-        IPVersion = ipVersion;
-        DatabaseType = Encoding.UTF8.GetString(MmdbData.ReadUtf8(metadata, Value(metadata, "database_type"u8)));
-        BuildDate = DateTime.UnixEpoch.AddSeconds(MmdbData.TryGetMapValue(metadata, 0, "build_epoch"u8, out var epoch)
-            ? (double)(MmdbData.ReadUnsigned(metadata, epoch) ?? 0) : 0);
-
-        // IPv4 addresses in an IPv6 tree live under ::/96; walk there once.
-        var node = 0;
-        for (var i = 0; i < 96 && ipVersion == 6 && node < _nodeCount; i++)
-        {
-            node = ReadRecord(node, 0);
-        }
-
-        _ipv4Start = ipVersion == 6 ? node : 0;
         for (var prefix = 0; prefix < _ipv4Jump.Length; prefix++)
         {
-            node = _ipv4Start;
+            var node = ipv4Start;
             for (var i = 15; i >= 0 && node < _nodeCount; i--)
             {
                 node = ReadRecord(node, (prefix >> i) & 1);
@@ -80,27 +61,7 @@ internal sealed class MmdbFile
         }
     }
 
-    /// <summary>4 or 6: an IPv4 file knows no IPv6 address.</summary>
-    public int IPVersion { get; }
-
-    /// <summary>The <c>database_type</c> metadata, e.g. <c>GeoLite2-City</c>.</summary>
-    public string DatabaseType { get; }
-
-    /// <summary>When the file was built (<c>build_epoch</c>).</summary>
-    public DateTime BuildDate { get; }
-
-    /// <summary>Number of nodes of the search tree.</summary>
-    public int NodeCount => _nodeCount;
-
-    /// <summary>Where the data section starts in the file.</summary>
-    public int DataStart => _dataStart;
-
-    /// <summary>The data section: records at the offsets <see cref="FindRecord"/> returns.</summary>
-    public ReadOnlySpan<byte> Data => _bytes.AsSpan(_dataStart, _dataLength);
-
-    public static MmdbFile Read(string path) => new(File.ReadAllBytes(path));
-
-    /// <summary>The data-section offset of the record for <paramref name="key"/>, or <see cref="NotFound"/>.</summary>
+    /// <summary>The data-section offset (or, once renumbered, the number) of the record for <paramref name="key"/>; else <see cref="NotFound"/>.</summary>
     public int FindRecord(in ClientKey key)
     {
         int node;
@@ -115,7 +76,7 @@ internal sealed class MmdbFile
         }
         else
         {
-            if (IPVersion == 4)
+            if (_ipVersion == 4)
             {
                 return NotFound;
             }
@@ -134,20 +95,28 @@ internal sealed class MmdbFile
             }
         }
 
+        // The tree's memory is freed by _tree's finalizer once this object is unreachable: not before here.
+        GC.KeepAlive(this);
+
         // Past the nodes: nodeCount itself is "no data", above it the record is at (value - nodeCount - 16).
         var offset = (long)node - _nodeCount - 16;
         return offset >= 0 && offset < _dataLength ? (int)offset : NotFound;
     }
 
-    /// <summary>Calls <paramref name="visit"/> with every record offset any node points at (repeats included).</summary>
-    public void ForEachRecordPointer(Action<int> visit)
+    /// <summary>
+    /// Calls <paramref name="visit"/> with the data offset of every record pointer (repeats included) in
+    /// <paramref name="nodes"/>, whole nodes of a tree of <paramref name="layout"/>: the loader streams the
+    /// tree through this before it holds it.
+    /// </summary>
+    public static void ForEachRecordPointer(ReadOnlySpan<byte> nodes, MmdbLayout layout, Action<int> visit)
     {
-        for (var node = 0; node < _nodeCount; node++)
+        var nodeBytes = layout.NodeBytes;
+        for (var at = 0; at + nodeBytes <= nodes.Length; at += nodeBytes)
         {
             for (var side = 0; side < 2; side++)
             {
-                var offset = (long)ReadRecord(node, side) - _nodeCount - 16;
-                if (offset >= 0 && offset < _dataLength)
+                var offset = (long)ReadRecord(nodes.Slice(at, nodeBytes), layout.RecordSize, side) - layout.NodeCount - 16;
+                if (offset >= 0 && offset < layout.DataLength)
                 {
                     visit((int)offset);
                 }
@@ -186,11 +155,11 @@ internal sealed class MmdbFile
         }
     }
 
-    /// <summary>The left (0) or right (1) record of a node below <see cref="NodeCount"/> (inside the tree, checked at load).</summary>
+    /// <summary>The left (0) or right (1) record of a node below the node count: inside the tree, so no bounds check.</summary>
     private int ReadRecord(int node, int side)
     {
-        var bytes = _bytes;
-        var i = node * _nodeBytes;
+        var bytes = _nodes;
+        var i = (nint)node * _nodeBytes;
         switch (_recordSize)
         {
             case 24:
@@ -206,49 +175,40 @@ internal sealed class MmdbFile
 
                 return ((middle & 0x0F) << 24) | (bytes[i + 4] << 16) | (bytes[i + 5] << 8) | bytes[i + 6];
             default:
-                var value = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(i + (side * 4), 4));
+                var value = BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(bytes + i + (side * 4), 4));
                 // Beyond int range no offset can be inside a file we could hold: treat as "no data".
                 return value > int.MaxValue ? _nodeCount : (int)value;
         }
     }
 
+    private static long ReadRecord(ReadOnlySpan<byte> node, int recordSize, int side) => recordSize switch
+    {
+        24 => side == 0 ? ReadUInt24(node) : ReadUInt24(node[3..]),
+        28 => side == 0 ? ((node[3] & 0xF0L) << 20) | ReadUInt24(node) : ((node[3] & 0x0FL) << 24) | ReadUInt24(node[4..]),
+        _ => BinaryPrimitives.ReadUInt32BigEndian(node[(side * 4)..]),
+    };
+
+    private static long ReadUInt24(ReadOnlySpan<byte> b) => (b[0] << 16) | (b[1] << 8) | b[2];
+
     private void WriteRecord(int node, int side, int value)
     {
-        var node7 = _bytes.AsSpan(node * _nodeBytes, _nodeBytes);
+        var bytes = _tree.Span.Slice(node * _nodeBytes, _nodeBytes);
         switch (_recordSize)
         {
             case 24:
                 var at = side * 3;
-                (node7[at], node7[at + 1], node7[at + 2]) = ((byte)(value >> 16), (byte)(value >> 8), (byte)value);
+                (bytes[at], bytes[at + 1], bytes[at + 2]) = ((byte)(value >> 16), (byte)(value >> 8), (byte)value);
                 break;
             case 28:
                 var low = side == 0 ? 0 : 4;
-                (node7[low], node7[low + 1], node7[low + 2]) = ((byte)(value >> 16), (byte)(value >> 8), (byte)value);
-                node7[3] = side == 0
-                    ? (byte)((node7[3] & 0x0F) | ((value >> 20) & 0xF0))
-                    : (byte)((node7[3] & 0xF0) | ((value >> 24) & 0x0F));
+                (bytes[low], bytes[low + 1], bytes[low + 2]) = ((byte)(value >> 16), (byte)(value >> 8), (byte)value);
+                bytes[3] = side == 0
+                    ? (byte)((bytes[3] & 0x0F) | ((value >> 20) & 0xF0))
+                    : (byte)((bytes[3] & 0xF0) | ((value >> 24) & 0x0F));
                 break;
             default:
-                BinaryPrimitives.WriteInt32BigEndian(node7[(side * 4)..], value);
+                BinaryPrimitives.WriteInt32BigEndian(bytes[(side * 4)..], value);
                 break;
         }
     }
-
-    private static int FindMetadata(byte[] bytes)
-    {
-        var windowStart = Math.Max(0, bytes.Length - MetadataSearchWindow);
-        var at = bytes.AsSpan(windowStart).LastIndexOf(MetadataMarker);
-        return at < 0
-            ? throw new InvalidDataException("Not a MaxMind DB file: no metadata marker.")
-            : windowStart + at;
-    }
-
-    private static int Value(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> key) =>
-        MmdbData.TryGetMapValue(metadata, 0, key, out var offset)
-            ? offset
-            : throw new InvalidDataException($"MaxMind DB metadata lacks '{Encoding.UTF8.GetString(key)}'.");
-
-    private static ulong RequireUnsigned(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> key) =>
-        MmdbData.ReadUnsigned(metadata, Value(metadata, key))
-            ?? throw new InvalidDataException($"MaxMind DB metadata '{Encoding.UTF8.GetString(key)}' is not a number.");
 }

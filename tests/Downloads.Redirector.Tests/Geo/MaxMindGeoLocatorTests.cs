@@ -201,7 +201,7 @@ public sealed class MaxMindGeoLocatorTests : IDisposable
         // target (the next four bytes) is far outside the file, as a corrupt download could; the values
         // inside it that other records point at are untouched.
         var bytes = File.ReadAllBytes(_cityPath);
-        var dataStart = new MmdbFile((byte[])bytes.Clone()).DataStart;
+        var dataStart = (int)MmdbLayout.Read(_cityPath).DataOffset;
         bytes[dataStart] = 0x3F;
         var damaged = _dir.Combine("damaged.mmdb");
         File.WriteAllBytes(damaged, bytes);
