@@ -69,14 +69,14 @@ requests() { # count url -> a curl config
   seq 1 "$1" | sed "s|.*|url = \"$2\"\noutput = \"/dev/null\"|" >"$root/curl.cfg"; }
 b0=$(size "$logs/redirector.log")
 requests 10000 "http://127.0.0.1:$D/$sample"
-curl -sS -Z --parallel-max 8 -H 'X-Forwarded-For: 81.2.69.142' -K "$root/curl.cfg"
+curl -sS --no-progress-meter -Z --parallel-max 8 -H 'X-Forwarded-For: 81.2.69.142' -K "$root/curl.cfg"
 sleep 1; b1=$(size "$logs/redirector.log")
 echo "[$label] redirector: 10000 redirects (curl), log +$((b1 - b0)) bytes = $(per $((b1 - b0)) 10000) bytes/redirect"
 for t in "mirror $M uk-cam" "origin $O origin"; do
   read -r name port log <<<"$t"
   b0=$(size "$logs/$log.log")
   requests 1000 "http://127.0.0.1:$port/$sample"
-  curl -sS -Z --parallel-max 8 -K "$root/curl.cfg"
+  curl -sS --no-progress-meter -Z --parallel-max 8 -K "$root/curl.cfg"
   sleep 1; b1=$(size "$logs/$log.log")
   echo "[$label] $name: 1000 file GETs, log +$((b1 - b0)) bytes = $(per $((b1 - b0)) 1000) bytes/GET"
 done

@@ -78,8 +78,7 @@ pids+=($reporter_pid)
 start_redirector() { # extra redirector arguments, e.g. --RateLimit:Enabled=false
   "${redirector[@]}" --Health:Enabled=${BENCH_HEALTH:-false} "$@" --urls="http://127.0.0.1:$redir_port" --Redis:Configuration="127.0.0.1:$redis_port" \
     --Redirector:Origin="http://127.0.0.1:$origin_port" --Redirector:PublicKey="$(cat "$work/key")" \
-    --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" \
-    --Logging:LogLevel:Default=Warning &
+    --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" >>"$work/redirector.log" 2>&1 &
   redir_pid=$!
   pids+=($redir_pid)
   wait_http "http://127.0.0.1:$redir_port/-/health" redirector
