@@ -26,7 +26,7 @@ CFG=(--Origin:Root="$W/root" --Origin:StateDir="$W/state" --Origin:PrivateKeyFil
 $O --urls=http://127.0.0.1:$OP "${CFG[@]}" >"$W/origin.log" 2>&1 & pids+=($!)
 until curl -sf -o /dev/null http://127.0.0.1:$OP/-/manifest.json; do sleep 0.2; done
 $M --urls=http://127.0.0.1:$MP --Mirror:Id=bench --Mirror:DataDir="$W/data" --Mirror:Upstream=http://127.0.0.1:$OP \
-   --Mirror:PublicKey="$PUB" --Redis:Configuration=127.0.0.1:1 --Logging:LogLevel:Default=Warning >"$W/mirror.log" 2>&1 & pids+=($!)
+   --Mirror:PublicKey="$PUB" --Redis:Configuration=127.0.0.1:1 >"$W/mirror.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 600); do curl -sf -o /dev/null -I http://127.0.0.1:$MP/os/big.img && break; sleep 0.2; done
 # The origin is no longer needed: stop it so it does not compete for the two cores.
 kill "${pids[0]}"

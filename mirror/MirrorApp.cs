@@ -18,7 +18,7 @@ public static class MirrorApp
     /// <summary>Builds the mirror; <paramref name="configure"/> may add or replace services (tests).</summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configure)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = ServiceDefaults.CreateBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddOptions<MirrorOptions>().BindConfiguration(MirrorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);

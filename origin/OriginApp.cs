@@ -11,7 +11,7 @@ public static class OriginApp
     /// <summary>Builds the web application from command-line style arguments.</summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = ServiceDefaults.CreateBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddServiceDefaults();

@@ -23,7 +23,7 @@ public static class RedirectorApp
     /// <summary>Builds the web application; <paramref name="configure"/> may add or replace services (tests).</summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configure)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = ServiceDefaults.CreateBuilder(args);
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddServiceDefaults();

@@ -184,6 +184,25 @@ code=$(printf '%s' "$head" | head -1 | awk '{print $2}')
 [ "$code" = 302 ] && printf '%s' "$head" | grep -qi '^location: http://127.0.0.1:900[123]/' \
   && ok "redirector-b (second instance) redirects too" || fail "redirector-b answered $code"
 
+# Production log defaults as deployed: nothing per request (redirector-a, uk-cam); redirector-b has request
+# logs switched on through redirector_extra_args (the local inventory), so it logged the request above.
+service_logs=$DOWNLOADS_PREFIX/var/log/downloads
+size_of() { stat -c %s "$1" 2>/dev/null || echo missing; }
+before_r=$(size_of "$service_logs/dl-redirector-a.log"); before_m=$(size_of "$service_logs/dl-mirror-uk-cam.log")
+for _ in $(seq 1 20); do
+  curl -s -o /dev/null -H "X-Forwarded-For: $london" "http://127.0.0.1:9080/$file"
+  curl -s -o /dev/null "http://127.0.0.1:9080/noobs/not-there.zip"
+  curl -s -o /dev/null "$target"
+done
+sleep 1
+after_r=$(size_of "$service_logs/dl-redirector-a.log"); after_m=$(size_of "$service_logs/dl-mirror-uk-cam.log")
+[ "$before_r" != missing ] && [ "$before_r" = "$after_r" ] && [ "$before_m" = "$after_m" ] \
+  && ok "nothing logged per request: 40 redirector-a requests and 20 downloads from uk-cam left their logs at $after_r and $after_m bytes" \
+  || fail "per-request logging: redirector-a log $before_r -> $after_r bytes, uk-cam log $before_m -> $after_m bytes"
+grep -qF "Request starting HTTP/1.1 GET http://127.0.0.1:9081/$file" "$service_logs/dl-redirector-b.log" 2>/dev/null \
+  && ok "redirector_extra_args turns request logs on (redirector-b logged its request)" \
+  || fail "redirector-b did not log its request with request logs switched on"
+
 # Tier 2: us-sea syncs from uk-cam; wait until it holds the origin's serial, then verify a download.
 t=$(date +%s)
 tier2=

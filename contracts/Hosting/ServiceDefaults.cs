@@ -21,20 +21,54 @@ public static class ServiceDefaults
     /// <summary>Configuration key of ASP.NET Core's per-request hosting log (request starting/finished).</summary>
     public const string HostingDiagnosticsLogLevelKey = "Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics";
 
+    /// <summary>Host setting: reload the configuration files when they change (ASP.NET Core's default: true).</summary>
+    public const string ReloadConfigOnChangeKey = "hostBuilder:reloadConfigOnChange";
+
     /// <summary>
-    /// <see cref="AddServiceDefaults(IServiceCollection)"/> plus one configuration default, the lowest in
-    /// priority (any command-line, environment or file setting wins): the per-request hosting log is off.
-    /// While that category is enabled at all, ASP.NET Core starts an <c>Activity</c> (W3C trace id) and a
-    /// log scope with their execution-context copies for every request, even when nothing records them —
-    /// measured in the redirector as about a third of the bytes a redirect allocates (bench/README.md).
+    /// The log levels every service ships with, as configuration keys: nothing is logged per request or
+    /// per outgoing HTTP call; start-up, state changes, warnings and errors are. Any command-line,
+    /// environment or file setting wins over these (docs/ops.md, "Logs").
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string?>> DefaultLogLevels { get; } =
+    [
+        new("Logging:LogLevel:Default", "Information"),
+        // Routing and result executors log "Executing endpoint …"/"Executed endpoint …" per request at Information.
+        new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
+        new(HostingDiagnosticsLogLevelKey, "None"),
+        // IHttpClientFactory logs four lines per outgoing request (the redirector's manifest polls, …).
+        new("Logging:LogLevel:System.Net.Http.HttpClient", "Warning"),
+    ];
+
+    /// <summary>
+    /// The slim builder every service starts from. Its content root is the application's own folder (where an
+    /// <c>appsettings.json</c> would ship), not the working directory, so the service behaves the same whoever
+    /// starts it from wherever; and configuration files are read once, not watched
+    /// (<see cref="ReloadConfigOnChangeKey"/> false): ASP.NET Core's default watches the content root
+    /// recursively, which under run.sh was the repository with its growing logs and under Ansible a mirror's
+    /// whole object store — ~10% of a core per idle service in its file-watch thread. Settings come from the
+    /// command line and the environment and take effect at the next start.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            // Host settings are read from the command line before the configuration files are added; a later
+            // --hostBuilder:reloadConfigOnChange=true in args still wins.
+            Args = [$"--{ReloadConfigOnChangeKey}=false", .. args],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+    /// <summary>
+    /// <see cref="AddServiceDefaults(IServiceCollection)"/> plus <see cref="DefaultLogLevels"/> as the lowest
+    /// configuration source in priority (any command-line, environment or file setting wins). The per-request
+    /// hosting log is off, not merely below the level: while that category is enabled at all, ASP.NET Core
+    /// starts an <c>Activity</c> (W3C trace id) and a log scope with their execution-context copies for every
+    /// request, even when nothing records them — measured in the redirector as about a third of the bytes a
+    /// redirect allocates (bench/README.md).
     /// <c>--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information</c> turns request logs back on.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
-        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
-        {
-            InitialData = [new(HostingDiagnosticsLogLevelKey, "None")],
-        });
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = DefaultLogLevels });
         builder.Services.AddServiceDefaults();
         return builder;
     }

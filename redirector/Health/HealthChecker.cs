@@ -209,6 +209,8 @@ public sealed partial class HealthChecker : IDisposable
     [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Mirror {Id} readmitted after {Rounds} good health-check rounds")]
     private static partial void LogReadmitted(ILogger logger, string id, int rounds);
 
-    [LoggerMessage(EventId = 4203, Level = LogLevel.Information, Message = "Mirror {Id} still failing health check: {Reason}")]
+    // Debug: a line per failing mirror per round, for as long as it is down; the exclusion (4201) and the
+    // readmission (4202) are the changes ops need, and the reason stays on the mirror list and the dashboard.
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Debug, Message = "Mirror {Id} still failing health check: {Reason}")]
     private static partial void LogStillFailing(ILogger logger, string id, string reason);
 }

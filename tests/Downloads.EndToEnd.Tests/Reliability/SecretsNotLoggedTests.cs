@@ -18,8 +18,11 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
 {
     private sealed record TokenAnswer(string Token, DateTimeOffset Expires);
 
-    /// <summary>Request logs are off by default (ServiceDefaults); on here, so they are checked too.</summary>
-    private const string HostingTrace = $"--{ServiceDefaults.HostingDiagnosticsLogLevelKey}=Trace";
+    /// <summary>
+    /// Every category the services quiet by default (ServiceDefaults: request logs, ASP.NET Core, outgoing HTTP
+    /// calls) at Trace too, so their lines are checked as well.
+    /// </summary>
+    private static readonly string[] AllTrace = ServiceDefaults.DefaultLogLevels.Select(l => $"--{l.Key}=Trace").ToArray();
 
     [Fact]
     public async Task Issuing_a_token_enrolling_approving_a_wrong_token_and_a_real_mirror_enrolling_log_no_secret()
@@ -29,7 +32,7 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
         var recorder = new RecordingLoggerProvider();
         await using var app = RedirectorApp.Build([$"--urls=http://127.0.0.1:{FreePort.Next()}", $"--Redis:Configuration={redis.Configuration}",
             "--Redirector:Origin=http://127.0.0.1:9", $"--Redirector:PublicKey={ManifestSigner.PublicKeyOf(ManifestSigner.GenerateKeyPair().PrivateKey)}",
-            $"--Admin:Token={adminToken}", "--Logging:LogLevel:Default=Trace", HostingTrace],
+            $"--Admin:Token={adminToken}", .. AllTrace],
             services => services.AddSingleton<ILoggerProvider>(recorder));
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
@@ -64,7 +67,7 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
         await using (var mirror = MirrorApp.Build([
             $"--urls=http://127.0.0.1:{FreePort.Next()}", "--Mirror:Id=secret3", $"--Mirror:DataDir={data.Path}",
             "--Mirror:Upstream=http://127.0.0.1:9", "--Mirror:PublicKey=unused", "--Mirror:HttpUrl=http://secret3.example.org",
-            $"--Redis:Configuration={redis.Configuration}", "--Reporting:Interval=00:00:00.200", "--Logging:LogLevel:Default=Trace", HostingTrace,
+            $"--Redis:Configuration={redis.Configuration}", "--Reporting:Interval=00:00:00.200", .. AllTrace,
             $"--Enrollment:Token={mirrorToken}", $"--Enrollment:Redirector={app.Urls.First()}"],
             services => services.AddSingleton<ILoggerProvider>(mirrorLog)))
         {
