@@ -14,52 +14,39 @@ public static class ManifestCodec
         JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.Manifest);
 
     /// <summary>
-    /// Parses manifest bytes. Returns null and a one-line reason when the document is malformed,
-    /// of an unknown version, or names a path that is not a clean relative path.
+    /// Parses manifest bytes with <see cref="ManifestReader"/>'s rules. Returns null and a one-line reason when
+    /// the document is malformed, of an unknown version, names a path that is not a clean relative path, or
+    /// has a size, hash or chunk list that is not in its exact form.
     /// </summary>
     public static Manifest? TryParse(ReadOnlySpan<byte> json, out string? error)
     {
-        Manifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize(json, ManifestJsonContext.Default.Manifest);
-        }
-        catch (JsonException ex)
-        {
-            error = $"manifest is not valid JSON: {ex.Message}";
+        var files = new List<ManifestFile>();
+        if (!ManifestReader.TryRead(json, entry => files.Add(ToFile(entry)), out var header, out error))
             return null;
-        }
-        if (manifest is null)
+        return new Manifest
         {
-            error = "manifest is empty";
-            return null;
-        }
-        if (manifest.Version != CurrentVersion)
+            Version = header.Version,
+            Serial = header.Serial,
+            Published = header.Published,
+            ChunkSize = header.ChunkSize,
+            Files = files,
+        };
+    }
+
+    private static ManifestFile ToFile(ManifestEntry entry)
+    {
+        var chunks = new string[entry.ChunkCount];
+        for (var i = 0; i < chunks.Length; i++)
+            chunks[i] = Convert.ToHexStringLower(entry.Chunk(i));
+        return new ManifestFile
         {
-            error = $"manifest version {manifest.Version} is not supported (expected {CurrentVersion})";
-            return null;
-        }
-        if (manifest.ChunkSize <= 0)
-        {
-            error = "manifest chunk size must be positive";
-            return null;
-        }
-        foreach (var file in manifest.Files)
-        {
-            if (!ManifestPaths.IsValid(file.Path) || ManifestPaths.SetOf(file.Path).Length == 0)
-            {
-                error = $"manifest names an invalid path '{file.Path}'";
-                return null;
-            }
-            var expectedChunks = file.Size == 0 ? 0 : (file.Size + manifest.ChunkSize - 1) / manifest.ChunkSize;
-            if (file.Size < 0 || file.Chunks.Count != expectedChunks || file.Sha256.Length != 64)
-            {
-                error = $"manifest entry '{file.Path}' has inconsistent size, hash or chunk list";
-                return null;
-            }
-        }
-        error = null;
-        return manifest;
+            Path = entry.Path,
+            Size = entry.Size,
+            Sha256 = Convert.ToHexStringLower(entry.Sha256),
+            ChangedAt = entry.ChangedAt,
+            Modified = entry.Modified,
+            Chunks = chunks,
+        };
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Downloads.Contracts.Manifests;
+using Downloads.Redirector.Counting;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Snapshots;
@@ -7,17 +8,18 @@ namespace Downloads.Redirector.Snapshots;
 /// <summary>
 /// Fetches the origin's manifest and detached signature and accepts them only when the signature verifies.
 /// A poll first asks for the signature alone (a few dozen bytes): the same signature as the document
-/// last accepted means the same document, so the manifest (tens of MB at 100,000 files, several times
-/// that once parsed) is neither downloaded nor parsed again. Should the origin serve a new document
-/// under the old signature for a moment (mid-publish), keeping the verified one is the right answer anyway.
+/// last accepted means the same document, so the manifest (tens of MB at 100,000 files) is neither
+/// downloaded nor read again. Should the origin serve a new document under the old signature for a moment
+/// (mid-publish), keeping the verified one is the right answer anyway. A verified document is read straight
+/// into a <see cref="ManifestIndex"/>: the parsed manifest is never materialised.
 /// </summary>
-internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOptions> options)
+internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOptions> options, CounterRegistry counters)
 {
     private string? _etag;
     private string? _signature;
 
-    /// <summary>Outcome of one fetch: a verified manifest, "unchanged", or a one-line error.</summary>
-    public readonly record struct Result(Manifest? Manifest, bool Unchanged, string? Error);
+    /// <summary>Outcome of one fetch: the index of a verified manifest, "unchanged", or a one-line error.</summary>
+    public readonly record struct Result(ManifestIndex? Index, bool Unchanged, string? Error);
 
     public async Task<Result> FetchAsync(CancellationToken cancellationToken)
     {
@@ -39,12 +41,12 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
             var signature = await http.GetStringAsync(origin + ManifestDefaults.SignaturePath, cancellationToken);
             if (!ManifestSigner.Verify(bytes, signature, options.Value.PublicKey))
                 return new Result(null, false, "manifest signature does not verify against Redirector:PublicKey");
-            var manifest = ManifestCodec.TryParse(bytes, out var error);
-            if (manifest is null)
+            var index = ManifestIndex.TryRead(bytes, counters, out var error);
+            if (index is null)
                 return new Result(null, false, error);
             _etag = response.Headers.ETag?.ToString();
             _signature = signature;
-            return new Result(manifest, false, null);
+            return new Result(index, false, null);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {

@@ -6,11 +6,12 @@ namespace Downloads.Redirector.Snapshots;
 
 /// <summary>
 /// A verified manifest indexed for the request path: path → compact file entry, and a bit per set.
-/// The parsed <see cref="Manifest"/> is not kept: its per-file objects cost several times more.
+/// Built from the manifest bytes file by file (<see cref="ManifestIndexBuilder"/>): a parsed
+/// <see cref="Manifest"/> costs several times the index, and holding both was the redirector's peak.
 /// </summary>
 internal sealed class ManifestIndex
 {
-    private ManifestIndex(bool loaded, long serial, DateTimeOffset published, int chunkSize,
+    internal ManifestIndex(bool loaded, long serial, DateTimeOffset published, int chunkSize,
         FrozenDictionary<string, FileEntry> files, FrozenDictionary<string, int> sets)
     {
         IsLoaded = loaded;
@@ -43,39 +44,29 @@ internal sealed class ManifestIndex
     /// <summary>Set name → bit index (0–63).</summary>
     public FrozenDictionary<string, int> Sets { get; }
 
+    /// <summary>
+    /// Reads verified manifest bytes straight into an index (<see cref="ManifestReader"/>'s rules): the parsed
+    /// document is never held, only each file's compact entry. Null and a one-line reason when the manifest is invalid.
+    /// </summary>
+    public static ManifestIndex? TryRead(ReadOnlySpan<byte> json, CounterRegistry counters, out string? error)
+    {
+        var builder = new ManifestIndexBuilder(counters);
+        return ManifestReader.TryRead(json, builder.Add, out var header, out error) ? builder.Build(header) : null;
+    }
+
+    /// <summary>An index of an already parsed manifest (tests and benchmarks build theirs this way).</summary>
     public static ManifestIndex Build(Manifest manifest, CounterRegistry counters)
     {
-        var sets = new Dictionary<string, int>(StringComparer.Ordinal);
-        var setNames = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in manifest.Files)
-        {
-            var set = file.Set;
-            if (!setNames.ContainsKey(set))
-                setNames[set] = set;
-            if (!sets.ContainsKey(set) && sets.Count < 64)
-                sets[set] = sets.Count;
-        }
-        var files = new Dictionary<string, FileEntry>(manifest.Files.Count, StringComparer.Ordinal);
+        var builder = new ManifestIndexBuilder(counters);
         foreach (var file in manifest.Files)
         {
             var hashes = new byte[32 * (1 + file.Chunks.Count)];
             Convert.FromHexString(file.Sha256, hashes.AsSpan(0, 32), out _, out _);
             for (var i = 0; i < file.Chunks.Count; i++)
                 Convert.FromHexString(file.Chunks[i], hashes.AsSpan(32 * (i + 1), 32), out _, out _);
-            var set = setNames[file.Set];
-            files[file.Path] = new FileEntry(counters)
-            {
-                Path = file.Path,
-                EscapedPath = EscapePath(file.Path),
-                Size = file.Size,
-                ChangedAt = file.ChangedAt,
-                Set = set,
-                SetBit = sets.TryGetValue(set, out var bit) ? 1UL << bit : 0,
-                Hashes = hashes,
-            };
+            builder.Add(new ManifestEntry(file.Path, file.Size, file.ChangedAt, file.Modified, hashes));
         }
-        return new ManifestIndex(true, manifest.Serial, manifest.Published, manifest.ChunkSize,
-            files.ToFrozenDictionary(StringComparer.Ordinal), sets.ToFrozenDictionary(StringComparer.Ordinal));
+        return builder.Build(new ManifestHeader(manifest.Version, manifest.Serial, manifest.Published, manifest.ChunkSize));
     }
 
     /// <summary>Each segment percent-escaped so names with spaces or '#' survive in a Location header; the same instance when nothing changes.</summary>

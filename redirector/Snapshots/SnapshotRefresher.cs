@@ -37,6 +37,7 @@ internal sealed partial class SnapshotRefresher(
     private DateTimeOffset _manifestLoadedAt = DateTimeOffset.MinValue;
     private bool _subscribed;
     private bool _manifestFailed;
+    private bool _collectAfterPublish;
     private bool _redisFailing;
     private bool _panic;
 
@@ -54,6 +55,14 @@ internal sealed partial class SnapshotRefresher(
             var snapshot = SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current,
                 time.GetUtcNow());
             holder.Publish(snapshot);
+            if (_collectAfterPublish)
+            {
+                // The document's bytes (tens of MB, on the large-object heap), the index builder's dictionary and,
+                // now that the new snapshot is out, the previous index are garbage. A new serial is rare (a publish),
+                // so return that memory to the OS now instead of carrying it as heap slack.
+                _collectAfterPublish = false;
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
             LogPanicChange(snapshot);
             // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
             wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
@@ -110,34 +119,29 @@ internal sealed partial class SnapshotRefresher(
     private async Task RefreshManifestAsync(CancellationToken stoppingToken)
     {
         var result = await fetcher.FetchAsync(stoppingToken);
-        _manifestFailed = result.Manifest is null && !result.Unchanged;
+        _manifestFailed = result.Index is null && !result.Unchanged;
         if (result.Unchanged)
         {
             _manifestLoadedAt = time.GetUtcNow();
             return;
         }
-        if (result.Manifest is not { } manifest)
+        if (result.Index is not { } index)
         {
             LogManifestFailed(log, result.Error ?? "unknown error", _index.Serial);
             return;
         }
-        if (manifest.Serial < _index.Serial)
+        if (index.Serial < _index.Serial)
         {
             // A replayed older manifest (a stale origin behind a load balancer, or an attacker) never rolls us back.
-            LogManifestRejected(log, manifest.Serial, _index.Serial);
+            LogManifestRejected(log, index.Serial, _index.Serial);
             fetcher.Reset();
             return;
         }
-        if (manifest.Serial != _index.Serial || !_index.IsLoaded)
+        if (index.Serial != _index.Serial || !_index.IsLoaded)
         {
-            var files = manifest.Files.Count;
-            _index = ManifestIndex.Build(manifest, counters);
-            manifest = null;
-            result = default;
-            LogManifestLoaded(log, _index.Serial, files);
-            // The parsed document is several times the size of the index built from it; a new serial is
-            // rare (a publish), so return that memory to the OS now instead of carrying it as heap slack.
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            _index = index;
+            _collectAfterPublish = true;
+            LogManifestLoaded(log, _index.Serial, _index.Files.Count);
         }
         _manifestLoadedAt = time.GetUtcNow();
     }

@@ -12,7 +12,7 @@ public class ManifestSignerTests
         ChunkSize = 4,
         Files =
         [
-            new ManifestFile { Path = "noobs/a.zip", Size = 5, Sha256 = new string('a', 64), ChangedAt = 7, Chunks = ["x", "y"] },
+            new ManifestFile { Path = "noobs/a.zip", Size = 5, Sha256 = new string('a', 64), ChangedAt = 7, Chunks = [new string('b', 64), new string('c', 64)] },
         ],
     };
 

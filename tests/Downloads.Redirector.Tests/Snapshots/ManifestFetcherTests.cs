@@ -1,4 +1,5 @@
 using Downloads.Contracts.Manifests;
+using Downloads.Redirector.Counting;
 using Downloads.Redirector.Snapshots;
 using Downloads.Redirector.Tests.Network;
 using Downloads.Testing;
@@ -18,18 +19,23 @@ public class ManifestFetcherTests
         await using var origin = await StaticHost.StartAsync(files.Path);
         Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7), priv);
         using var http = new HttpClient();
-        var fetcher = new ManifestFetcher(http, Options.Create(new RedirectorOptions { Origin = origin.Url, PublicKey = pub }));
+        var fetcher = new ManifestFetcher(http, Options.Create(new RedirectorOptions { Origin = origin.Url, PublicKey = pub }), new CounterRegistry());
 
-        Assert.Equal(7, (await fetcher.FetchAsync(default)).Manifest?.Serial);
+        var first = (await fetcher.FetchAsync(default)).Index;
+        Assert.Equal(7, first?.Serial);
+        // Read straight from the bytes: the file's entry carries the whole-file and chunk hashes the origin signed.
+        var published = origin.Published!.Value.Manifest;
+        var file = ManifestCodec.TryParse(published, out _)!.Files.Single();
+        Assert.Equal(Convert.FromHexString(file.Sha256 + string.Concat(file.Chunks)), first!.Files[TestNetwork.OsPath].Hashes);
         var before = origin.Requests;
         var again = await fetcher.FetchAsync(default);
         Assert.True(again.Unchanged);
-        Assert.Null(again.Manifest);
+        Assert.Null(again.Index);
         // The stand-in origin sends no ETag: only the signature was asked for.
         Assert.Equal(1, origin.Requests - before);
 
         Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 8, changedAt: 7), priv);
-        Assert.Equal(8, (await fetcher.FetchAsync(default)).Manifest?.Serial);
+        Assert.Equal(8, (await fetcher.FetchAsync(default)).Index?.Serial);
 
         // A document under a signature that does not verify is refused, and the next poll tries again.
         var (otherKey, _) = ManifestSigner.GenerateKeyPair();
@@ -39,9 +45,31 @@ public class ManifestFetcherTests
 
         // After Reset (the refresher refused the document) the same signature is fetched in full again.
         Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 10, changedAt: 7), priv);
-        Assert.Equal(10, (await fetcher.FetchAsync(default)).Manifest?.Serial);
+        Assert.Equal(10, (await fetcher.FetchAsync(default)).Index?.Serial);
         fetcher.Reset();
-        Assert.Equal(10, (await fetcher.FetchAsync(default)).Manifest?.Serial);
+        Assert.Equal(10, (await fetcher.FetchAsync(default)).Index?.Serial);
+    }
+
+    [Fact]
+    public async Task A_signed_manifest_with_a_malformed_hash_is_refused_with_the_reason()
+    {
+        using var files = new TempDirectory("fetch");
+        TestNetwork.Write(files, TestNetwork.OsPath, 1000, 1);
+        var (priv, pub) = ManifestSigner.GenerateKeyPair();
+        await using var origin = await StaticHost.StartAsync(files.Path);
+        var manifest = await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7);
+        // Signed by the right key (a compromised or buggy publisher): the signature alone does not make it acceptable.
+        Publish(origin, manifest with { Files = [manifest.Files[0] with { Sha256 = manifest.Files[0].Sha256.ToUpperInvariant() }] }, priv);
+        using var http = new HttpClient();
+        var fetcher = new ManifestFetcher(http, Options.Create(new RedirectorOptions { Origin = origin.Url, PublicKey = pub }), new CounterRegistry());
+
+        var result = await fetcher.FetchAsync(default);
+
+        Assert.Null(result.Index);
+        Assert.False(result.Unchanged);
+        Assert.Equal($"manifest entry '{TestNetwork.OsPath}' sha256 is not 64 lower-case hex digits", result.Error);
+        // Not remembered as accepted: the next poll downloads and checks the document again.
+        Assert.NotNull((await fetcher.FetchAsync(default)).Error);
     }
 
     private static void Publish(StaticHost origin, Manifest manifest, string privateKey)
