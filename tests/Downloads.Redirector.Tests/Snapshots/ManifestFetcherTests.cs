@@ -3,6 +3,10 @@ using Downloads.Redirector.Counting;
 using Downloads.Redirector.Snapshots;
 using Downloads.Redirector.Tests.Network;
 using Downloads.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Tests.Snapshots;
@@ -70,6 +74,47 @@ public class ManifestFetcherTests
         Assert.Equal($"manifest entry '{TestNetwork.OsPath}' sha256 is not 64 lower-case hex digits", result.Error);
         // Not remembered as accepted: the next poll downloads and checks the document again.
         Assert.NotNull((await fetcher.FetchAsync(default)).Error);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_body_with_or_without_a_length_is_read_whole_and_a_short_one_is_an_error(bool chunked)
+    {
+        using var files = new TempDirectory("fetch");
+        TestNetwork.Write(files, TestNetwork.OsPath, 1000, 1);
+        var (priv, pub) = ManifestSigner.GenerateKeyPair();
+        var bytes = ManifestCodec.Serialize(await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7));
+        var signature = ManifestSigner.Sign(bytes, priv);
+        var cut = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        builder.WebHost.UseUrls(url);
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        app.MapGet(ManifestDefaults.SignaturePath, () => signature);
+        app.MapGet(ManifestDefaults.ManifestPath, async context =>
+        {
+            // Without a Content-Length Kestrel sends the body chunked; with one, a cut body ends the connection early.
+            if (!chunked)
+                context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length - cut));
+        });
+        await app.StartAsync();
+        using var http = new HttpClient();
+        var fetcher = new ManifestFetcher(http, Options.Create(new RedirectorOptions { Origin = url, PublicKey = pub }), new CounterRegistry());
+
+        var whole = await fetcher.FetchAsync(default);
+        Assert.True(whole.Error is null, whole.Error);
+        Assert.Equal(7, whole.Index?.Serial);
+
+        if (chunked)
+            return;
+        fetcher.Reset();
+        cut = 100;
+        var shortBody = await fetcher.FetchAsync(default);
+        Assert.Null(shortBody.Index);
+        Assert.StartsWith($"{url} unreachable: ", shortBody.Error, StringComparison.Ordinal);
     }
 
     private static void Publish(StaticHost origin, Manifest manifest, string privateKey)
