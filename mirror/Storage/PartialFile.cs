@@ -57,7 +57,9 @@ public sealed class PartialFile : IDisposable
             RandomAccess.SetLength(record, 0);
             RandomAccess.SetLength(record, done.Length);
         }
-        var partial = new PartialFile(dataPath, data, record, done, DirectIo.TryOpenForWrite(dataPath));
+        // Direct I/O pays off for large transfers; a file smaller than a chunk is not worth a second open.
+        var direct = size >= chunkSize ? DirectIo.TryOpenForWrite(dataPath) : null;
+        var partial = new PartialFile(dataPath, data, record, done, direct);
         partial.Recheck(size, chunkSize, chunkHashes);
         return partial;
     }

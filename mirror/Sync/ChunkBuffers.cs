@@ -9,7 +9,7 @@ namespace Downloads.Mirror.Sync;
 /// starting on a <see cref="DirectIo.Alignment"/> boundary, so that <see cref="PartialFile"/> can
 /// hand them to the disk with direct I/O (no copy into the page cache). Returned to the pool on dispose.
 /// </summary>
-internal sealed class ChunkBuffers(int chunkSize, int count) : IDisposable
+internal sealed class ChunkBuffers(int bufferBytes, int count) : IDisposable
 {
     private const int Alignment = DirectIo.Alignment;
 
@@ -24,11 +24,11 @@ internal sealed class ChunkBuffers(int chunkSize, int count) : IDisposable
             return false;
         }
         // Pool arrays start anywhere: over-rent by one page and start at the first aligned byte.
-        var array = ArrayPool<byte>.Shared.Rent(chunkSize + Alignment);
+        var array = ArrayPool<byte>.Shared.Rent(bufferBytes + Alignment);
         var pin = GCHandle.Alloc(array, GCHandleType.Pinned);
         _rented.Add((array, pin));
         var start = (int)((Alignment - (pin.AddrOfPinnedObject() % Alignment)) % Alignment);
-        buffer = array.AsMemory(start, chunkSize);
+        buffer = array.AsMemory(start, bufferBytes);
         return true;
     }
 

@@ -35,15 +35,23 @@ internal static class ChunkPipeline
     /// <summary>Chunk buffers for <paramref name="chunkSize"/>: <see cref="InFlightBytes"/> worth, at least one per stage, at most 16.</summary>
     public static int DepthFor(int chunkSize) => Math.Clamp(InFlightBytes / Math.Max(1, chunkSize), 3, 16);
 
-    /// <summary>Receives chunks <paramref name="first"/> to <paramref name="last"/>, verifies and writes each one in order.</summary>
-    public static async Task RunAsync(int first, int last, int chunkSize, int depth, Receive receive, Stage verify, Stage write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Receives chunks <paramref name="first"/> to <paramref name="last"/>, verifies and writes each one in
+    /// order; <paramref name="bufferBytes"/> is the longest of them (the chunk size, or the whole file when smaller).
+    /// </summary>
+    public static async Task RunAsync(int first, int last, int bufferBytes, int depth, Receive receive, Stage verify, Stage write, CancellationToken cancellationToken)
     {
+        if (first == last)
+        {
+            await RunOneAsync(first, bufferBytes, receive, verify, write, cancellationToken);
+            return;
+        }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var options = new UnboundedChannelOptions { SingleReader = true, SingleWriter = true };
         var received = Channel.CreateUnbounded<Chunk>(options);
         var verified = Channel.CreateUnbounded<Chunk>(options);
         var free = Channel.CreateUnbounded<Chunk>(options);
-        using var buffers = new ChunkBuffers(chunkSize, Math.Min(depth, last - first + 1));
+        using var buffers = new ChunkBuffers(bufferBytes, Math.Min(depth, last - first + 1));
         var verifying = Task.Run(() => StageAsync(received.Reader, verify, verified.Writer, stop), CancellationToken.None);
         var writing = Task.Run(() => StageAsync(verified.Reader, write, free.Writer, stop), CancellationToken.None);
         ExceptionDispatchInfo? receiveFailure = null;
@@ -74,6 +82,17 @@ internal static class ChunkPipeline
         if (verifying.IsFaulted)
             ExceptionDispatchInfo.Throw(verifying.Exception.InnerException!);
         receiveFailure?.Throw();
+    }
+
+    // One chunk (a small file, or the last one missing): nothing to overlap, so no tasks or channels;
+    // a sync of many small files is mostly this.
+    private static async Task RunOneAsync(int index, int bufferBytes, Receive receive, Stage verify, Stage write, CancellationToken cancellationToken)
+    {
+        using var buffers = new ChunkBuffers(bufferBytes, 1);
+        buffers.TryRent(out var buffer);
+        var length = await receive(index, buffer, cancellationToken);
+        verify(index, buffer.Span[..length]);
+        write(index, buffer.Span[..length]);
     }
 
     private static async Task StageAsync(ChannelReader<Chunk> input, Stage work, ChannelWriter<Chunk> output, CancellationTokenSource stop)

@@ -68,7 +68,7 @@ public sealed partial class FileFetcher(
         using var response = await upstream.GetRangeAsync(file, from, to, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         long fetched = 0;
-        await ChunkPipeline.RunAsync(start, last, chunkSize, ChunkPipeline.DepthFor(chunkSize),
+        await ChunkPipeline.RunAsync(start, last, (int)Math.Min(chunkSize, file.Size), ChunkPipeline.DepthFor(chunkSize),
             async (index, buffer, ct) =>
             {
                 var length = (int)Math.Min(chunkSize, file.Size - (long)index * chunkSize);

@@ -114,6 +114,37 @@ public class ChunkPipelineTests
         Assert.Equal(Enumerable.Range(0, 8), written);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_single_chunk_run_is_verified_before_it_is_written(bool corrupt)
+    {
+        var data = RandomNumberGenerator.GetBytes(3 * ChunkSize);
+        var wire = new Wire(data) { Corrupt = corrupt ? 2 : -1 };
+        var steps = new List<string>();
+
+        var run = ChunkPipeline.RunAsync(2, 2, ChunkSize, Depth, wire.ReceiveAsync,
+            (i, bytes) =>
+            {
+                steps.Add($"verify {i}");
+                if (!bytes.SequenceEqual(Slice(data, i)))
+                    throw new CorruptChunkException($"chunk {i}");
+            },
+            (i, _) => steps.Add($"write {i}"),
+            CancellationToken.None);
+
+        if (corrupt)
+        {
+            await Assert.ThrowsAsync<CorruptChunkException>(() => run);
+            Assert.Equal(["verify 2"], steps);
+        }
+        else
+        {
+            await run;
+            Assert.Equal(["verify 2", "write 2"], steps);
+        }
+    }
+
     [Fact]
     public async Task Corruption_mid_transfer_leaves_later_chunks_missing_on_disk_and_the_resumed_transfer_verifies()
     {
