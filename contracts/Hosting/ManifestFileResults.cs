@@ -1,5 +1,6 @@
 using Downloads.Contracts.Manifests;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Net.Http.Headers;
 
@@ -22,19 +23,37 @@ public static class ManifestFileResults
     public static string ContentTypeOf(string path) =>
         ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream";
 
-    /// <summary>A result that streams <paramref name="physicalPath"/> (sendfile where the server can) with Range processing.</summary>
-    public static IResult File(ManifestFile entry, string physicalPath) =>
+    /// <summary>A result that streams <paramref name="physicalPath"/> (through <see cref="PipeSendFileFeature"/>) with Range processing.</summary>
+    public static IResult File(ManifestFile entry, string physicalPath) => new PipeSendFileResult(
         TypedResults.PhysicalFile(
             physicalPath,
             ContentTypeOf(entry.Path),
             fileDownloadName: null,
             lastModified: entry.Modified,
             entityTag: ETagOf(entry),
-            enableRangeProcessing: true);
+            enableRangeProcessing: true));
 
     /// <summary>A 404 with a one-line reason.</summary>
     public static IResult NotFound(string reason) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: reason);
+
+    // ASP.NET Core's file result decides what to send; the feature swapped in for its run only changes how the bytes move.
+    private sealed class PipeSendFileResult(IResult file) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var body = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+            httpContext.Features.Set<IHttpResponseBodyFeature>(new PipeSendFileFeature(body));
+            try
+            {
+                await file.ExecuteAsync(httpContext).ConfigureAwait(false);
+            }
+            finally
+            {
+                httpContext.Features.Set(body);
+            }
+        }
+    }
 
     private static FileExtensionContentTypeProvider CreateContentTypes()
     {

@@ -8,8 +8,8 @@ namespace Downloads.Mirror.Reporting;
 /// Kestrel connection middleware (<c>ListenOptions.Use</c>): counts open connections and wraps the
 /// transport's output so every byte handed to the socket is counted once, with one interlocked add
 /// per write. Why at the transport rather than around the response body: file responses
-/// (<c>Results.File</c>) go through <c>IHttpResponseBodyFeature.SendFileAsync</c>, which Kestrel
-/// implements by copying the file into this same pipe (Kestrel has no kernel sendfile), so counting
+/// (<c>ManifestFileResults.File</c>) go through <c>IHttpResponseBodyFeature.SendFileAsync</c>, which copies
+/// the file into this same pipe (<c>PipeSendFileFeature</c>; Kestrel has no kernel sendfile), so counting
 /// here neither changes that path nor misses it, and it also sees headers and aborted transfers.
 /// Installed before TLS, it counts what leaves the host (TLS overhead included) — the bytes a quota bills.
 /// </summary>

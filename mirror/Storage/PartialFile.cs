@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
 namespace Downloads.Mirror.Storage;
@@ -9,20 +8,28 @@ namespace Downloads.Mirror.Storage;
 /// <c>{sha}.chunks</c> one byte per chunk, set to 1 only after that chunk verified and was written.
 /// Both survive a crash or restart, so verified chunks are not fetched again. On open, chunks marked
 /// done are re-hashed from disk (a local read, far cheaper than a refetch), which also catches a
-/// record that reached the disk before its data did.
+/// record that reached the disk before its data did. Written by one writer at a time.
 /// </summary>
 public sealed class PartialFile : IDisposable
 {
+    /// <summary>Bytes written between two background flushes.</summary>
+    public const long FlushBehindBytes = 64L * 1024 * 1024;
+
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle _record;
+    // The same file opened for direct writes; null where not available (DirectIo) or after the file system refused one.
+    private SafeFileHandle? _direct;
     private readonly byte[] _done;
+    private Task _flushing = Task.CompletedTask;
+    private long _unflushed;
 
-    private PartialFile(string dataPath, SafeFileHandle data, SafeFileHandle record, byte[] done)
+    private PartialFile(string dataPath, SafeFileHandle data, SafeFileHandle record, byte[] done, SafeFileHandle? direct)
     {
         DataPath = dataPath;
         _data = data;
         _record = record;
         _done = done;
+        _direct = direct;
     }
 
     /// <summary>Path of the bytes.</summary>
@@ -50,7 +57,9 @@ public sealed class PartialFile : IDisposable
             RandomAccess.SetLength(record, 0);
             RandomAccess.SetLength(record, done.Length);
         }
-        var partial = new PartialFile(dataPath, data, record, done);
+        // Direct I/O pays off for large transfers; a file smaller than a chunk is not worth a second open.
+        var direct = size >= chunkSize ? DirectIo.TryOpenForWrite(dataPath) : null;
+        var partial = new PartialFile(dataPath, data, record, done, direct);
         partial.Recheck(size, chunkSize, chunkHashes);
         return partial;
     }
@@ -67,7 +76,7 @@ public sealed class PartialFile : IDisposable
                 var offset = (long)i * chunkSize;
                 var length = (int)Math.Min(chunkSize, size - offset);
                 var read = RandomAccess.Read(_data, buffer.AsSpan(0, length), offset);
-                if (read == length && Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length))) == chunkHashes[i])
+                if (read == length && ChunkHash.Matches(buffer.AsSpan(0, length), chunkHashes[i]))
                     ResumedChunks++;
                 else
                     MarkMissing(i);
@@ -93,12 +102,58 @@ public sealed class PartialFile : IDisposable
         return -1;
     }
 
-    /// <summary>Writes a verified chunk at its offset, then records it as done (data before record).</summary>
-    public async ValueTask WriteVerifiedAsync(int index, long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    /// <summary>Whether chunk writes currently bypass the page cache (see <see cref="DirectIo"/>).</summary>
+    public bool WritesDirect => _direct is not null;
+
+    /// <summary>
+    /// Writes a verified chunk at its offset, then records it as done (data before record). Every
+    /// <see cref="FlushBehindBytes"/> a flush of what was written so far starts in the background, so
+    /// the disk works while the transfer goes on and the fsync before the file goes live finds little
+    /// left to do; the writer never waits for it. With direct I/O, the whole
+    /// <see cref="DirectIo.Alignment"/>-sized blocks of <paramref name="bytes"/> go straight to the disk
+    /// (they must start on an aligned address, as <see cref="Sync.ChunkBuffers"/> do) and a short tail
+    /// through the page cache.
+    /// </summary>
+    public void WriteVerified(int index, long offset, ReadOnlySpan<byte> bytes)
     {
-        await RandomAccess.WriteAsync(_data, bytes, offset, cancellationToken);
+        var buffered = bytes;
+        if (_direct is not null && offset % DirectIo.Alignment == 0)
+        {
+            var aligned = bytes.Length / DirectIo.Alignment * DirectIo.Alignment;
+            if (aligned > 0 && TryWriteDirect(bytes[..aligned], offset))
+            {
+                buffered = bytes[aligned..];
+                offset += aligned;
+            }
+        }
+        // Synchronous: a buffered write only copies into the page cache; an async one would hand the same call to another pool thread.
+        if (buffered.Length > 0)
+            RandomAccess.Write(_data, buffered, offset);
         _done[index] = 1;
-        await RandomAccess.WriteAsync(_record, new ReadOnlyMemory<byte>(_done, index, 1), index, cancellationToken);
+        RandomAccess.Write(_record, new ReadOnlySpan<byte>(_done, index, 1), index);
+        _unflushed += bytes.Length;
+        if (_unflushed < FlushBehindBytes || !_flushing.IsCompleted)
+            return;
+        // A failed background flush must fail the file: Linux reports a writeback error to one fsync only.
+        _flushing.GetAwaiter().GetResult();
+        _unflushed = 0;
+        _flushing = Task.Run(() => RandomAccess.FlushToDisk(_data));
+    }
+
+    private bool TryWriteDirect(ReadOnlySpan<byte> bytes, long offset)
+    {
+        try
+        {
+            RandomAccess.Write(_direct!, bytes, offset);
+            return true;
+        }
+        catch (IOException ex) when (ex.HResult == DirectIo.InvalidArgument)
+        {
+            // Refused before any byte was written (a misaligned buffer, or a file system that takes the flag but not the write): stay buffered.
+            _direct!.Dispose();
+            _direct = null;
+            return false;
+        }
     }
 
     private void MarkMissing(int index)
@@ -107,8 +162,12 @@ public sealed class PartialFile : IDisposable
         RandomAccess.Write(_record, new ReadOnlySpan<byte>(_done, index, 1), index);
     }
 
-    /// <summary>Flushes the bytes to disk before the file is renamed into the object store.</summary>
-    public void FlushToDisk() => RandomAccess.FlushToDisk(_data);
+    /// <summary>Flushes the bytes to disk before the file is renamed into the object store; throws if a background flush failed.</summary>
+    public async Task FlushToDiskAsync()
+    {
+        await _flushing;
+        RandomAccess.FlushToDisk(_data);
+    }
 
     /// <summary>Deletes the chunk record once the data file has become an object.</summary>
     public static void DeleteRecord(string partialDir, string sha256) => File.Delete(Path.Combine(partialDir, sha256 + ".chunks"));
@@ -116,7 +175,16 @@ public sealed class PartialFile : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // Not while a background flush may still use the handle; its failure no longer matters here.
+        try
+        {
+            _flushing.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
         _data.Dispose();
+        _direct?.Dispose();
         _record.Dispose();
     }
 }

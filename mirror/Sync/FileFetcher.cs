@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using Downloads.Contracts.Manifests;
 using Downloads.Mirror.Storage;
 using Microsoft.Extensions.Logging;
@@ -9,9 +7,10 @@ namespace Downloads.Mirror.Sync;
 
 /// <summary>
 /// Fetches one file into the object store: contiguous runs of missing chunks are requested with
-/// one ranged GET each, every chunk is hashed as it arrives and written only when it matches the
-/// signed manifest. A failed attempt resumes from the first chunk still missing; a corrupt chunk
-/// is refetched, and one that stays corrupt fails the sync with the upstream named.
+/// one ranged GET each; within a run, receiving overlaps verifying and writing (<see cref="ChunkPipeline"/>),
+/// and a chunk is written only when its SHA-256 matches the signed manifest. A failed attempt
+/// resumes from the first chunk still missing; a corrupt chunk is refetched, and one that stays
+/// corrupt fails the sync with the upstream named.
 /// </summary>
 public sealed partial class FileFetcher(
     UpstreamClient upstream,
@@ -20,9 +19,6 @@ public sealed partial class FileFetcher(
     IOptions<SyncOptions> options,
     ILogger<FileFetcher> logger)
 {
-    private const int ReadBytes = 1024 * 1024;
-    private const long FlushBytes = 64L * 1024 * 1024;
-
     /// <summary>Fetches <paramref name="file"/> unless its object exists; returns the bytes fetched.</summary>
     public async Task<long> FetchAsync(DiskStore store, ManifestFile file, int chunkSize, SyncProgress progress, CancellationToken cancellationToken)
     {
@@ -42,26 +38,17 @@ public sealed partial class FileFetcher(
             resumed = partial.ResumedChunks;
             progress.AddDone(ResumedBytes(partial, file.Size, chunkSize));
             var maxChunks = (int)Math.Max(1, RequestBytes() / chunkSize);
-            byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
-            try
+            for (var first = partial.FirstMissing(); first >= 0; first = partial.FirstMissing(first))
             {
-                for (var first = partial.FirstMissing(); first >= 0; first = partial.FirstMissing(first))
-                {
-                    var last = first;
-                    while (last + 1 < partial.ChunkCount && !partial.IsDone(last + 1) && last + 1 - first < maxChunks)
-                        last++;
-                    var run = (First: first, Last: last);
-                    fetched += await upstream.Pipeline.ExecuteAsync(
-                        async ct => await FetchRunAsync(partial, file, chunkSize, run.First, run.Last, buffers, corrupt, progress, ct),
-                        cancellationToken);
-                }
+                var last = first;
+                while (last + 1 < partial.ChunkCount && !partial.IsDone(last + 1) && last + 1 - first < maxChunks)
+                    last++;
+                var run = (First: first, Last: last);
+                fetched += await upstream.Pipeline.ExecuteAsync(
+                    async ct => await FetchRunAsync(partial, file, chunkSize, run.First, run.Last, corrupt, progress, ct),
+                    cancellationToken);
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffers[0]);
-                ArrayPool<byte>.Shared.Return(buffers[1]);
-            }
-            partial.FlushToDisk();
+            await partial.FlushToDiskAsync();
         }
         store.CommitObject(file.Sha256, Path.Combine(store.PartialDir, file.Sha256 + ".part"));
         PartialFile.DeleteRecord(store.PartialDir, file.Sha256);
@@ -69,7 +56,7 @@ public sealed partial class FileFetcher(
         return fetched;
     }
 
-    private async Task<long> FetchRunAsync(PartialFile partial, ManifestFile file, int chunkSize, int first, int last, byte[][] buffers,
+    private async Task<long> FetchRunAsync(PartialFile partial, ManifestFile file, int chunkSize, int first, int last,
         Dictionary<int, int> corrupt, SyncProgress progress, CancellationToken cancellationToken)
     {
         // A retried attempt starts from the first chunk of the run still missing.
@@ -81,65 +68,56 @@ public sealed partial class FileFetcher(
         using var response = await upstream.GetRangeAsync(file, from, to, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         long fetched = 0;
-        // Two buffers: chunk i+1 arrives from the network while chunk i is hashed and written on
-        // another core, so verification does not stall the transfer.
-        Task verifying = Task.CompletedTask;
-        try
-        {
-            for (var i = start; i <= last; i++)
+        await ChunkPipeline.RunAsync(start, last, (int)Math.Min(chunkSize, file.Size), ChunkPipeline.DepthFor(chunkSize),
+            async (index, buffer, ct) =>
             {
-                var buffer = buffers[i & 1];
-                var offset = (long)i * chunkSize;
-                var length = (int)Math.Min(chunkSize, file.Size - offset);
-                var got = 0;
-                while (got < length)
-                {
-                    var want = Math.Min(ReadBytes, length - got);
-                    if (limiter.IsLimited)
-                    {
-                        want = Math.Min(want, BandwidthLimiter.SliceBytes);
-                        await limiter.AcquireAsync(want, cancellationToken);
-                    }
-                    var n = await body.ReadAsync(buffer.AsMemory(got, want), cancellationToken);
-                    if (n == 0)
-                        throw new IOException($"upstream closed the connection after {got} of {length} bytes of chunk {i} of '{file.Path}'");
-                    got += n;
-                    fetched += n;
-                    status.AddFetched(n);
-                    progress.AddFetched(n);
-                }
-                await verifying;
-                var index = i;
-                verifying = Task.Run(() => VerifyAndWriteAsync(partial, file, index, offset, buffer.AsMemory(0, length), corrupt, progress, cancellationToken), cancellationToken);
-            }
-        }
-        finally
-        {
-            // Never return while a write into a buffer or the partial may still run.
-            await verifying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-        await verifying;
+                var length = (int)Math.Min(chunkSize, file.Size - (long)index * chunkSize);
+                await ReceiveAsync(body, buffer[..length], file.Path, index, progress, ct);
+                fetched += length;
+                return length;
+            },
+            (index, bytes) => Verify(file, index, bytes, corrupt, progress),
+            (index, bytes) =>
+            {
+                partial.WriteVerified(index, (long)index * chunkSize, bytes);
+                progress.AddDone(bytes.Length);
+            },
+            cancellationToken);
         return fetched;
     }
 
-    private async Task VerifyAndWriteAsync(PartialFile partial, ManifestFile file, int index, long offset, ReadOnlyMemory<byte> bytes,
-        Dictionary<int, int> corrupt, SyncProgress progress, CancellationToken cancellationToken)
+    private async ValueTask ReceiveAsync(Stream body, Memory<byte> chunk, string path, int index, SyncProgress progress, CancellationToken cancellationToken)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
-        if (hash != file.Chunks[index])
+        var got = 0;
+        while (got < chunk.Length)
         {
-            var times = corrupt[index] = corrupt.GetValueOrDefault(index) + 1;
-            Log.CorruptChunk(logger, index, file.Path, upstream.BaseAddress, times);
-            progress.AddCorrupt();
-            if (times > options.Value.CorruptChunkRetries)
-                throw new UpstreamCorruptException($"upstream {upstream.BaseAddress} served chunk {index} of '{file.Path}' corrupt {times} times");
-            throw new CorruptChunkException($"chunk {index} of '{file.Path}' failed verification");
+            var want = chunk.Length - got;
+            if (limiter.IsLimited)
+            {
+                want = Math.Min(want, BandwidthLimiter.SliceBytes);
+                await limiter.AcquireAsync(want, cancellationToken);
+            }
+            // As much as the socket holds: the stream reads straight into the chunk, no copy in between.
+            var n = await body.ReadAsync(chunk.Slice(got, want), cancellationToken);
+            if (n == 0)
+                throw new IOException($"upstream closed the connection after {got} of {chunk.Length} bytes of chunk {index} of '{path}'");
+            got += n;
+            status.AddFetched(n);
+            progress.AddFetched(n);
         }
-        await partial.WriteVerifiedAsync(index, offset, bytes, cancellationToken);
-        progress.AddDone(bytes.Length);
-        // Flush as we go so the fsync before the file goes live does not wait for the whole file's writeback.
-        if ((offset + bytes.Length) / FlushBytes != offset / FlushBytes)
-            partial.FlushToDisk();
+    }
+
+    // Runs on the pipeline's verify stage, one chunk at a time per file.
+    private void Verify(ManifestFile file, int index, ReadOnlySpan<byte> bytes, Dictionary<int, int> corrupt, SyncProgress progress)
+    {
+        if (ChunkHash.Matches(bytes, file.Chunks[index]))
+            return;
+        var times = corrupt[index] = corrupt.GetValueOrDefault(index) + 1;
+        Log.CorruptChunk(logger, index, file.Path, upstream.BaseAddress, times);
+        progress.AddCorrupt();
+        if (times > options.Value.CorruptChunkRetries)
+            throw new UpstreamCorruptException($"upstream {upstream.BaseAddress} served chunk {index} of '{file.Path}' corrupt {times} times");
+        throw new CorruptChunkException($"chunk {index} of '{file.Path}' failed verification");
     }
 
     private long RequestBytes()
