@@ -45,14 +45,14 @@ public static class ServiceDefaults
     /// starts it from wherever; and configuration files are read once, not watched
     /// (<see cref="ReloadConfigOnChangeKey"/> false): ASP.NET Core's default watches the content root
     /// recursively, which under run.sh was the repository with its growing logs and under Ansible a mirror's
-    /// whole object store — ~10% of a core per idle service in its file-watch thread. Settings come from the
-    /// command line and the environment and take effect at the next start.
+    /// whole object store: ~20% of a core per idle service in its file-watch thread while a log grew beside it
+    /// (bench/README.md, "Logs and file watching"). Settings come from the command line and the environment and
+    /// take effect at the next start.
     /// </summary>
     public static WebApplicationBuilder CreateBuilder(string[] args) =>
         WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            // Host settings are read from the command line before the configuration files are added; a later
-            // --hostBuilder:reloadConfigOnChange=true in args still wins.
+            // Host settings are read from the command line before the configuration files are added.
             Args = [$"--{ReloadConfigOnChangeKey}=false", .. args],
             ContentRootPath = AppContext.BaseDirectory,
         });
