@@ -209,22 +209,24 @@ public static class Program
         File.WriteAllText(Path.Combine(dir, "uniform.lua"), files + Uniform + Request(""));
         File.WriteAllText(Path.Combine(dir, "close.lua"), files + Uniform + Request(", [\"Connection\"] = \"close\""));
 
-        // A crowd: 3,000 networks drawn from the database, picked with a skew (a few busy ones, a long tail).
+        // A crowd: 3,000 networks drawn from the database, picked with a skew (a few busy ones, a long tail),
+        // each request from another host of its network (a busy network is many people, not one address).
         var mix = new StringBuilder("local nets = {");
         var random = new Random(11);
         var networks = summary.SampleNetworks;
         for (var i = 0; i < 3_000; i++)
         {
             var n = networks[random.Next(networks.Count)];
-            var b = n.BaseAddress.GetAddressBytes();
-            // An address inside the network (its base address plus a small offset within its size).
-            var hostBits = (b.Length * 8) - n.PrefixLength;
-            var offset = random.Next(1, hostBits >= 8 ? 255 : Math.Max(2, (1 << hostBits) - 1));
-            b[^1] = (byte)(b[^1] | offset);
-            mix.Append('"').Append(new System.Net.IPAddress(b)).Append("\",");
+            var text = n.BaseAddress.ToString();
+            // IPv4: "a.b.c." and a host byte added per request; IPv6: the /64 and a host part added per request.
+            mix.Append('"').Append(n.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                ? text[..(text.LastIndexOf('.') + 1)]
+                : text.TrimEnd(':') + "::").Append("\",");
         }
 
-        mix.Append("}\nmath.randomseed(7)\nlocal function ip()\n  local u = math.random()\n  return nets[math.floor(u * u * #nets) + 1]\nend\n");
+        mix.Append("}\nmath.randomseed(7)\nlocal function ip()\n  local u = math.random()\n  local net = nets[math.floor(u * u * #nets) + 1]\n")
+           .Append("  if net:sub(-1) == \".\" then return net .. math.random(1, 254) end\n")
+           .Append("  return net .. string.format(\"%x:%x\", math.random(0, 65535), math.random(1, 65535))\nend\n");
         File.WriteAllText(Path.Combine(dir, "mix.lua"), files + mix.ToString() + Request(""));
         var layout = Downloads.Redirector.Geo.MmdbLayout.Read(Path.Combine(dir, "City.mmdb"));
         Console.WriteLine($"City: {layout.NodeCount:N0} nodes ({layout.TreeSize / 1e6:F1} MB), data section {layout.DataLength / 1e6:F1} MB");
