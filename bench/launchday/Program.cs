@@ -53,7 +53,7 @@ public static class Program
             $"--urls={url}", $"--Redis:Configuration={redis.Configuration}",
             $"--Redirector:Origin={origin.Urls.First()}", $"--Redirector:PublicKey={key.PublicKey}",
             "--Redirector:MirrorRefreshSeconds=0.5", "--Redirector:CounterFlushSeconds=1", "--Health:Enabled=false",
-            "--Logging:LogLevel:Default=Warning", $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", .. args.Skip(1)],
+            $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", .. args.Skip(1)],
             services => services.AddSingleton<IStartupFilter>(new ServerTiming(serverTimes)));
         await redirector.StartAsync();
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, MaxConnectionsPerServer = 256 })
