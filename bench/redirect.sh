@@ -15,6 +15,9 @@
 #   MIXES="uniform" bench/redirect.sh     only some mixes
 #   SATURATION=1 bench/redirect.sh        also: rate limit off vs on, and 16x the connections
 #   RSS_ONLY=1 / REDIS_ONLY=1             memory / Redis-command parts only
+#   PROFILE=out.txt bench/redirect.sh     profile only: perf samples of the redirector under the uniform mix
+#                                         (adds DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0 so perf can name all managed code;
+#                                         its figures are not results)
 #
 # The one flag the redirector gets that run.sh does not pass: --Health:Enabled=false, because the 10,000
 # seeded mirrors are names, not servers (with probes on, the first round excludes every one of them and
@@ -104,7 +107,7 @@ pids+=($!)
 
 # The redirector, as run.sh starts it (cd to the repository root, env DOTNET_GCgen0size, these settings).
 start_redirector() { # extra arguments for comparisons only (e.g. --RateLimit:Enabled=false)
-  (cd "$root" && exec env DOTNET_GCgen0size=0x400000 dotnet "$REDIRECTOR" --urls "http://127.0.0.1:$redir_port" \
+  (cd "$root" && exec env DOTNET_GCgen0size=0x400000 ${PROFILE:+DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0} dotnet "$REDIRECTOR" --urls "http://127.0.0.1:$redir_port" \
     --Redis:Configuration="$redis" --Redirector:Origin="http://127.0.0.1:$stand_in_port" --Redirector:PublicKey="$(cat "$work/key")" \
     --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" --Admin:Token="$admin_token" \
     --Health:Enabled=false "$@") >>"$logs/redirector.log" 2>&1 &
@@ -154,6 +157,20 @@ run_wrk() { # name url mix → "rps p99ms requests"
   printf '  %-26s %9.0f req/s   p99 %7.2f ms%s\n' "$1" "$rps" "$p99" "${bad:+   (non-2xx/3xx: $bad)}" >&2
   echo "$rps $p99 $total"
 }
+
+if [[ -n "${PROFILE:-}" ]]; then
+  wrk -t1 -c"$conns" -d5s -s "$work/geo/uniform.lua" "http://127.0.0.1:$redir_port/" >/dev/null # warm-up
+  wrk -t1 -c"$conns" -d"$duration" -s "$work/geo/uniform.lua" "http://127.0.0.1:$redir_port/" >"$work/wrk.txt" &
+  wrk_pid=$!
+  sleep 1
+  perf record -F 499 -g -p "$redir_pid" -o "$work/perf.data" -- sleep 5 >/dev/null 2>&1
+  wait "$wrk_pid"
+  grep 'Requests/sec' "$work/wrk.txt" >&2
+  perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^$' >"$PROFILE"
+  perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null | grep -v '^$' >"$PROFILE.children"
+  echo "profile written to $PROFILE and $PROFILE.children" >&2
+  exit 0
+fi
 
 if [[ -z "${RSS_ONLY:-}" && -z "${REDIS_ONLY:-}" ]]; then
   redir_requests=0; redir_seconds=0

@@ -30,6 +30,13 @@ public class SelectionBenchmarks
     [Params(false, true)]
     public bool Saturated { get; set; }
 
+    /// <summary>
+    /// Whether the client's network hosts mirrors too (ASNs drawn from the mirrors' 200): those rank above
+    /// distance, so every row is keyed; otherwise only the cells near the client are (the usual case).
+    /// </summary>
+    [Params(false, true)]
+    public bool SameAsn { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -49,7 +56,7 @@ public class SelectionBenchmarks
         var random = new Random(2);
         _clients = new ClientLocation[1024];
         for (var i = 0; i < _clients.Length; i++)
-            _clients[i] = new ClientLocation(random.NextDouble() * 140 - 60, random.NextDouble() * 360 - 180, "GB", "EU", 64_512 + random.Next(200));
+            _clients[i] = new ClientLocation(random.NextDouble() * 140 - 60, random.NextDouble() * 360 - 180, "GB", "EU", SameAsn ? 64_512 + random.Next(200) : 100_000 + random.Next(200));
     }
 
     [Benchmark]

@@ -57,25 +57,22 @@ internal sealed class MirrorSelector
         if (table.Count == 0 || picks.IsEmpty)
             return 0;
         var (cx, cy, cz) = client.HasCoordinates ? SnapshotBuilder.UnitVector(client.Latitude, client.Longitude) : _default;
-        var length = table.Serial.Length;
-        var keys = ArrayPool<double>.Shared.Rent(length);
+        var keys = ArrayPool<double>.Shared.Rent(table.Serial.Length);
         try
         {
-            // Pass 1: a key per row, −∞ when the row does not qualify. A dot product ranks like the distance.
-            var best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys);
-            if (double.IsNegativeInfinity(best))
-                return 0;
-
-            // Pass 2: the lottery among the near ones, weighted by spare bandwidth less our own redirects
-            // since the mirror's last report, × weight: a near mirror our redirects filled is skipped, and
-            // when they filled all of them the nearest ones with room take the spill.
-            var chosen = Draw(table, keys, NearThreshold(best));
-            picks[0] = table.Entry[chosen];
-            if (_account)
-                table.Load[chosen].Add(AssumedBps(file.Size));
-
-            // Pass 3: alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
-            return 1 + Alternates(table, keys, chosen, picks[1..]);
+            // Usually only the cells near the client are keyed (see MirrorCells); every row when that
+            // cannot decide (a same-ASN mirror, more than 64 sets, or our redirects filled every near mirror).
+            Span<(int Start, int End)> ranges = stackalloc (int, int)[MaxRanges];
+            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best);
+            if (count > 0)
+            {
+                var picked = Pick(table, file, keys, ranges[..count], best, picks, whole: false);
+                if (picked >= 0)
+                    return picked;
+            }
+            ranges[0] = (0, table.Serial.Length);
+            best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
+            return Pick(table, file, keys, ranges[..1], best, picks, whole: true);
         }
         finally
         {
@@ -83,12 +80,154 @@ internal sealed class MirrorSelector
         }
     }
 
+    /// <summary>Most cells keyed for one request before keying every row is cheaper.</summary>
+    private const int MaxRanges = 24;
+
+    /// <summary>
+    /// The draw and the alternates among the keyed <paramref name="ranges"/>. Returns −1 when these
+    /// ranges cannot decide (not <paramref name="whole"/>, and our own redirects filled every near row:
+    /// the spill goes to the nearest row with room, which may lie in any cell).
+    /// </summary>
+    private int Pick(MirrorTable table, FileEntry file, double[] keys, ReadOnlySpan<(int Start, int End)> ranges, double best,
+        Span<int> picks, bool whole)
+    {
+        if (double.IsNegativeInfinity(best))
+            return 0;
+
+        // The lottery among the near ones, weighted by spare bandwidth less our own redirects since the
+        // mirror's last report, × weight: a near mirror our redirects filled is skipped, and when they
+        // filled all of them the nearest ones with room take the spill.
+        var chosen = whole ? Draw(table, keys, NearThreshold(best), ranges) : DrawAmong(table, keys, NearThreshold(best), estimated: true, ranges);
+        if (chosen < 0)
+            return -1;
+        picks[0] = table.Entry[chosen];
+        if (_account)
+            table.Load[chosen].Add(AssumedBps(file.Size));
+
+        // Alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
+        return 1 + Alternates(table, keys, chosen, picks[1..], ranges);
+    }
+
+    /// <summary>
+    /// Keys the rows that can matter for this client, cell by cell, nearest first, into
+    /// <paramref name="ranges"/>; returns how many ranges, or 0 when the cells cannot decide. It stops
+    /// when no unvisited cell can hold a row as near as the near set's edge or the <paramref name="want"/>-th
+    /// best key so far, so every near row and every row the alternates could take has been keyed.
+    /// </summary>
+    private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
+        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, int want, out double best)
+    {
+        best = double.NegativeInfinity;
+        var cells = table.Cells;
+        if (cells.Count == 0 || file.SetBit == 0 || (client.Asn != 0 && cells.Asns.Contains(client.Asn)) || want > 16)
+            return 0;
+        var search = new CellSearch(table, file, cx, cy, cz, keys, ranges, stackalloc double[want], stackalloc double[cells.Padded]);
+        if (cells.AlwaysEnd > 0 || table.Scoped.Length > 0)
+        {
+            ranges[search.Count++] = (0, cells.AlwaysEnd);
+            search.Best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, cells.AlwaysEnd);
+            search.Kept = Keep(keys, 0, cells.AlwaysEnd, search.Top, 0);
+        }
+        cells.UpperBounds(cx, cy, cz, search.Bound);
+        // Nearest cells first until the near set's edge and enough alternates are known; then one pass over
+        // the rest keys a cell only if it may still hold a row at or above that floor (the floor only rises,
+        // so a cell skipped early stays skippable).
+        while (search.Kept < want || double.IsNegativeInfinity(search.Best))
+        {
+            var next = -1;
+            var most = double.NegativeInfinity;
+            for (var c = 0; c < cells.Count; c++)
+            {
+                if (search.Bound[c] > most)
+                {
+                    most = search.Bound[c];
+                    next = c;
+                }
+            }
+            if (next < 0)
+            {
+                best = search.Best;
+                return search.Count; // every cell keyed
+            }
+            if (!search.Visit(next))
+                return 0;
+        }
+        var floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
+        for (var c = 0; c < cells.Count; c++)
+        {
+            // The bound is exact up to rounding: the slack keeps a row at exactly the floor in.
+            if (search.Bound[c] + 1e-9 < floor)
+                continue;
+            if (!search.Visit(c))
+                return 0;
+            floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
+        }
+        best = search.Best;
+        return search.Count;
+    }
+
+    /// <summary>The state of one <see cref="NearRanges"/> search, on the stack.</summary>
+    private ref struct CellSearch(MirrorTable table, FileEntry file, double cx, double cy, double cz, double[] keys,
+        Span<(int Start, int End)> ranges, Span<double> top, Span<double> bound)
+    {
+        /// <summary>Ranges keyed so far.</summary>
+        public int Count;
+
+        /// <summary>Best key so far.</summary>
+        public double Best = double.NegativeInfinity;
+
+        /// <summary>How many of <see cref="Top"/> hold a key.</summary>
+        public int Kept;
+
+        /// <summary>The best keys so far, best first.</summary>
+        public readonly Span<double> Top = top;
+
+        /// <summary>Each cell's upper bound; −∞ once keyed.</summary>
+        public readonly Span<double> Bound = bound;
+
+        private readonly Span<(int Start, int End)> _ranges = ranges;
+
+        /// <summary>Keys a cell's rows; false when the ranges are full (then every row is keyed instead).</summary>
+        public bool Visit(int cell)
+        {
+            if (Count == _ranges.Length)
+                return false;
+            Bound[cell] = double.NegativeInfinity;
+            var (start, end) = (table.Cells.Start[cell], table.Cells.End[cell]);
+            _ranges[Count++] = (start, end);
+            Best = Math.Max(Best, KeyAll(table, file, 0, cx, cy, cz, keys, start, end));
+            Kept = Keep(keys, start, end, Top, Kept);
+            return true;
+        }
+    }
+
+    /// <summary>Keeps the best <c>top.Length</c> keys seen so far in <paramref name="top"/>, best first; returns how many it holds.</summary>
+    private static int Keep(double[] keys, int start, int end, Span<double> top, int kept)
+    {
+        var want = top.Length;
+        for (var j = start; j < end; j++)
+        {
+            var key = keys[j];
+            if (double.IsNegativeInfinity(key) || (kept == want && key <= top[want - 1]))
+                continue;
+            var at = kept < want ? kept++ : kept - 1;
+            while (at > 0 && top[at - 1] < key)
+            {
+                top[at] = top[at - 1];
+                at--;
+            }
+            top[at] = key;
+        }
+        return kept;
+    }
+
+    /// <summary>Keys rows [<paramref name="start"/>, <paramref name="end"/>) and the scoped rows; returns the best key.</summary>
     private static double KeyRows(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
-        double cx, double cy, double cz, double[] keys)
+        double cx, double cy, double cz, double[] keys, int start, int end)
     {
         var best = file.SetBit != 0
-            ? KeyAll(table, file, client.Asn, cx, cy, cz, keys)
-            : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys);
+            ? KeyAll(table, file, client.Asn, cx, cy, cz, keys, start, end)
+            : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys, start, end);
         for (var s = 0; s < table.Scoped.Length; s++)
         {
             var row = table.Scoped[s];
@@ -102,7 +241,7 @@ internal sealed class MirrorSelector
         return best;
     }
 
-    private static double KeyAll(MirrorTable t, FileEntry file, long asn, double cx, double cy, double cz, double[] keys)
+    private static double KeyAll(MirrorTable t, FileEntry file, long asn, double cx, double cy, double cz, double[] keys, int start, int end)
     {
         var width = Vector<double>.Count;
         var vx = new Vector<double>(cx);
@@ -114,7 +253,7 @@ internal sealed class MirrorSelector
         var bonus = new Vector<double>(AsnBonus);
         var none = new Vector<double>(double.NegativeInfinity);
         var best = none;
-        for (var i = 0; i < t.Serial.Length; i += width)
+        for (var i = start; i < end; i += width)
         {
             var dot = new Vector<double>(t.X, i) * vx + new Vector<double>(t.Y, i) * vy + new Vector<double>(t.Z, i) * vz;
             var fresh = Vector.GreaterThanOrEqual(new Vector<long>(t.Serial, i), changedAt);
@@ -133,13 +272,13 @@ internal sealed class MirrorSelector
 
     /// <summary>Row by row, for a file whose set has no bit (more than 64 sets in the manifest).</summary>
     private static double KeyAllScalar(RoutingSnapshot snapshot, MirrorTable t, FileEntry file, in ClientLocation client,
-        double cx, double cy, double cz, double[] keys)
+        double cx, double cy, double cz, double[] keys, int start, int end)
     {
         var best = double.NegativeInfinity;
-        for (var row = 0; row < t.Serial.Length; row++)
+        for (var row = start; row < end; row++)
         {
             keys[row] = double.NegativeInfinity;
-            if (row >= t.Count || t.Serial[row] < file.ChangedAt)
+            if (t.Entry[row] < 0 || t.Serial[row] < file.ChangedAt)
                 continue;
             var r = snapshot.Mirrors[t.Entry[row]].Record;
             if (r.Scope != MirrorScope.World || !r.Carries(file.Set))
@@ -166,29 +305,32 @@ internal sealed class MirrorSelector
     /// nothing is sent to the origin that a mirror would have taken. The widening costs one more pass over
     /// the rows and happens only under saturation.
     /// </summary>
-    private int Draw(MirrorTable t, double[] keys, double threshold)
+    private int Draw(MirrorTable t, double[] keys, double threshold, ReadOnlySpan<(int Start, int End)> ranges)
     {
-        var chosen = DrawAmong(t, keys, threshold, estimated: true);
+        var chosen = DrawAmong(t, keys, threshold, estimated: true, ranges);
         if (chosen >= 0)
             return chosen;
-        var nearestWithRoom = NearestWithRoom(t, keys);
+        var nearestWithRoom = NearestWithRoom(t, keys, ranges);
         if (!double.IsNegativeInfinity(nearestWithRoom))
         {
-            chosen = DrawAmong(t, keys, NearThreshold(nearestWithRoom), estimated: true);
+            chosen = DrawAmong(t, keys, NearThreshold(nearestWithRoom), estimated: true, ranges);
             if (chosen >= 0)
                 return chosen;
         }
-        return DrawAmong(t, keys, threshold, estimated: false);
+        return DrawAmong(t, keys, threshold, estimated: false, ranges);
     }
 
     /// <summary>Best key among the rows that still have room by our estimate, or −∞.</summary>
-    private static double NearestWithRoom(MirrorTable t, double[] keys)
+    private static double NearestWithRoom(MirrorTable t, double[] keys, ReadOnlySpan<(int Start, int End)> ranges)
     {
         var best = double.NegativeInfinity;
-        for (var j = 0; j < t.Count; j++)
+        foreach (var (start, end) in ranges)
         {
-            if (keys[j] > best && t.WeightNow(j) > 0)
-                best = keys[j];
+            for (var j = start; j < end; j++)
+            {
+                if (keys[j] > best && t.WeightNow(j) > 0)
+                    best = keys[j];
+            }
         }
         return best;
     }
@@ -198,7 +340,7 @@ internal sealed class MirrorSelector
     /// (<paramref name="estimated"/>) or as reported; −1 when those weights are all 0. Returns a row
     /// even then for reported weights (the table holds no row without reported spare).
     /// </summary>
-    private int DrawAmong(MirrorTable t, double[] keys, double threshold, bool estimated)
+    private int DrawAmong(MirrorTable t, double[] keys, double threshold, bool estimated, ReadOnlySpan<(int Start, int End)> ranges)
     {
         // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
         const int MaxCollected = 64;
@@ -208,22 +350,25 @@ internal sealed class MirrorSelector
         double total = 0;
         var width = Vector<double>.Count;
         var limit = new Vector<double>(threshold);
-        for (var i = 0; i < t.Serial.Length; i += width)
+        foreach (var (start, end) in ranges)
         {
-            if (!Vector.GreaterThanOrEqualAny(new Vector<double>(keys, i), limit))
-                continue;
-            for (var j = i; j < i + width; j++)
+            for (var i = start; i < end; i += width)
             {
-                if (keys[j] < threshold)
+                if (!Vector.GreaterThanOrEqualAny(new Vector<double>(keys, i), limit))
                     continue;
-                var weight = estimated ? t.WeightNow(j) : t.Weight[j];
-                total += weight;
-                if (count < MaxCollected)
+                for (var j = i; j < i + width; j++)
                 {
-                    near[count] = j;
-                    weights[count] = weight;
+                    if (keys[j] < threshold)
+                        continue;
+                    var weight = estimated ? t.WeightNow(j) : t.Weight[j];
+                    total += weight;
+                    if (count < MaxCollected)
+                    {
+                        near[count] = j;
+                        weights[count] = weight;
+                    }
+                    count++;
                 }
-                count++;
             }
         }
         if (count == 0 || (total <= 0 && estimated))
@@ -240,16 +385,19 @@ internal sealed class MirrorSelector
             return LastWeighted(near[..count], weights[..count]); // rounding left the ticket just past the last one
         }
         var chosen = -1;
-        for (var j = 0; j < t.Serial.Length; j++)
+        foreach (var (start, end) in ranges)
         {
-            if (keys[j] < threshold)
-                continue;
-            var weight = estimated ? t.WeightNow(j) : t.Weight[j];
-            if (weight > 0 || chosen < 0)
-                chosen = j;
-            ticket -= weight;
-            if (ticket < 0 && weight > 0)
-                return j;
+            for (var j = start; j < end; j++)
+            {
+                if (keys[j] < threshold)
+                    continue;
+                var weight = estimated ? t.WeightNow(j) : t.Weight[j];
+                if (weight > 0 || chosen < 0)
+                    chosen = j;
+                ticket -= weight;
+                if (ticket < 0 && weight > 0)
+                    return j;
+            }
         }
         return chosen;
     }
@@ -265,7 +413,7 @@ internal sealed class MirrorSelector
     }
 
     /// <summary>Fills <paramref name="alternates"/> with the best-keyed rows other than <paramref name="chosen"/>, best first.</summary>
-    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates)
+    private static int Alternates(MirrorTable t, double[] keys, int chosen, Span<int> alternates, ReadOnlySpan<(int Start, int End)> ranges)
     {
         var want = alternates.Length;
         if (want == 0)
@@ -274,27 +422,30 @@ internal sealed class MirrorSelector
         var count = 0;
         var width = Vector<double>.Count;
         var floor = double.NegativeInfinity;
-        for (var i = 0; i < t.Serial.Length; i += width)
+        foreach (var (start, end) in ranges)
         {
-            // Most vectors hold nothing better than the current worst alternate: one compare skips them.
-            if (!Vector.GreaterThanAny(new Vector<double>(keys, i), new Vector<double>(floor)))
-                continue;
-            for (var j = i; j < i + width; j++)
+            for (var i = start; i < end; i += width)
             {
-                var key = keys[j];
-                if (j == chosen || key <= floor)
+                // Most vectors hold nothing better than the current worst alternate: one compare skips them.
+                if (!Vector.GreaterThanAny(new Vector<double>(keys, i), new Vector<double>(floor)))
                     continue;
-                var at = count < want ? count++ : count - 1;
-                while (at > 0 && altKeys[at - 1] < key)
+                for (var j = i; j < i + width; j++)
                 {
-                    altKeys[at] = altKeys[at - 1];
-                    alternates[at] = alternates[at - 1];
-                    at--;
+                    var key = keys[j];
+                    if (j == chosen || key <= floor)
+                        continue;
+                    var at = count < want ? count++ : count - 1;
+                    while (at > 0 && altKeys[at - 1] < key)
+                    {
+                        altKeys[at] = altKeys[at - 1];
+                        alternates[at] = alternates[at - 1];
+                        at--;
+                    }
+                    altKeys[at] = key;
+                    alternates[at] = t.Entry[j];
+                    if (count == want)
+                        floor = altKeys[count - 1];
                 }
-                altKeys[at] = key;
-                alternates[at] = t.Entry[j];
-                if (count == want)
-                    floor = altKeys[count - 1];
             }
         }
         return count;

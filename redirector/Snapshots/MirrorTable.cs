@@ -6,16 +6,29 @@ namespace Downloads.Redirector.Snapshots;
 /// The fields the selection loop reads per mirror, as parallel arrays (structure of arrays) so the loop
 /// runs over SIMD vectors: a unit vector for distance (a dot product instead of trigonometry), the sets
 /// carried as bits, the verified serial, the ASN and the lottery weight. Arrays are padded to a whole
-/// number of vectors with rows that never qualify (serial −1, no set).
+/// number of vectors with rows that never qualify (serial −1, no set, entry −1). Rows are laid out
+/// cell by cell (<see cref="Cells"/>), each cell padded the same way.
 /// </summary>
 internal sealed class MirrorTable
 {
     public static MirrorTable Empty { get; } = new(0);
 
+    /// <summary>A table of <paramref name="count"/> rows in one run, without cells (every request keys every row).</summary>
     public MirrorTable(int count)
+        : this(count, (count + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count, MirrorCells.None)
+    {
+    }
+
+    /// <summary>A table of <paramref name="count"/> rows laid out as <paramref name="cells"/> says.</summary>
+    public MirrorTable(int count, MirrorCells cells)
+        : this(count, cells.Layout.Length, cells)
+    {
+    }
+
+    private MirrorTable(int count, int padded, MirrorCells cells)
     {
         Count = count;
-        var padded = (count + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count;
+        Cells = cells;
         X = new double[padded];
         Y = new double[padded];
         Z = new double[padded];
@@ -27,11 +40,15 @@ internal sealed class MirrorTable
         Asn = new long[padded];
         SetMask = new ulong[padded];
         Entry = new int[padded];
-        Serial.AsSpan(count).Fill(-1);
+        Serial.AsSpan().Fill(-1);
+        Entry.AsSpan().Fill(-1);
     }
 
     /// <summary>Real rows; the arrays may be longer (padding).</summary>
     public int Count { get; }
+
+    /// <summary>Where the rows sit on the globe; <see cref="MirrorCells.None"/> (no cell) for a table built as one run.</summary>
+    public MirrorCells Cells { get; }
 
     public double[] X { get; }
     public double[] Y { get; }
@@ -57,7 +74,7 @@ internal sealed class MirrorTable
     /// <summary>Sets carried as bits; 0 for a scoped mirror, which the vector pass skips and <see cref="Scoped"/> handles.</summary>
     public ulong[] SetMask { get; }
 
-    /// <summary>Index of the row's mirror in <see cref="RoutingSnapshot.Mirrors"/>.</summary>
+    /// <summary>Index of the row's mirror in <see cref="RoutingSnapshot.Mirrors"/>; −1 for padding.</summary>
     public int[] Entry { get; }
 
     /// <summary>Rows of country/continent-scoped mirrors (rare): checked one by one after the vector pass.</summary>

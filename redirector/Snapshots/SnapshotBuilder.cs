@@ -138,22 +138,39 @@ internal static class SnapshotBuilder
 
     private static MirrorTable Table(List<int> rows, MirrorEntry[] mirrors, ManifestIndex index)
     {
+        var x = new double[rows.Count];
+        var y = new double[rows.Count];
+        var z = new double[rows.Count];
+        var placed = new bool[rows.Count];
+        var asn = new long[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var r = mirrors[rows[i]].Record;
+            (x[i], y[i], z[i]) = UnitVector(r.Latitude, r.Longitude);
+            placed[i] = r.Scope == MirrorScope.World;
+            asn[i] = r.Asn;
+        }
+        var cells = MirrorCells.Lay(x, y, z, placed, asn);
         var scoped = new List<int>();
         var scopedMasks = new List<ulong>();
-        for (var row = 0; row < rows.Count; row++)
+        for (var row = 0; row < cells.Layout.Length; row++)
         {
-            if (mirrors[rows[row]].Record.Scope != MirrorScope.World)
+            var source = cells.Layout[row];
+            if (source >= 0 && !placed[source])
             {
                 scoped.Add(row);
-                scopedMasks.Add(SetMask(mirrors[rows[row]].Record, index));
+                scopedMasks.Add(SetMask(mirrors[rows[source]].Record, index));
             }
         }
-        var table = new MirrorTable(rows.Count) { Scoped = [.. scoped], ScopedSetMask = [.. scopedMasks] };
-        for (var row = 0; row < rows.Count; row++)
+        var table = new MirrorTable(rows.Count, cells) { Scoped = [.. scoped], ScopedSetMask = [.. scopedMasks] };
+        for (var row = 0; row < cells.Layout.Length; row++)
         {
-            var entry = mirrors[rows[row]];
+            var source = cells.Layout[row];
+            if (source < 0)
+                continue;
+            var entry = mirrors[rows[source]];
             var r = entry.Record;
-            (table.X[row], table.Y[row], table.Z[row]) = UnitVector(r.Latitude, r.Longitude);
+            (table.X[row], table.Y[row], table.Z[row]) = (x[source], y[source], z[source]);
             table.Weight[row] = entry.LotteryWeight;
             table.Spare[row] = entry.SpareBps;
             table.Scale[row] = r.Weight / 100;
@@ -161,7 +178,7 @@ internal static class SnapshotBuilder
             table.Serial[row] = r.Serial;
             table.Asn[row] = r.Asn;
             table.SetMask[row] = r.Scope == MirrorScope.World ? SetMask(r, index) : 0;
-            table.Entry[row] = rows[row];
+            table.Entry[row] = rows[source];
         }
         return table;
     }
