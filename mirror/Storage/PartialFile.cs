@@ -149,7 +149,8 @@ public sealed class PartialFile : IDisposable
         }
         catch (IOException ex) when (ex.HResult == DirectIo.InvalidArgument)
         {
-            // Refused before any byte was written (a misaligned buffer, or a file system that takes the flag but not the write): stay buffered.
+            // A misaligned buffer, or a file system that takes the flag but not the write: the caller writes
+            // these bytes (whatever part of them landed) and the rest of the file through the page cache.
             _direct!.Dispose();
             _direct = null;
             return false;
