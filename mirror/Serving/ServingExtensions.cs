@@ -1,6 +1,7 @@
 using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Manifests;
 using Downloads.Mirror.Storage;
+using Downloads.Mirror.Transport;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Downloads.Mirror.Serving;
@@ -46,6 +47,7 @@ public static class ServingExtensions
             if (!snapshot.Files.TryGetValue(path, out file) || !File.Exists(file.PhysicalPath))
                 return ManifestFileResults.NotFound($"'{path}' is not in serial {snapshot.Serial} on this mirror");
         }
+        SendFileResponseBody.Use(context);
         return ManifestFileResults.File(file.Entry, file.PhysicalPath);
     }
 

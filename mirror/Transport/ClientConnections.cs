@@ -1,72 +1,49 @@
 using System.IO.Pipelines;
 using Downloads.Mirror.Limits;
+using Downloads.Mirror.Reporting;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
-namespace Downloads.Mirror.Reporting;
+namespace Downloads.Mirror.Transport;
 
 /// <summary>
-/// Kestrel connection middleware (<c>ListenOptions.Use</c>): counts open connections and wraps the
-/// transport's output so every byte handed to the socket is counted once, with one interlocked add
-/// per write. Why at the transport rather than around the response body: file responses
-/// (<c>Results.File</c>) go through <c>IHttpResponseBodyFeature.SendFileAsync</c>, which Kestrel
-/// implements by copying the file into this same pipe (Kestrel has no kernel sendfile), so counting
-/// here neither changes that path nor misses it, and it also sees headers and aborted transfers.
-/// Installed before TLS, it counts what leaves the host (TLS overhead included) — the bytes a quota bills.
+/// Kestrel connection middleware (<c>ListenOptions.Use</c>), outermost on every endpoint: counts open
+/// connections (<see cref="ConnectionAdmission"/> for the connection limit) and puts a
+/// <see cref="SocketOutput"/> under the connection, which sends every byte itself, files with sendfile,
+/// and counts what the kernel accepts. Installed before any TLS layer, it counts what leaves the host
+/// (TLS overhead included): the bytes a quota bills. A transport without a socket keeps its own output,
+/// wrapped only to count.
 /// </summary>
-internal static class CountingTransport
+internal static class ClientConnections
 {
     public static ConnectionDelegate Wrap(ConnectionDelegate next, TrafficCounters counters) => async connection =>
     {
         var open = counters.ConnectionOpened();
         connection.Features.Set(new ConnectionAdmission(open));
         var original = connection.Transport;
-        connection.Transport = new CountingDuplexPipe(original, counters);
+        var output = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket
+            ? new SocketOutput(socket, connection, counters)
+            : null;
+        connection.Transport = output is null
+            ? new Pipes(original.Input, new CountingPipeWriter(original.Output, counters))
+            : new Pipes(original.Input, output);
         try
         {
             await next(connection);
         }
         finally
         {
+            if (output is not null)
+                await output.DisposeAsync();
             connection.Transport = original;
             counters.ConnectionClosed();
         }
     };
 
-    private sealed class CountingDuplexPipe(IDuplexPipe inner, TrafficCounters counters) : IDuplexPipe
+    private sealed class Pipes(PipeReader input, PipeWriter output) : IDuplexPipe
     {
-        public PipeReader Input { get; } = inner.Input;
+        public PipeReader Input { get; } = input;
 
-        public PipeWriter Output { get; } = new CountingPipeWriter(inner.Output, counters);
-    }
-
-    private sealed class CountingPipeWriter(PipeWriter inner, TrafficCounters counters) : PipeWriter
-    {
-        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
-
-        public override long UnflushedBytes => inner.UnflushedBytes;
-
-        public override void Advance(int bytes)
-        {
-            counters.AddBytes(bytes);
-            inner.Advance(bytes);
-        }
-
-        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
-
-        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
-
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-
-        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
-        {
-            counters.AddBytes(source.Length);
-            return inner.WriteAsync(source, cancellationToken);
-        }
-
-        public override void CancelPendingFlush() => inner.CancelPendingFlush();
-
-        public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+        public PipeWriter Output { get; } = output;
     }
 }
