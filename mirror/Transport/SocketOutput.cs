@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using Downloads.Mirror.Reporting;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace Downloads.Mirror.Transport;
 
@@ -24,7 +25,7 @@ internal sealed class SocketOutput : PipeWriter, IAsyncDisposable
     /// <summary>Stand-in bytes per write: small enough that copying them into <see cref="Discard"/> stays in cache.</summary>
     public const int StandInSize = 64 * 1024;
 
-    // Most file bytes per sendfile call; stand-ins are gathered up to this before a file's bytes go.
+    // Most file bytes per sendfile call.
     private const int SendFileChunk = 1024 * 1024;
 
     // Where stand-ins land; shared by every connection because nothing ever reads it.
@@ -49,7 +50,7 @@ internal sealed class SocketOutput : PipeWriter, IAsyncDisposable
         _connection = connection;
         _counters = counters;
         // Bytes written and not sent yet, in Kestrel's own buffers; never pauses (each flush sends it all).
-        _unsent = new Pipe(new PipeOptions(connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IMemoryPoolFeature>()?.MemoryPool,
+        _unsent = new Pipe(new PipeOptions(connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool,
             PipeScheduler.Inline, PipeScheduler.Inline, pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
     }
 
@@ -112,6 +113,8 @@ internal sealed class SocketOutput : PipeWriter, IAsyncDisposable
     {
         if (_closed)
             return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
+        // While a range's stand-ins are still coming, its bytes go once a chunk is ready: one sendfile per
+        // chunk, not one per stand-in write. Kestrel's data-rate clock allows for the bytes all the same.
         var sendFile = _fileReady > 0 && (_fileExpected == 0 || _fileReady >= SendFileChunk);
         if (!sendFile && _unsent.Writer.UnflushedBytes == 0)
             return new ValueTask<FlushResult>(new FlushResult(Interlocked.Exchange(ref _cancelFlush, 0) == 1, isCompleted: false));
