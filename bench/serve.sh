@@ -7,7 +7,7 @@
 # nginx runs with Debian's shipped settings (worker_processes auto, sendfile on, tcp_nopush on).
 # Each round measures nginx then the mirror, for a 1 GiB and a 4 MiB file; the script prints every
 # round and the medians of the rates and of the per-round ratios. The environment is passed on, e.g.
-# Logging__LogLevel__Microsoft.AspNetCore=Warning bench/serve.sh to see the figure without request logs.
+# `env Logging__LogLevel__Microsoft.AspNetCore=Warning bench/serve.sh` for the figure without request logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
