@@ -52,10 +52,13 @@ internal sealed class SendFileResponseBody(IHttpResponseBodyFeature inner, Socke
         {
             while (remaining > 0)
             {
+                // Not cancelled by the token: a cancelled write would leave a sendfile running after this
+                // request ends (its bytes uncounted, its file closed under it). An abort closes the socket,
+                // which ends the send at once; the token is only looked at between writes.
                 var standIns = StandIns[..(int)Math.Min(remaining, StandIns.Length)];
-                var flushed = await inner.Writer.WriteAsync(standIns, cancellationToken);
+                var flushed = await inner.Writer.WriteAsync(standIns, CancellationToken.None);
                 remaining -= standIns.Length;
-                if (flushed.IsCompleted || flushed.IsCanceled)
+                if (flushed.IsCompleted || flushed.IsCanceled || (remaining > 0 && cancellationToken.IsCancellationRequested))
                 {
                     // The client is gone: say so to Kestrel now, so it does not report the short body as an app error.
                     context.Abort();
