@@ -87,11 +87,12 @@ measure() { # url pid...
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 NGINX=${pids[2]}; MIRROR=${pids[1]}
 FILES=(os/big.img noobs/small.zip)
-# Warm the page cache and the mirror's JIT (tiered compilation) before the first measured round.
+# Warm the page cache and the mirror's JIT before the first measured round (tiered compilation and PGO
+# settle over ~15 s of load: a service that has been up a while is warm).
 for f in "${FILES[@]}"; do
   curl -s -o /dev/null http://127.0.0.1:$NP/$f
   rate http://127.0.0.1:$NP/$f 2 >/dev/null
-  rate http://127.0.0.1:$MP/$f 5 >/dev/null
+  rate http://127.0.0.1:$MP/$f 10 >/dev/null
 done
 echo "wrk -t1 -c$CONNS -d${SECS}s, $ROUNDS rounds (nginx then mirror per file), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "files: os/big.img $(stat -Lc %s "$W/www/os/big.img") bytes, noobs/small.zip $(stat -Lc %s "$W/www/noobs/small.zip") bytes; server CPU in seconds per GiB served"
