@@ -6,6 +6,7 @@ using Downloads.Mirror.Reporting;
 using Downloads.Mirror.Serving;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Sync;
+using Downloads.Mirror.Transport;
 
 namespace Downloads.Mirror;
 
@@ -29,6 +30,7 @@ public static class MirrorApp
         builder.Services.AddServing();
         builder.Services.AddConnectionLimit();
         builder.AddMirrorReporting();
+        builder.AddMirrorTransport();
         configure?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -23,15 +23,22 @@ public static class ManifestFileResults
     public static string ContentTypeOf(string path) =>
         ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream";
 
-    /// <summary>A result that streams <paramref name="physicalPath"/> (through <see cref="PipeSendFileFeature"/>) with Range processing.</summary>
-    public static IResult File(ManifestFile entry, string physicalPath) => new PipeSendFileResult(
-        TypedResults.PhysicalFile(
+    /// <summary>
+    /// A result that streams <paramref name="physicalPath"/> with Range processing: through
+    /// <see cref="PipeSendFileFeature"/> when <paramref name="copyThroughPipe"/>, else through whatever
+    /// response body feature the request already has (the mirror's sendfile one).
+    /// </summary>
+    public static IResult File(ManifestFile entry, string physicalPath, bool copyThroughPipe = true)
+    {
+        var file = TypedResults.PhysicalFile(
             physicalPath,
             ContentTypeOf(entry.Path),
             fileDownloadName: null,
             lastModified: entry.Modified,
             entityTag: ETagOf(entry),
-            enableRangeProcessing: true));
+            enableRangeProcessing: true);
+        return copyThroughPipe ? new PipeSendFileResult(file) : file;
+    }
 
     /// <summary>A 404 with a one-line reason.</summary>
     public static IResult NotFound(string reason) =>

@@ -17,6 +17,7 @@ internal static class MirrorMetrics
         var factory = services.GetRequiredService<IMetricFactory>();
         var registry = services.GetRequiredService<CollectorRegistry>();
         var bytes = factory.CreateCounter("downloads_mirror_sent_bytes_total", "Bytes written to client connections (headers and bodies).");
+        var fileBytes = factory.CreateCounter("downloads_mirror_sendfile_bytes_total", "Of the bytes sent, those the kernel sent straight from files (sendfile); the rest were copied through Kestrel (headers, TLS, HTTP/2).");
         var requests = factory.CreateCounter("downloads_mirror_requests_total", "HTTP requests received.");
         var connections = factory.CreateGauge("downloads_mirror_open_connections", "Client connections open now.");
         var accepted = factory.CreateCounter("downloads_mirror_connections_total", "Client connections accepted.");
@@ -32,6 +33,7 @@ internal static class MirrorMetrics
             var live = services.GetRequiredService<LiveTree>();
             var sync = services.GetRequiredService<SyncStatus>();
             bytes.IncTo(traffic.Bytes);
+            fileBytes.IncTo(traffic.FileBytes);
             requests.IncTo(traffic.Requests);
             connections.Set(traffic.OpenConnections);
             accepted.IncTo(traffic.ConnectionsTotal);

@@ -6,7 +6,7 @@ namespace Downloads.Mirror.Reporting;
 /// <summary>Registration of traffic counting and reporting.</summary>
 public static class ReportingExtensions
 {
-    /// <summary>Adds the counters, the transport byte counter on every Kestrel endpoint, and the reporter.</summary>
+    /// <summary>Adds the counters (filled by <see cref="Transport.ClientConnections"/> and <see cref="UseTrafficCounting"/>) and the reporter.</summary>
     public static WebApplicationBuilder AddMirrorReporting(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ReportingOptions>().BindConfiguration(ReportingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -14,11 +14,6 @@ public static class ReportingExtensions
         builder.Services.TryAddSingleton<SyncStatus>();
         builder.Services.AddSingleton<MirrorReporter>();
         builder.Services.AddHostedService<ReportingService>();
-        builder.WebHost.ConfigureKestrel((context, kestrel) =>
-        {
-            var counters = kestrel.ApplicationServices.GetRequiredService<TrafficCounters>();
-            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => CountingTransport.Wrap(next, counters)));
-        });
         return builder;
     }
 

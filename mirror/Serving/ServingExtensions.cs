@@ -1,6 +1,7 @@
 using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Manifests;
 using Downloads.Mirror.Storage;
+using Downloads.Mirror.Transport;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Downloads.Mirror.Serving;
@@ -46,7 +47,9 @@ public static class ServingExtensions
             if (!snapshot.Files.TryGetValue(path, out file) || !File.Exists(file.PhysicalPath))
                 return ManifestFileResults.NotFound($"'{path}' is not in serial {snapshot.Serial} on this mirror");
         }
-        return ManifestFileResults.File(file.Entry, file.PhysicalPath);
+        // sendfile(2) where the connection allows it; otherwise (TLS, HTTP/2) the cheaper copy through Kestrel's pipe.
+        var sendfile = SendFileResponseBody.Use(context);
+        return ManifestFileResults.File(file.Entry, file.PhysicalPath, copyThroughPipe: !sendfile);
     }
 
     private static ProblemHttpResult NotSynced() =>

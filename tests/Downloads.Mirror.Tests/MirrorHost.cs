@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Downloads.Testing;
 
 namespace Downloads.Mirror.Tests;
@@ -9,6 +10,12 @@ internal sealed class MirrorHost : IAsyncDisposable
     private readonly TempDirectory _data = new("mirror");
 
     public MirrorHost(string id, string redisConfiguration, params string[] extra)
+        : this(id, redisConfiguration, null, extra)
+    {
+    }
+
+    /// <summary>As above; <paramref name="configure"/> may add or replace services (<see cref="MirrorApp.Build(string[], Action{IServiceCollection}?)"/>).</summary>
+    public MirrorHost(string id, string redisConfiguration, Action<IServiceCollection>? configure, params string[] extra)
     {
         Id = id;
         Port = FreePort.Next();
@@ -21,7 +28,7 @@ internal sealed class MirrorHost : IAsyncDisposable
             $"--Redis:Configuration={redisConfiguration}", "--Reporting:Interval=00:00:00.200", "--Logging:LogLevel:Default=Warning",
             .. extra,
         ];
-        App = MirrorApp.Build(Args);
+        App = MirrorApp.Build(Args, configure);
     }
 
     public string Id { get; }
