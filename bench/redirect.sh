@@ -14,7 +14,7 @@
 #   bench/redirect.sh [duration, default 10s] [connections, default 64]
 #   MIXES="uniform" bench/redirect.sh     only some mixes
 #   SATURATION=1 bench/redirect.sh        also: rate limit off vs on, and 16x the connections
-#   RSS_ONLY=1 / REDIS_ONLY=1             memory / Redis-command parts only
+#   RSS_ONLY=1 / REDIS_ONLY=1             memory / Redis-command parts only (RSS_DETAIL=1: where it is)
 #   PROFILE=out.txt bench/redirect.sh     profile only: perf samples of the redirector under the uniform mix
 #                                         (adds DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0 so perf can name all managed code;
 #                                         its figures are not results)
@@ -217,6 +217,13 @@ if [[ -z "${REDIS_ONLY:-}" ]]; then
   rss() { awk -v k="$1" '$1==k":" {printf "%.0f", $2/1024}' "/proc/$redir_pid/status"; }
   printf 'redirector RSS, 10,000 mirrors, 100,000 files, GeoLite2-scale geo (%d MB of files): %s MB steady, %s MB peak since start\n' \
     "$geo_mb" "$(rss VmRSS)" "$(rss VmHWM)"
+  detail() { # RSS_DETAIL=1: where the resident memory is (GC heap per the health page, largest mappings)
+    [ -n "${RSS_DETAIL:-}" ] || return 0
+    curl -fsS "http://127.0.0.1:$redir_port/-/health" | grep -o '"gcHeapMB":[0-9]*' >&2
+    grep -E '^(Rss|Anonymous|Private_Dirty)' "/proc/$redir_pid/smaps_rollup" | tr -s ' ' | tr '\n' ';' >&2; echo >&2
+    pmap -x "$redir_pid" | sort -k3 -n -r | head -8 >&2 || true
+  }
+  detail
   # A geo update arrives by rename, as geoipupdate writes it; the redirector checks once a minute.
   cp "$work/geo/City.mmdb" "$work/geo/City.mmdb.new" && touch "$work/geo/City.mmdb.new" && mv "$work/geo/City.mmdb.new" "$work/geo/City.mmdb"
   loaded0=$(grep -c 'City.mmdb loaded' "$logs/redirector.log" || true)
@@ -232,6 +239,7 @@ if [[ -z "${REDIS_ONLY:-}" ]]; then
   [ -n "${RSS_TRACE:-}" ] && sort -k2 -n "$work/rss-trace" | tail -3 >&2 && awk '{print $2}' "$work/rss-trace" | awk '{printf "%d\n", $1/1024}' | uniq | tr '\n' ' ' >&2
   printf 'after a City database reload: %s MB steady, %s MB peak since start (goal: peak < 250 MB + %d MB of geo files)\n' \
     "$(rss VmRSS)" "$(rss VmHWM)" "$geo_mb"
+  detail
 fi
 
 # Redis commands the mirror refresh costs with 10,000 mirrors: INFO commandstats over 20 s (10 rounds of
