@@ -23,7 +23,7 @@ internal static class MetalinkApi
     public static byte[] Build(RedirectHandler handler, RoutingSnapshot snapshot, FileEntry file, ClientLocation client, bool https)
     {
         Span<int> picks = stackalloc int[handler.Options.MaxAlternates];
-        var count = handler.Selector.Select(snapshot, file, client, https, picks);
+        var count = handler.Selector.Select(snapshot, file, client, https, picks, account: false);
         using var buffer = new MemoryStream(1024 + file.ChunkCount * 100);
         var settings = new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) };
         using (var xml = XmlWriter.Create(buffer, settings))

@@ -86,7 +86,10 @@ internal sealed class RedirectHandler
                 mode = Mode.Json;
             else if (query.ContainsKey("mirrorlist"))
                 mode = Mode.MirrorList;
-            if (query.TryGetValue("fromip", out var from) && !IPAddress.TryParse(from.ToString(), out fromIp))
+            // Ops' "as seen from" for the mirror list and its JSON only: honoured on a redirect it would
+            // move real traffic and skew the counts at anyone's request.
+            if ((mode == Mode.Json || mode == Mode.MirrorList)
+                && query.TryGetValue("fromip", out var from) && !IPAddress.TryParse(from.ToString(), out fromIp))
             {
                 _metrics.BadRequest.Increment();
                 return Problems.Write(context, StatusCodes.Status400BadRequest, "fromip is not an IP address");
@@ -120,7 +123,8 @@ internal sealed class RedirectHandler
 
         Span<int> picks = stackalloc int[_options.MaxAlternates];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var count = _selector.Select(snapshot, file, client, https, picks);
+        // Only a GET is a download that will load the mirror; a HEAD answered the same way adds nothing.
+        var count = _selector.Select(snapshot, file, client, https, picks, account: HttpMethods.IsGet(request.Method));
         _metrics.Selection.Observe(System.Diagnostics.Stopwatch.GetTimestamp() - started);
 
         var response = context.Response;

@@ -51,7 +51,12 @@ internal sealed class MirrorSelector
     /// Writes the chosen mirror's index in <see cref="RoutingSnapshot.Mirrors"/> to <c>picks[0]</c> and
     /// the alternates after it; returns how many were written (0: no candidate). Allocates nothing.
     /// </summary>
-    public int Select(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https, Span<int> picks)
+    /// <param name="account">
+    /// Whether the pick adds to the chosen mirror's estimated load (with <see cref="RedirectorOptions.AccountOwnRedirects"/>):
+    /// only for a download that will follow (a GET redirect), not for a HEAD or a Metalink, whose client
+    /// spreads its own load over the mirrors listed.
+    /// </param>
+    public int Select(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https, Span<int> picks, bool account = true)
     {
         var table = https ? snapshot.Https : snapshot.Http;
         if (table.Count == 0 || picks.IsEmpty)
@@ -66,13 +71,13 @@ internal sealed class MirrorSelector
             var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best);
             if (count > 0)
             {
-                var picked = Pick(table, file, keys, ranges[..count], best, picks, whole: false);
+                var picked = Pick(table, file, keys, ranges[..count], best, picks, whole: false, account);
                 if (picked >= 0)
                     return picked;
             }
             ranges[0] = (0, table.Serial.Length);
             best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
-            return Pick(table, file, keys, ranges[..1], best, picks, whole: true);
+            return Pick(table, file, keys, ranges[..1], best, picks, whole: true, account);
         }
         finally
         {
@@ -89,7 +94,7 @@ internal sealed class MirrorSelector
     /// the spill goes to the nearest row with room, which may lie in any cell).
     /// </summary>
     private int Pick(MirrorTable table, FileEntry file, double[] keys, ReadOnlySpan<(int Start, int End)> ranges, double best,
-        Span<int> picks, bool whole)
+        Span<int> picks, bool whole, bool account)
     {
         if (double.IsNegativeInfinity(best))
             return 0;
@@ -101,7 +106,7 @@ internal sealed class MirrorSelector
         if (chosen < 0)
             return -1;
         picks[0] = table.Entry[chosen];
-        if (_account)
+        if (_account && account)
             table.Load[chosen].Add(AssumedBps(file.Size));
 
         // Alternates are the best-ranked of the rest, kept sorted in a tiny buffer.

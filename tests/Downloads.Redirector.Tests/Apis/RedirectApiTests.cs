@@ -40,7 +40,7 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     }
 
     [Fact]
-    public async Task Forwarded_for_is_ignored_from_an_untrusted_socket_and_fromip_overrides()
+    public async Task Forwarded_for_is_ignored_from_an_untrusted_socket_and_fromip_only_moves_the_mirror_list()
     {
         await using var net = await StartAsync(redis);
         // Loopback is not trusted here, and the default point for unknown clients is Tokyo.
@@ -48,8 +48,49 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
         var path = "/" + Escaped(OsPath);
         var spoofed = await net.GetAsync(path, London);
         Assert.StartsWith(net.Tokyo.Url, spoofed.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        // A redirect goes by the real client, whatever fromip says; the mirror list answers "as seen from".
         var asked = await net.GetAsync(path + "?fromip=" + London);
-        Assert.StartsWith(net.London.Url, asked.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        Assert.StartsWith(net.Tokyo.Url, asked.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(await net.Http.GetStringAsync($"{net.Url}{path}?json&fromip={London}"));
+        Assert.Contains(net.London.Url, json.RootElement.GetRawText(), StringComparison.Ordinal);
+        var list = await net.Http.GetStringAsync($"{net.Url}{path}?mirrorlist&fromip={London}");
+        Assert.True(list.IndexOf(net.London.Url, StringComparison.Ordinal) < list.IndexOf(net.Tokyo.Url, StringComparison.Ordinal),
+            "the mirror list as seen from London ranks London first");
+    }
+
+    [Theory]
+    [InlineData("HEAD")]
+    [InlineData("metalink")]
+    [InlineData("fromip")]
+    public async Task Cheap_requests_do_not_move_anyone(string flood)
+    {
+        await using var net = await StartAsync(redis);
+        // Every redirect is taken to add 50 Mbit/s to its 1 Gbit/s mirror: 20 real downloads fill London.
+        await net.StartRedirectorAsync(extra: ["--Redirector:AssumedClientMbps=50", "--Redirector:AssumedMinTransferSeconds=0.001"]);
+        var path = "/" + Escaped(OsPath);
+        // A fromip flood really comes from Tokyo, so it loads Tokyo: keep it under Tokyo's capacity (15 × 50 Mbit/s).
+        var requests = flood == "fromip" ? 15 : 60;
+        for (var i = 0; i < requests; i++)
+        {
+            var response = flood switch
+            {
+                "HEAD" => await net.GetAsync(path, London, HttpMethod.Head),
+                "metalink" => await net.GetAsync(path + "?metalink", London),
+                _ => await net.GetAsync(path + "?fromip=" + London, Tokyo),
+            };
+            Assert.True(response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.Found, $"{flood} {i}: {response.StatusCode}");
+        }
+        // After them, London's clients still go to London (15 + 10 of their own would have filled it)...
+        for (var i = 0; i < 10; i++)
+            Assert.StartsWith(net.London.Url, (await net.GetAsync(path, London)).Headers.Location!.OriginalString, StringComparison.Ordinal);
+        // ...while real downloads do fill it, and the spill goes on to Tokyo (so the check above could fail).
+        var spilled = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            if ((await net.GetAsync(path, London)).Headers.Location!.OriginalString.StartsWith(net.Tokyo.Url, StringComparison.Ordinal))
+                spilled++;
+        }
+        Assert.InRange(spilled, 1, 30);
     }
 
     [Fact]
@@ -95,7 +136,7 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
         // Kestrel itself refuses an encoded NUL before the app sees it.
         Assert.Equal(400, (await RawGetAsync(net.Url, "/noobs/a%00b")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await net.GetAsync("/-/nothing")).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await net.GetAsync("/os/raspios.img?fromip=nonsense")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await net.GetAsync("/os/raspios.img?json&fromip=nonsense")).StatusCode);
     }
 
     [Fact]
