@@ -22,9 +22,9 @@ public static class KeygenCommand
             if (File.Exists(path) && !parse.GetValue(force))
                 throw new IOException($"{path} exists; pass --force to replace the signing key (every mirror must then pin the new public key)");
             var (priv, pub) = ManifestSigner.GenerateKeyPair();
-            await AtomicFile.WriteAllBytesAsync(path, System.Text.Encoding.ASCII.GetBytes(priv + "\n"), ct);
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // Created 0600: the key is never readable by others, not even for a moment.
+            await AtomicFile.WriteAllBytesAsync(path, System.Text.Encoding.ASCII.GetBytes(priv + "\n"),
+                UnixFileMode.UserRead | UnixFileMode.UserWrite, ct);
             await File.WriteAllTextAsync(path + ".pub", pub + "\n", ct);
             await output.WriteLineAsync(pub);
             return 0;

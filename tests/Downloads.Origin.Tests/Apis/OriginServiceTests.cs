@@ -22,6 +22,8 @@ public class OriginServiceTests
         var output = new StringWriter();
         Assert.Equal(0, await OriginCommands.RunAsync(["keygen", "--out", keyFile], output));
         var publicKey = output.ToString().Trim();
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         string[] config = [$"--Origin:Root={root}", $"--Origin:StateDir={state}", $"--Origin:PrivateKeyFile={keyFile}", "--Origin:ChunkSize=16384", $"--Redis:Configuration={NoRedis}"];
