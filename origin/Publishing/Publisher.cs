@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using Downloads.Contracts.Manifests;
 using Microsoft.Extensions.Logging;
 
@@ -85,7 +86,19 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
             AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
             IgnoreInaccessible = false,
         };
-        foreach (var path in Directory.EnumerateFiles(root, "*", enumeration))
+        // Linked folders are not entered: a link to /etc would publish /etc (.NET recurses into them).
+        var paths = new FileSystemEnumerable<string>(root, (ref FileSystemEntry entry) => entry.ToFullPath(), enumeration)
+        {
+            ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
+            ShouldRecursePredicate = (ref FileSystemEntry entry) =>
+            {
+                if ((entry.Attributes & FileAttributes.ReparsePoint) == 0)
+                    return true;
+                Log.SkippedFolderLink(logger, Path.GetRelativePath(root, entry.ToFullPath()).Replace(Path.DirectorySeparatorChar, '/'));
+                return false;
+            },
+        };
+        foreach (var path in paths)
         {
             var relative = Path.GetRelativePath(root, path).Replace(Path.DirectorySeparatorChar, '/');
             var name = Path.GetFileName(path);
@@ -96,8 +109,56 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
                 Log.SkippedPath(logger, relative);
                 continue;
             }
-            yield return (relative, new FileInfo(path));
+            var info = new FileInfo(path);
+            if (info.LinkTarget is not null)
+            {
+                // A link is published as the file it ends at, if that is a file inside the root: a link out
+                // would publish (and serve) whatever it names, and a dangling one has nothing to publish.
+                var target = Resolve(info, root);
+                if (target is null)
+                {
+                    Log.SkippedLink(logger, relative, info.LinkTarget);
+                    continue;
+                }
+                info = target;
+            }
+            yield return (relative, info);
         }
+    }
+
+    /// <summary>The regular file inside <paramref name="root"/> that the link <paramref name="link"/> ends at, or null.</summary>
+    private static FileInfo? Resolve(FileInfo link, string root)
+    {
+        try
+        {
+            if (link.ResolveLinkTarget(returnFinalTarget: true) is not FileInfo { Exists: true } target)
+                return null;
+            // Compare real paths: the root itself, or a folder on the way, may be a link too.
+            var realRoot = RealPath(root);
+            var realTarget = RealPath(target.FullName);
+            return realTarget.StartsWith(realRoot.TrimEnd('/') + "/", StringComparison.Ordinal) ? new FileInfo(realTarget) : null;
+        }
+        catch (IOException)
+        {
+            return null; // a loop of links, or one that vanished meanwhile
+        }
+    }
+
+    /// <summary>The path with every link along it resolved.</summary>
+    private static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var parts = full.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var current = "/";
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var next = Path.Combine(current, parts[i]);
+            FileSystemInfo entry = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            current = entry.LinkTarget is not null && entry.ResolveLinkTarget(returnFinalTarget: true) is { } resolved
+                ? Path.GetFullPath(resolved.FullName)
+                : next;
+        }
+        return current;
     }
 
     private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
@@ -122,5 +183,11 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Skipped '{Path}': not a publishable path (top-level files and reserved names are not published)")]
         public static partial void SkippedPath(ILogger logger, string path);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Skipped '{Path}': a link to '{Target}', which is no file inside the root")]
+        public static partial void SkippedLink(ILogger logger, string path, string target);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Skipped folder '{Path}': a link (linked folders are not published; link the files instead)")]
+        public static partial void SkippedFolderLink(ILogger logger, string path);
     }
 }

@@ -93,4 +93,32 @@ public class PublisherTests
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => PublisherFor(options).PublishAsync());
         Assert.Contains("Origin:PrivateKeyFile", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_link_inside_the_root_is_published_as_its_file_and_links_out_dangling_or_looping_are_skipped()
+    {
+        using var dir = new TempDirectory("pub");
+        var (options, _) = Setup(dir);
+        await SampleTree.GenerateAsync(options.Root, SampleScale.Tiny);
+        var os = Path.Combine(options.Root, "os");
+        var image = Directory.EnumerateFiles(os).Select(Path.GetFileName).First(n => n!.EndsWith(".img.xz", StringComparison.Ordinal))!;
+        File.CreateSymbolicLink(Path.Combine(os, "latest.img.xz"), image);
+        var secret = dir.Combine("outside.txt");
+        await File.WriteAllTextAsync(secret, "not for the mirrors");
+        File.CreateSymbolicLink(Path.Combine(os, "leak.txt"), secret);
+        File.CreateSymbolicLink(Path.Combine(os, "climb.txt"), "../../outside.txt");
+        File.CreateSymbolicLink(Path.Combine(os, "dangling.img"), "nothing-here.img");
+        File.CreateSymbolicLink(Path.Combine(os, "loop-a"), "loop-b");
+        File.CreateSymbolicLink(Path.Combine(os, "loop-b"), "loop-a");
+        Directory.CreateSymbolicLink(Path.Combine(options.Root, "noobs", "etc"), "/etc");
+
+        var result = await PublisherFor(options).PublishAsync();
+
+        var files = result.State.Manifest.Files.ToDictionary(f => f.Path);
+        Assert.Equal(files["os/" + image].Sha256, files["os/latest.img.xz"].Sha256);
+        Assert.Equal(files["os/" + image].Size, files["os/latest.img.xz"].Size);
+        foreach (var skipped in new[] { "os/leak.txt", "os/climb.txt", "os/dangling.img", "os/loop-a", "os/loop-b" })
+            Assert.False(files.ContainsKey(skipped), skipped);
+        Assert.DoesNotContain(files.Keys, p => p.StartsWith("noobs/etc/", StringComparison.Ordinal));
+    }
 }
