@@ -33,6 +33,10 @@ public sealed class RedirectorOptions
     [Range(0.0, 20040.0)]
     public double NearDistanceKm { get; set; } = 300;
 
+    /// <summary>Most bytes of a manifest the redirector reads (<see cref="Downloads.Contracts.Manifests.ManifestDefaults.MaxManifestBytes"/>); a longer body is refused, never buffered.</summary>
+    [Range(1024L, 4L * 1024 * 1024 * 1024)]
+    public long MaxManifestBytes { get; set; } = Downloads.Contracts.Manifests.ManifestDefaults.MaxManifestBytes;
+
     /// <summary>Mirrors named per redirect: the target plus <c>Link: rel=duplicate</c> alternates.</summary>
     [Range(1, 16)]
     public int MaxAlternates { get; set; } = 5;

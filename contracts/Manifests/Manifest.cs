@@ -58,4 +58,13 @@ public static class ManifestDefaults
 
     /// <summary>Where origin and mirrors serve the detached signature of the manifest.</summary>
     public const string SignaturePath = "/-/manifest.json.sig";
+
+    /// <summary>
+    /// Most bytes a manifest may have (readers refuse more, whatever the server says): 512 MiB, about
+    /// 2 million files at the 270 bytes a file takes. A body is never buffered past it.
+    /// </summary>
+    public const long MaxManifestBytes = 512L * 1024 * 1024;
+
+    /// <summary>Most bytes a detached signature may have: base64 of 64 bytes and a line end, with room to spare.</summary>
+    public const long MaxSignatureBytes = 4 * 1024;
 }

@@ -43,6 +43,10 @@ public sealed class SyncOptions
     [Range(1, long.MaxValue)]
     public long MaxRequestBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>Most bytes of a manifest the mirror reads; a longer body (with or without a length) is refused, never buffered.</summary>
+    [Range(1024L, 4L * 1024 * 1024 * 1024)]
+    public long MaxManifestBytes { get; set; } = Downloads.Contracts.Manifests.ManifestDefaults.MaxManifestBytes;
+
     /// <summary>How often a progress line (rate, ETA) is logged during a sync.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

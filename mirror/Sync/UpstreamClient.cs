@@ -19,8 +19,8 @@ public sealed partial class UpstreamClient
     /// <summary>Name of the HttpClient registered for the upstream.</summary>
     public const string HttpClientName = "upstream";
 
-    private const int MaxManifestBytes = 512 * 1024 * 1024;
     private readonly HttpClient _http;
+    private readonly long _maxManifestBytes;
     private readonly ILogger<UpstreamClient> _logger;
 
     /// <summary>Creates the client for the configured upstream.</summary>
@@ -29,6 +29,7 @@ public sealed partial class UpstreamClient
         _http = factory.CreateClient(HttpClientName);
         _http.BaseAddress = new Uri(mirror.Value.Upstream.TrimEnd('/') + "/");
         _http.Timeout = Timeout.InfiniteTimeSpan;
+        _maxManifestBytes = options.Value.MaxManifestBytes;
         _logger = logger;
         Pipeline = Build(options.Value, time, logger);
     }
@@ -79,15 +80,25 @@ public sealed partial class UpstreamClient
             .Build();
     }
 
-    /// <summary>Fetches a small document (manifest or signature) through the pipeline.</summary>
+    /// <summary>
+    /// Fetches a small document (manifest or signature) through the pipeline, capped with or without a
+    /// length (<see cref="SyncOptions.MaxManifestBytes"/>; a signature at <see cref="ManifestDefaults.MaxSignatureBytes"/>):
+    /// a longer one is refused, not retried.
+    /// </summary>
     public ValueTask<byte[]> GetBytesAsync(string relative, CancellationToken cancellationToken) =>
         Pipeline.ExecuteAsync(async ct =>
         {
             using var response = await _http.GetAsync(relative, HttpCompletionOption.ResponseHeadersRead, ct);
             EnsureSuccess(response, relative);
-            if (response.Content.Headers.ContentLength > MaxManifestBytes)
-                throw new UpstreamMismatchException($"{relative} is larger than {MaxManifestBytes} bytes");
-            return await response.Content.ReadAsByteArrayAsync(ct);
+            var max = relative.EndsWith(".sig", StringComparison.Ordinal) ? ManifestDefaults.MaxSignatureBytes : _maxManifestBytes;
+            try
+            {
+                return await BoundedBody.ReadAsync(response.Content, max, relative, ct);
+            }
+            catch (BodyTooLargeException e)
+            {
+                throw new UpstreamMismatchException(e.Message);
+            }
         }, cancellationToken);
 
     /// <summary>

@@ -27,12 +27,12 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
         try
         {
             if (_signature is not null
-                && string.Equals(await http.GetStringAsync(origin + ManifestDefaults.SignaturePath, cancellationToken), _signature, StringComparison.Ordinal))
+                && string.Equals(await GetSignatureAsync(origin, cancellationToken), _signature, StringComparison.Ordinal))
                 return new Result(null, true, null);
             var (bytes, etag, failure) = await DownloadAsync(origin, cancellationToken);
             if (bytes is null)
                 return new Result(null, failure is null, failure);
-            var signature = await http.GetStringAsync(origin + ManifestDefaults.SignaturePath, cancellationToken);
+            var signature = await GetSignatureAsync(origin, cancellationToken);
             if (!ManifestSigner.Verify(bytes, signature, options.Value.PublicKey))
                 return new Result(null, false, "manifest signature does not verify against Redirector:PublicKey");
             var index = ManifestIndex.TryRead(bytes, counters, out var error);
@@ -41,6 +41,10 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
             _etag = etag;
             _signature = signature;
             return new Result(index, false, null);
+        }
+        catch (BodyTooLargeException ex)
+        {
+            return new Result(null, false, ex.Message);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -63,24 +67,25 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
     }
 
     /// <summary>
-    /// The body in one array of its exact length when the origin says the length: ReadAsByteArrayAsync buffers it in
-    /// ArrayPool segments and copies them out, twice the document's size at once (~58 MB allocated for 27 MB at
+    /// The body, capped at <see cref="RedirectorOptions.MaxManifestBytes"/> with or without a length (<see cref="BoundedBody"/>),
+    /// in one array of its exact length when the origin says the length: ReadAsByteArrayAsync would buffer it in
+    /// ArrayPool segments and copy them out, twice the document's size at once (~58 MB allocated for 27 MB at
     /// 100,000 files) and up to ~31 MB left in the pool through the index build, the top of the redirector's peak.
-    /// Same bound as ReadAsByteArrayAsync (<see cref="HttpClient.MaxResponseContentBufferSize"/>); no length: that path.
     /// </summary>
     private async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
     {
         // With ResponseHeadersRead the client's timeout has stopped at the headers: the body gets one of its own.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(http.Timeout);
-        if (content.Headers.ContentLength is not { } length)
-            return await content.ReadAsByteArrayAsync(timeout.Token);
-        if (length > http.MaxResponseContentBufferSize)
-            throw new HttpRequestException($"{ManifestDefaults.ManifestPath} is {length} bytes, over the {http.MaxResponseContentBufferSize}-byte buffer limit");
-        var bytes = new byte[length];
-        await using var body = await content.ReadAsStreamAsync(timeout.Token);
-        await body.ReadExactlyAsync(bytes, timeout.Token);
-        return bytes;
+        return await BoundedBody.ReadAsync(content, options.Value.MaxManifestBytes, ManifestDefaults.ManifestPath, timeout.Token);
+    }
+
+    /// <summary>The detached signature, read with a cap of its own.</summary>
+    private async Task<string> GetSignatureAsync(string origin, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(origin + ManifestDefaults.SignaturePath, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await BoundedBody.ReadStringAsync(response.Content, ManifestDefaults.MaxSignatureBytes, ManifestDefaults.SignaturePath, cancellationToken);
     }
 
     /// <summary>Forgets the ETag and signature so the next fetch downloads the document whatever the origin says.</summary>

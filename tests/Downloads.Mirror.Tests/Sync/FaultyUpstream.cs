@@ -30,6 +30,13 @@ public sealed class FaultyUpstream : IAsyncDisposable
     /// <summary>When set, flips a byte of every manifest served.</summary>
     public bool TamperManifest { get; set; }
 
+    /// <summary>When set, the manifest is an endless chunked body (up to 256 MiB, or until the client leaves).</summary>
+    public bool EndlessManifest { get; set; }
+
+    /// <summary>Bytes of endless manifests sent.</summary>
+    public long EndlessBytesSent => Interlocked.Read(ref _endlessBytes);
+    private long _endlessBytes;
+
     /// <summary>Path whose bytes get corrupted at <see cref="CorruptOffset"/>, <see cref="CorruptTimes"/> times.</summary>
     public string? CorruptPath { get; set; }
     public long CorruptOffset { get; set; }
@@ -53,6 +60,26 @@ public sealed class FaultyUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context, string path)
     {
+        if (path == "-/manifest.json" && EndlessManifest)
+        {
+            var block = new byte[64 * 1024];
+            block.AsSpan().Fill((byte)' ');
+            for (var i = 0; i < 4096 && !context.RequestAborted.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await context.Response.Body.WriteAsync(block, context.RequestAborted);
+                    Interlocked.Add(ref _endlessBytes, block.Length);
+                    // Paced, so a client that left is noticed: Kestrel completes writes to a closed connection silently.
+                    await Task.Delay(1, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            return;
+        }
         using var upstream = await _origin.GetAsync(path);
         if (!upstream.IsSuccessStatusCode)
         {

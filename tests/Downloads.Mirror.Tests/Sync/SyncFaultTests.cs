@@ -37,6 +37,26 @@ public class SyncFaultTests
     }
 
     [Fact]
+    public async Task An_endless_chunked_manifest_is_refused_at_the_cap_not_buffered()
+    {
+        await using var world = await SyncWorld.StartAsync();
+        await using var upstream = new FaultyUpstream(world.OriginUrl) { EndlessManifest = true };
+        await upstream.StartAsync();
+        using var data = new TempDirectory("m");
+        var mirror = await world.StartMirrorAsync("m1", upstream.Url, data.Path, "--Sync:MaxManifestBytes=1048576");
+
+        await Eventually.TrueAsync(() => mirror.Status.LastError.Contains("larger than 1048576 bytes", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), "endless manifest refused");
+        Assert.Equal(0, mirror.Live.Current.Serial);
+        // The mirror stopped reading soon after the cap: far less than the 256 MiB the upstream would send.
+        Assert.InRange(upstream.EndlessBytesSent, 1048576, 64L * 1024 * 1024);
+
+        // A sane manifest again: the sync goes on.
+        upstream.EndlessManifest = false;
+        await mirror.WaitForSerialAsync(1);
+    }
+
+    [Fact]
     public async Task Manifest_signed_with_another_key_is_rejected()
     {
         await using var world = await SyncWorld.StartAsync();

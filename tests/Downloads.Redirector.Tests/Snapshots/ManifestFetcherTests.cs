@@ -117,6 +117,59 @@ public class ManifestFetcherTests
         Assert.StartsWith($"{url} unreachable: ", shortBody.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(ManifestDefaults.ManifestPath)]
+    [InlineData(ManifestDefaults.SignaturePath)]
+    public async Task An_endless_chunked_body_is_refused_at_the_cap_not_buffered(string endless)
+    {
+        using var files = new TempDirectory("fetch");
+        TestNetwork.Write(files, TestNetwork.OsPath, 1000, 1);
+        var (priv, pub) = ManifestSigner.GenerateKeyPair();
+        var bytes = ManifestCodec.Serialize(await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7));
+        var signature = ManifestSigner.Sign(bytes, priv);
+        long sent = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        builder.WebHost.UseUrls(url);
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        app.MapGet("/{**path}", async (HttpContext context, string path) =>
+        {
+            if ("/" + path != endless)
+            {
+                await context.Response.Body.WriteAsync(path.EndsWith(".sig", StringComparison.Ordinal) ? System.Text.Encoding.ASCII.GetBytes(signature) : bytes);
+                return;
+            }
+            // Small blocks, so the first ones go out whole even against the signature's 4 KiB cap.
+            var block = new byte[4 * 1024];
+            for (var i = 0; i < 16384 && !context.RequestAborted.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await context.Response.Body.WriteAsync(block, context.RequestAborted);
+                    Interlocked.Add(ref sent, block.Length);
+                    // Paced, so a client that left is noticed: Kestrel completes writes to a closed connection silently.
+                    await Task.Delay(1, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+        await app.StartAsync();
+        using var http = new HttpClient();
+        var options = new RedirectorOptions { Origin = url, PublicKey = pub, MaxManifestBytes = 1024 * 1024 };
+        var fetcher = new ManifestFetcher(http, Options.Create(options), new CounterRegistry());
+
+        var result = await fetcher.FetchAsync(default);
+
+        Assert.Null(result.Index);
+        var cap = endless == ManifestDefaults.SignaturePath ? ManifestDefaults.MaxSignatureBytes : options.MaxManifestBytes;
+        Assert.Equal($"{endless} is larger than {cap} bytes: refused", result.Error);
+        Assert.InRange(Interlocked.Read(ref sent), cap, 32L * 1024 * 1024);
+    }
+
     private static void Publish(StaticHost origin, Manifest manifest, string privateKey)
     {
         var bytes = ManifestCodec.Serialize(manifest);
