@@ -70,9 +70,12 @@ public static class AdminApi
         return TypedResults.Ok(new TokenResponse(token, expires));
     }
 
-    private static async Task<Results<Ok<EnrollResponse>, ProblemHttpResult>> EnrollAsync(EnrollRequest request, HttpContext http, MembershipService membership)
+    private static async Task<Results<Ok<EnrollResponse>, ProblemHttpResult>> EnrollAsync(EnrollRequest request, HttpContext http, MembershipService membership,
+        Clients.ClientAddressResolver clients)
     {
-        var result = await membership.EnrollAsync(request, http.Connection.RemoteIpAddress);
+        // The mirror's own address (X-Forwarded-For from a trusted proxy), not the load balancer's: it places a
+        // mirror that states no location.
+        var result = await membership.EnrollAsync(request, clients.Resolve(http));
         return result.Ok ? TypedResults.Ok(result.Value) : Problem(result.Error, result.Reason);
     }
 

@@ -16,7 +16,10 @@ internal static class MetalinkApi
     {
         context.Response.Headers.CacheControl = "private, no-store";
         var name = file.Path[(file.Path.LastIndexOf('/') + 1)..];
-        context.Response.Headers.ContentDisposition = $"inline; filename=\"{name}.meta4\"";
+        // filename* (RFC 6266/8187) carries any name; the plain filename gets an ASCII stand-in.
+        var disposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("inline");
+        disposition.SetHttpFileName(name + ".meta4");
+        context.Response.Headers.ContentDisposition = disposition.ToString();
         return TypedResults.Bytes(Build(handler, snapshot, file, client, https), ContentType).ExecuteAsync(context);
     }
 

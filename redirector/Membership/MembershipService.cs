@@ -52,11 +52,32 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         if (!await db.KeyExistsAsync(tokenKey))
             return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidToken, "enrollment token is unknown, used or expired; ask ops for a new one");
         if (await db.SetContainsAsync(Keyspace.Mirrors, id))
-            return MembershipResult.Fail<EnrollResponse>(MembershipError.IdTaken, $"mirror id '{id}' is already enrolled; pick another id or ask ops to remove it");
+            return IdTaken(id);
+        // HSETNX on the config is the atomic claim of the id: of two enrollments racing for one id (with two
+        // tokens), only one creates it; the other fails here before its token is burnt or any password made.
+        if (!await db.HashSetAsync(MirrorConfig(id), ConfigFields.Status, "pending", When.NotExists))
+            return IdTaken(id);
         // DEL is the atomic burn: of two racing enrollments with one token, only one sees 1.
         if (!await db.KeyDeleteAsync(tokenKey))
+        {
+            await db.KeyDeleteAsync(MirrorConfig(id)); // give the id back
             return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidToken, "enrollment token is unknown, used or expired; ask ops for a new one");
+        }
 
+        try
+        {
+            return await CompleteEnrollmentAsync(db, id, request, remote);
+        }
+        catch
+        {
+            // The token is spent, but the id must not stay claimed by an enrollment that never finished.
+            await db.KeyDeleteAsync(MirrorConfig(id));
+            throw;
+        }
+    }
+
+    private async Task<MembershipResult<EnrollResponse>> CompleteEnrollmentAsync(IDatabase db, string id, EnrollRequest request, IPAddress? remote)
+    {
         var info = request.Info.Where(f => KnownInfoFields.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value.Trim());
         FillLocation(info, remote);
 
@@ -160,6 +181,9 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         return MembershipResult.Success<MirrorRecord>(apply(found));
     }
 
+    private static MembershipResult<EnrollResponse> IdTaken(string id) =>
+        MembershipResult.Fail<EnrollResponse>(MembershipError.IdTaken, $"mirror id '{id}' is already enrolled; pick another id or ask ops to remove it");
+
     private static MembershipResult<MirrorRecord> NotFound(string id) =>
         MembershipResult.Fail<MirrorRecord>(MembershipError.NotFound, $"no mirror '{id}'");
 
@@ -167,6 +191,11 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     {
         if (info is null)
             return "info is missing";
+        foreach (var (field, value) in info)
+        {
+            if (value is null)
+                return $"info field '{field}' is null";
+        }
         var urls = 0;
         foreach (var (field, scheme) in new[] { (InfoFields.HttpUrl, "http"), (InfoFields.HttpsUrl, "https") })
         {

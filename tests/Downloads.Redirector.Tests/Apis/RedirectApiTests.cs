@@ -94,6 +94,26 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     }
 
     [Fact]
+    public async Task A_file_name_beyond_ASCII_gets_its_redirect_and_metalink()
+    {
+        await using var net = await StartAsync(redis);
+        const string name = "noobs/Ünïcödé – 日本.zip";
+        Write(net.Files, name, 1000, 3);
+        net.Publish(await BuildManifestAsync(net.Files.Path, [NoobsPath, OsPath, name], serial: 8, changedAt: 7));
+        await net.StartRedirectorAsync();
+        var path = "/" + Escaped(name);
+
+        var redirect = await net.GetAsync(path, London);
+        Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
+        Assert.Equal($"{net.London.Url}{path}", redirect.Headers.Location!.OriginalString);
+        var metalink = await net.GetAsync(path + ".meta4", London);
+        Assert.Equal(HttpStatusCode.OK, metalink.StatusCode);
+        var disposition = metalink.Content.Headers.ContentDisposition!;
+        Assert.Equal("Ünïcödé – 日本.zip.meta4", disposition.FileNameStar);
+        Assert.Contains(name.Split('/')[1], await metalink.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Right_most_untrusted_hop_is_the_client()
     {
         await using var net = await StartAsync(redis);

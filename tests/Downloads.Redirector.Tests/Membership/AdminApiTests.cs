@@ -51,4 +51,32 @@ public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task A_mirror_that_states_no_place_is_placed_where_the_trusted_proxy_says_it_is_not_at_the_proxy()
+    {
+        using var dir = new TempDirectory("place");
+        var (city, asn) = Downloads.Contracts.Geo.SampleGeoDatabases.WriteAll(dir.Path);
+        var port = FreePort.Next();
+        await using var app = RedirectorApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Redis:Configuration={redis.Configuration}",
+            "--Admin:Token=s3cret", $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}",
+            $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", "--Logging:LogLevel:Default=Warning"]);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var issue = new HttpRequestMessage(HttpMethod.Post, "/-/api/tokens") { Content = JsonContent.Create(new { lifetimeHours = 1 }) };
+        issue.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret");
+        using var issued = await http.SendAsync(issue);
+        var token = (await issued.Content.ReadFromJsonAsync<TokenAnswer>())!.Token;
+
+        // Through a trusted proxy (loopback): the mirror's own address is the forwarded one, in London.
+        using var enroll = new HttpRequestMessage(HttpMethod.Post, "/-/api/enroll") { Content = JsonContent.Create(Members.Request("placed1", token)) };
+        enroll.Headers.Add("X-Forwarded-For", "81.2.69.142");
+        (await http.SendAsync(enroll)).EnsureSuccessStatusCode();
+
+        var service = Members.Service(redis);
+        var placed = (await service.FindAsync("placed1"))!;
+        Assert.Equal("GB", placed.Country);
+        Assert.InRange(placed.Latitude, 50, 53);
+        await app.StopAsync();
+    }
 }

@@ -59,6 +59,37 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task Two_tokens_racing_for_one_id_enroll_it_once_and_the_loser_keeps_its_token()
+    {
+        var service = Members.Service(redis);
+        for (var round = 0; round < 20; round++)
+        {
+            var id = $"race{round}";
+            var (first, _) = await service.IssueTokenAsync();
+            var (second, _) = await service.IssueTokenAsync();
+            var results = await Task.WhenAll(service.EnrollAsync(Members.Request(id, first)), service.EnrollAsync(Members.Request(id, second)));
+            Assert.Single(results, r => r.Ok);
+            Assert.Single(results, r => r.Error == MembershipError.IdTaken);
+            // The winner's password is the one Redis holds; the loser's token still works for another id.
+            var loser = results[0].Ok ? second : first;
+            Assert.True((await service.EnrollAsync(Members.Request(id + "b", loser))).Ok);
+        }
+    }
+
+    [Fact]
+    public async Task A_null_info_field_is_refused_without_burning_the_token()
+    {
+        var service = Members.Service(redis);
+        var (token, _) = await service.IssueTokenAsync();
+        var request = Members.Request("nullname", token);
+        request.Info["name"] = null!;
+        var refused = await service.EnrollAsync(request);
+        Assert.Equal(MembershipError.InvalidInfo, refused.Error);
+        Assert.Equal("info field 'name' is null", refused.Reason);
+        Assert.True((await service.EnrollAsync(Members.Request("nullname", token))).Ok);
+    }
+
+    [Fact]
     public async Task Enable_disable_drain_change_the_config_and_unknown_mirrors_are_not_found()
     {
         var service = Members.Service(redis);
