@@ -7,8 +7,9 @@ namespace Downloads.Redirector.Snapshots;
 /// client instead of all of them (10,000 mirrors are 10,000 rows × six arrays: half a megabyte read per
 /// redirect, which made selection a third of the redirector's CPU).
 /// <para>
-/// The sphere is cut into cells by a cube map (each of the six faces a <see cref="Grid"/>×<see cref="Grid"/>
-/// grid, cells of roughly 1,000 km). The table's rows are laid out cell by cell, each cell a run of rows
+/// The sphere is cut into cells by a cube map (each of the six faces a grid of up to
+/// <see cref="MaxGrid"/>×<see cref="MaxGrid"/> cells of roughly 1,000 km; coarser for small tables, so
+/// cells hold a few vectors' worth of rows rather than mostly padding). The table's rows are laid out cell by cell, each cell a run of rows
 /// padded to whole SIMD vectors, so a cell is a range the vector loops read as they read the whole table.
 /// Each non-empty cell keeps a bounding cap: the centre of its mirrors and the largest angle from that
 /// centre to one of them, from which an upper bound of any of its rows' keys for a given client follows
@@ -18,8 +19,11 @@ namespace Downloads.Redirector.Snapshots;
 /// </summary>
 internal sealed class MirrorCells
 {
-    /// <summary>Cells along each edge of a cube face.</summary>
-    public const int Grid = 8;
+    /// <summary>Most cells along each edge of a cube face.</summary>
+    public const int MaxGrid = 8;
+
+    /// <summary>Rows a cell should hold on average, at least (so padding stays a small share).</summary>
+    private const int RowsPerCell = 8;
 
     public static MirrorCells None { get; } = new([], 0, [], [], [], [], [], [], [], new HashSet<long>());
 
@@ -109,11 +113,12 @@ internal sealed class MirrorCells
     {
         var width = Vector<double>.Count;
         var n = x.Length;
+        var grid = GridFor(n);
         var cellOf = new int[n];
         var always = 0;
         for (var i = 0; i < n; i++)
         {
-            cellOf[i] = placed[i] && (x[i] != 0 || y[i] != 0 || z[i] != 0) ? CellOf(x[i], y[i], z[i]) : -1;
+            cellOf[i] = placed[i] && (x[i] != 0 || y[i] != 0 || z[i] != 0) ? CellOf(x[i], y[i], z[i], grid) : -1;
             if (cellOf[i] < 0)
                 always++;
         }
@@ -191,8 +196,11 @@ internal sealed class MirrorCells
         return new MirrorCells([.. layout], alwaysEnd, [.. start], [.. end], [.. cx], [.. cy], [.. cz], [.. cosR], [.. sinR], asns);
     }
 
-    /// <summary>Cube-map cell of a unit vector: the face of its largest component, then a grid on that face.</summary>
-    public static int CellOf(double x, double y, double z)
+    /// <summary>Cells along a face's edge for <paramref name="rows"/> rows: about <see cref="RowsPerCell"/> rows a cell, at most <see cref="MaxGrid"/>.</summary>
+    public static int GridFor(int rows) => Math.Clamp((int)Math.Sqrt(rows / (6.0 * RowsPerCell)), 1, MaxGrid);
+
+    /// <summary>Cube-map cell of a unit vector: the face of its largest component, then a <paramref name="grid"/>² grid on that face.</summary>
+    public static int CellOf(double x, double y, double z, int grid)
     {
         double ax = Math.Abs(x), ay = Math.Abs(y), az = Math.Abs(z);
         int face;
@@ -212,8 +220,8 @@ internal sealed class MirrorCells
             face = z >= 0 ? 4 : 5;
             (u, v, major) = (x, y, az);
         }
-        var i = Math.Clamp((int)((u / major + 1) * 0.5 * Grid), 0, Grid - 1);
-        var j = Math.Clamp((int)((v / major + 1) * 0.5 * Grid), 0, Grid - 1);
-        return (face * Grid + i) * Grid + j;
+        var i = Math.Clamp((int)((u / major + 1) * 0.5 * grid), 0, grid - 1);
+        var j = Math.Clamp((int)((v / major + 1) * 0.5 * grid), 0, grid - 1);
+        return (face * grid + i) * grid + j;
     }
 }
