@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Downloads.Contracts.Manifests;
 
 /// <summary>
@@ -20,6 +22,26 @@ public sealed record Manifest
 
     /// <summary>Every file, sorted by ordinal path.</summary>
     public IReadOnlyList<ManifestFile> Files { get; init; } = [];
+
+    /// <summary>
+    /// Per-folder signatures of the generated checksum lists (<see cref="Checksums.Sha256Sums"/>), sorted by ordinal
+    /// path; absent from manifests written before them (and then not written, so such a manifest reads back the same).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ManifestFolder>? Folders { get; init; }
+}
+
+/// <summary>A folder's signed checksum list.</summary>
+public sealed record ManifestFolder
+{
+    /// <summary>The folder's relative path, e.g. <c>noobs</c> or <c>os/lite</c>.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>
+    /// The minisign signature file (<see cref="Checksums.Minisign"/>) of the folder's generated <c>SHA256SUMS</c>,
+    /// made with the manifest's key: the redirector serves it as <c>{path}/SHA256SUMS.minisig</c>.
+    /// </summary>
+    public required string SumsSignature { get; init; }
 }
 
 /// <summary>One published file.</summary>
