@@ -24,8 +24,30 @@ public static class FolderSignatures
             for (var i = 0; i < entries.Length; i++)
                 entries[i] = (members[i].Path, Convert.FromHexString(members[i].Sha256));
             var sums = Sha256Sums.Build(entries);
-            signed.Add(new ManifestFolder { Path = path, SumsSignature = Minisign.Sign(sums, key, Sha256Sums.TrustedComment(path, serial, published)) });
+            var raw = Minisign.SignRaw(sums, key, Sha256Sums.TrustedComment(path, serial, published));
+            signed.Add(new ManifestFolder { Path = path, SumsSignature = Convert.ToBase64String(raw) });
         }
         return signed;
+    }
+
+    /// <summary>
+    /// The <c>SHA256SUMS.minisig</c> of <paramref name="folder"/> made again from the manifest's raw signature: the key id
+    /// comes from the public key and the trusted comment from the folder and the manifest's serial and publication time,
+    /// exactly as <see cref="Sign"/> made them. Null when <paramref name="publicKeyBase64"/> is not a key.
+    /// </summary>
+    public static string? SignatureFile(string folder, ReadOnlySpan<byte> raw, string publicKeyBase64, long serial, DateTimeOffset published)
+    {
+        Span<byte> key = stackalloc byte[32];
+        if (!Convert.TryFromBase64String(publicKeyBase64.Trim(), key, out var written) || written != key.Length)
+            return null;
+        return Minisign.File(raw, Minisign.KeyId(key), Sha256Sums.TrustedComment(folder, serial, published));
+    }
+
+    /// <summary>Decodes a manifest's <see cref="ManifestFolder.SumsSignature"/>; null unless it is base64 of exactly <see cref="Minisign.RawLength"/> bytes.</summary>
+    public static byte[]? Decode(string sumsSignature)
+    {
+        var raw = new byte[Minisign.RawLength];
+        return sumsSignature.Length == 4 * ((Minisign.RawLength + 2) / 3)
+            && Convert.TryFromBase64String(sumsSignature, raw, out var written) && written == raw.Length ? raw : null;
     }
 }

@@ -21,6 +21,9 @@ public static class Minisign
     /// <summary>Longest trusted comment minisign accepts, in bytes.</summary>
     public const int MaxTrustedCommentBytes = 8192;
 
+    /// <summary>Bytes of <see cref="SignRaw"/>'s output: the file's signature and its global signature.</summary>
+    public const int RawLength = 2 * SignatureLength;
+
     /// <summary>Longest signature file this code writes or accepts, in characters (a full trusted comment and the fixed lines).</summary>
     public const int MaxSignatureLength = MaxTrustedCommentBytes + 512;
 
@@ -73,21 +76,38 @@ public static class Minisign
     /// A detached signature file (<c>FILE.minisig</c>) of <paramref name="data"/>: prehashed, with
     /// <paramref name="trustedComment"/> signed along (one line, at most <see cref="MaxTrustedCommentBytes"/> bytes).
     /// </summary>
-    public static string Sign(ReadOnlySpan<byte> data, Key key, string trustedComment)
+    public static string Sign(ReadOnlySpan<byte> data, Key key, string trustedComment) =>
+        File(SignRaw(data, key, trustedComment), KeyId(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)), trustedComment);
+
+    /// <summary>
+    /// The two signatures a signature file carries, and nothing it can be rebuilt without (<see cref="RawLength"/> bytes:
+    /// the prehashed signature of <paramref name="data"/>, then the global signature over it and <paramref name="trustedComment"/>).
+    /// <see cref="File"/> makes the file again from them, the key id and the same trusted comment.
+    /// </summary>
+    public static byte[] SignRaw(ReadOnlySpan<byte> data, Key key, string trustedComment)
     {
         if (key.Algorithm != Ed25519)
             throw new ArgumentException("minisign signs with an Ed25519 key", nameof(key));
         if (trustedComment.Contains('\n', StringComparison.Ordinal) || trustedComment.Contains('\r', StringComparison.Ordinal)
             || Encoding.UTF8.GetByteCount(trustedComment) > MaxTrustedCommentBytes)
             throw new ArgumentException($"a trusted comment is one line of at most {MaxTrustedCommentBytes} bytes", nameof(trustedComment));
-        var publicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        var raw = new byte[RawLength];
+        Ed25519.Sign(key, HashAlgorithm.Blake2b_512.Hash(data), raw.AsSpan(0, SignatureLength));
+        Ed25519.Sign(key, GlobalMessage(raw.AsSpan(0, SignatureLength), trustedComment), raw.AsSpan(SignatureLength));
+        return raw;
+    }
+
+    /// <summary>The signature file (prehashed) made of <see cref="SignRaw"/>'s bytes, the signing key's id and its trusted comment.</summary>
+    public static string File(ReadOnlySpan<byte> raw, ReadOnlySpan<byte> keyId, string trustedComment)
+    {
+        if (raw.Length != RawLength || keyId.Length != KeyIdLength)
+            throw new ArgumentException($"a raw signature is {RawLength} bytes and a key id {KeyIdLength}");
         var blob = new byte[2 + KeyIdLength + SignatureLength];
         Prehashed.CopyTo(blob);
-        KeyId(publicKey).CopyTo(blob, 2);
-        Ed25519.Sign(key, HashAlgorithm.Blake2b_512.Hash(data), blob.AsSpan(2 + KeyIdLength));
-        var global = Ed25519.Sign(key, GlobalMessage(blob.AsSpan(2 + KeyIdLength), trustedComment));
+        keyId.CopyTo(blob.AsSpan(2));
+        raw[..SignatureLength].CopyTo(blob.AsSpan(2 + KeyIdLength));
         return $"{UntrustedPrefix}signature from the Downloads origin key\n{Convert.ToBase64String(blob)}\n"
-            + $"{TrustedPrefix}{trustedComment}\n{Convert.ToBase64String(global)}\n";
+            + $"{TrustedPrefix}{trustedComment}\n{Convert.ToBase64String(raw[SignatureLength..])}\n";
     }
 
     /// <summary>

@@ -38,8 +38,9 @@ public sealed record ManifestFolder
     public required string Path { get; init; }
 
     /// <summary>
-    /// The minisign signature file (<see cref="Checksums.Minisign"/>) of the folder's generated <c>SHA256SUMS</c>,
-    /// made with the manifest's key: the redirector serves it as <c>{path}/SHA256SUMS.minisig</c>.
+    /// Base64 of the two Ed25519 signatures of the folder's generated <c>SHA256SUMS</c> (<see cref="Checksums.Minisign.SignRaw"/>),
+    /// made with the manifest's key: the redirector serves them as <c>{path}/SHA256SUMS.minisig</c>, the rest of that file
+    /// rebuilt (<see cref="Checksums.FolderSignatures.SignatureFile"/>). Only the signatures travel: 172 characters a folder.
     /// </summary>
     public required string SumsSignature { get; init; }
 }

@@ -213,8 +213,8 @@ public static class ManifestReader
     }
 
     /// <summary>
-    /// The folders' checksum-list signatures: each a clean folder path, named once, with a signature of minisign's
-    /// shape (whether it verifies is for the reader of the checksum list to check, with the key).
+    /// The folders' checksum-list signatures: each a clean folder path, named once, with signatures of the right length
+    /// (whether they verify is for the reader of the checksum list to check, with the key).
     /// </summary>
     private static string? ReadFolders(ref Utf8JsonReader reader, State state)
     {
@@ -248,8 +248,8 @@ public static class ManifestReader
                 return $"manifest names an invalid folder {Quote(path)}";
             if (!seenPaths.Add(path))
                 return $"manifest names folder {Quote(path)} twice";
-            if (!Checksums.Minisign.IsWellFormed(signature))
-                return $"manifest folder {Quote(path)} sumsSignature is not a minisign signature";
+            if (Checksums.FolderSignatures.Decode(signature) is null)
+                return $"manifest folder {Quote(path)} sumsSignature is not base64 of {Checksums.Minisign.RawLength} bytes";
             folders.Add(new ManifestFolder { Path = path, SumsSignature = signature });
         }
         state.Folders = folders;

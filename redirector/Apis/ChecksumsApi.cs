@@ -45,14 +45,14 @@ internal static partial class ChecksumsApi
             return Write(context, folder.Sums);
         if (folder.Signature is null)
             return Problems.Write(context, StatusCodes.Status404NotFound, "the manifest carries no signature for this folder (published by an older origin)");
-        if (!folder.SignatureVerifies(publicKey, out var firstCheck))
+        if (folder.VerifiedSignatureFile(publicKey, index.Serial, index.Published, out var firstCheck) is not { } signature)
         {
             if (firstCheck)
                 Log.SignatureMismatch(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChecksumsApi)), folder.Path, index.Serial);
             return Problems.Write(context, StatusCodes.Status503ServiceUnavailable,
                 "the origin's signature does not match this redirector's SHA256SUMS (origin and redirector versions differ?)");
         }
-        return Write(context, System.Text.Encoding.UTF8.GetBytes(folder.Signature));
+        return Write(context, signature);
     }
 
     private static Task Write(HttpContext context, byte[] body)

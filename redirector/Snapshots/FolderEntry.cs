@@ -1,3 +1,4 @@
+using System.Text;
 using Downloads.Contracts.Checksums;
 
 namespace Downloads.Redirector.Snapshots;
@@ -10,6 +11,7 @@ namespace Downloads.Redirector.Snapshots;
 internal sealed class FolderEntry
 {
     private byte[]? _sums;
+    private byte[]? _signatureFile;
 
     /// <summary>0 not checked yet, 1 the signature verifies against the list, -1 it does not.</summary>
     private int _signatureState;
@@ -20,26 +22,33 @@ internal sealed class FolderEntry
     /// <summary>The files directly in the folder.</summary>
     public required FileEntry[] Files { get; init; }
 
-    /// <summary>The origin's minisign signature of the list, or null when the manifest has none for this folder (an older origin).</summary>
-    public string? Signature { get; init; }
+    /// <summary>
+    /// The origin's two signatures of the list (<see cref="Minisign.RawLength"/> bytes; the rest of the signature file is
+    /// rebuilt on first request), or null when the manifest has none for this folder (an older origin).
+    /// </summary>
+    public byte[]? Signature { get; init; }
 
     /// <summary>The folder's <c>SHA256SUMS</c>, the bytes the origin signed; built on first use, racing first uses keep one array.</summary>
     public byte[] Sums => _sums ?? Interlocked.CompareExchange(ref _sums, Build(Files), null) ?? _sums;
 
     /// <summary>
-    /// Whether <see cref="Signature"/> verifies against <see cref="Sums"/> and <paramref name="publicKey"/>; checked once.
-    /// A list rebuilt here that differs from what the origin signed (origin and redirector of different versions) must
-    /// not be served with a signature that fails for every user.
+    /// The <c>SHA256SUMS.minisig</c> file (UTF-8) when it verifies against <see cref="Sums"/> and <paramref name="publicKey"/>;
+    /// null when it does not, or there is none. Built and checked once: a list rebuilt here that differs from what the
+    /// origin signed (origin and redirector of different versions) must not be served with a signature that fails for
+    /// every user. <paramref name="firstCheck"/> is true for the one call that found it failing.
     /// </summary>
-    public bool SignatureVerifies(string publicKey, out bool firstCheck)
+    public byte[]? VerifiedSignatureFile(string publicKey, long serial, DateTimeOffset published, out bool firstCheck)
     {
         firstCheck = false;
         var state = Volatile.Read(ref _signatureState);
         if (state != 0)
-            return state > 0;
-        var verifies = Signature is not null && Minisign.Verify(Sums, Signature, publicKey);
-        firstCheck = Interlocked.CompareExchange(ref _signatureState, verifies ? 1 : -1, 0) == 0;
-        return verifies;
+            return state > 0 ? _signatureFile : null;
+        var file = Signature is null ? null : FolderSignatures.SignatureFile(Path, Signature, publicKey, serial, published);
+        var verifies = file is not null && Minisign.Verify(Sums, file, publicKey);
+        if (verifies)
+            Volatile.Write(ref _signatureFile, Encoding.UTF8.GetBytes(file!));
+        firstCheck = Interlocked.CompareExchange(ref _signatureState, verifies ? 1 : -1, 0) == 0 && !verifies;
+        return verifies ? _signatureFile : null;
     }
 
     private static byte[] Build(FileEntry[] files)

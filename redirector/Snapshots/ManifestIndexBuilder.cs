@@ -49,12 +49,21 @@ internal sealed class ManifestIndexBuilder(CounterRegistry counters)
     /// <summary>The folders that get a generated checksum list, each with the origin's signature of it when the manifest has one.</summary>
     private FrozenDictionary<string, FolderEntry> Folders(ManifestHeader header)
     {
-        var signatures = new Dictionary<string, string>(StringComparer.Ordinal);
+        var signatures = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var folder in header.Folders ?? [])
-            signatures[folder.Path] = folder.SumsSignature;
+        {
+            // The reader has checked each is base64 of the right length.
+            if (FolderSignatures.Decode(folder.SumsSignature) is { } raw)
+                signatures[folder.Path] = raw;
+        }
         var folders = new Dictionary<string, FolderEntry>(StringComparer.Ordinal);
         foreach (var (path, files) in Sha256Sums.Folders(_files.Values, static f => f.Path))
-            folders[path] = new FolderEntry { Path = path, Files = [.. files], Signature = signatures.GetValueOrDefault(path) };
+            folders[path] = new FolderEntry
+            {
+                Path = path,
+                Files = [.. files],
+                Signature = signatures.GetValueOrDefault(path),
+            };
         return folders.ToFrozenDictionary(StringComparer.Ordinal);
     }
 }

@@ -32,8 +32,14 @@ public class ManifestFoldersTests
         Assert.Equal(["noobs", "os/lite"], manifest.Folders!.Select(f => f.Path));
         var noobs = manifest.Folders![0];
         var sums = Sha256Sums.Build([.. manifest.Files.Take(2).Select(f => (f.Path, Convert.FromHexString(f.Sha256)))]);
-        Assert.True(Minisign.Verify(sums, noobs.SumsSignature, pub));
-        Assert.Equal($"timestamp:{Published.ToUnixTimeSeconds()}\tfile:noobs/SHA256SUMS\tserial:12\thashed", Minisign.TrustedCommentOf(noobs.SumsSignature));
+        // Only the two signatures travel (172 characters); the file is rebuilt from the key, folder, serial and date.
+        Assert.Equal(172, noobs.SumsSignature.Length);
+        var file = FolderSignatures.SignatureFile("noobs", FolderSignatures.Decode(noobs.SumsSignature)!, pub, 12, Published)!;
+        Assert.True(Minisign.Verify(sums, file, pub));
+        Assert.Equal($"timestamp:{Published.ToUnixTimeSeconds()}\tfile:noobs/SHA256SUMS\tserial:12\thashed", Minisign.TrustedCommentOf(file));
+        // Rebuilt for another folder, serial or date, it no longer verifies: the trusted comment is signed.
+        Assert.False(Minisign.Verify(sums, FolderSignatures.SignatureFile("os/lite", FolderSignatures.Decode(noobs.SumsSignature)!, pub, 12, Published)!, pub));
+        Assert.False(Minisign.Verify(sums, FolderSignatures.SignatureFile("noobs", FolderSignatures.Decode(noobs.SumsSignature)!, pub, 11, Published)!, pub));
     }
 
     [Fact]
@@ -64,7 +70,8 @@ public class ManifestFoldersTests
     [Theory]
     [InlineData("""[{"path":"../x","sumsSignature":"S"}]""", "invalid folder")]
     [InlineData("""[{"path":"noobs","sumsSignature":"S"},{"path":"noobs","sumsSignature":"S"}]""", "twice")]
-    [InlineData("""[{"path":"noobs","sumsSignature":"not a signature"}]""", "not a minisign signature")]
+    [InlineData("""[{"path":"noobs","sumsSignature":"not a signature"}]""", "is not base64 of 128 bytes")]
+    [InlineData("""[{"path":"noobs","sumsSignature":"AAAA"}]""", "is not base64 of 128 bytes")]
     [InlineData("""[{"path":"noobs"}]""", "needs a path and a sumsSignature")]
     [InlineData("""[{"path":7,"sumsSignature":"S"}]""", "must be a string")]
     [InlineData("""{"noobs":"S"}""", "must be an array")]
