@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
 # Builds and starts a complete Downloads network on 127.0.0.1: a store, the origin with sample
-# files, three mirrors (Cambridge UK, Stockholm, Seattle) and the redirector on :8080.
-# Ctrl-C (or SIGTERM) stops everything. Needs only the .NET SDK.
+# files, three mirrors (Cambridge UK, Stockholm, Seattle) and the redirector on :8080 (by default).
+# Ctrl-C (or SIGTERM) stops everything. Needs the .NET SDK, and curl (installed when missing).
 #
 #   DOWNLOADS_REDIS=host:port     use this Redis instead of starting a store
+#   DOWNLOADS_STORE=embedded      start the embedded store (Garnet) even when redis-server is installed
 #   DOWNLOADS_GEOIP_CITY=path     a real GeoLite2/GeoIP2 City database
 #   DOWNLOADS_GEOIP_ASN=path      a real GeoLite2 ASN database
 #   DOWNLOADS_SCALE=demo|tiny     sample file sizes (demo: a few hundred MB; tiny: a few MB)
+#   DOWNLOADS_PORT_BASE=8000      origin on it, mirrors on +1..+3, redirector on +80, store on +90
+#   DOWNLOADS_STATE=dir           keys, sample files, mirror data and logs (default: .run)
+#   DOWNLOADS_NO_BUILD=1          use the Release build already there instead of building
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
-state=$root/.run
+state=${DOWNLOADS_STATE:-$root/.run}
 scale=${DOWNLOADS_SCALE:-demo}
 admin_token=${DOWNLOADS_ADMIN_TOKEN:-local-admin-token}
+base=${DOWNLOADS_PORT_BASE:-8000}
+origin_port=$base
+redirector_port=$((base + 80))
+store_port=$((base + 90))
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# curl drives the services below; install it when missing (Debian/Ubuntu), as ./test.sh does.
+if ! command -v curl >/dev/null; then
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
+  echo "run.sh: installing curl (apt-get)"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl; } >/dev/null \
+    || { echo "run.sh: curl is missing and could not be installed; install curl and run again" >&2; exit 2; }
+fi
 
 pids=()
 names=()
@@ -32,7 +48,10 @@ cleanup() {
   wait 2>/dev/null || true
   echo "run.sh: stopped"
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C or SIGTERM: stop everything and exit (the trap alone would return into the loop below).
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 
 start() { # name logfile command...
   local name=$1 log=$2; shift 2
@@ -51,8 +70,10 @@ wait_http() { # url [seconds]
   return 1
 }
 
-echo "run.sh: building (Release)"
-dotnet build Downloads.sln -c Release -nologo -v q -clp:ErrorsOnly
+if [ "${DOWNLOADS_NO_BUILD:-}" != 1 ]; then
+  echo "run.sh: building (Release)"
+  dotnet build Downloads.sln -c Release -nologo -v q -clp:ErrorsOnly
+fi
 bin() { echo "$root/$1/bin/Release/net10.0/$2.dll"; }
 ORIGIN=$(bin origin Downloads.Origin)
 MIRROR=$(bin mirror Downloads.Mirror)
@@ -67,13 +88,22 @@ if [ -n "${DOWNLOADS_REDIS:-}" ]; then
   redis=$DOWNLOADS_REDIS
   echo "run.sh: using Redis at $redis"
 else
-  redis=127.0.0.1:6390
-  if command -v redis-server >/dev/null; then
+  redis=127.0.0.1:$store_port
+  if [ "${DOWNLOADS_STORE:-}" != embedded ] && command -v redis-server >/dev/null; then
     echo "run.sh: starting redis-server on $redis (per-mirror ACL users)"
-    start redis "$logs/redis.log" redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no
+    start redis "$logs/redis.log" redis-server --port "$store_port" --bind 127.0.0.1 --save "" --appendonly no
   else
-    echo "run.sh: starting the embedded store (Garnet) on $redis; mirrors share one Redis user with it"
-    start store "$logs/store.log" dotnet "$DEVSTORE" 6390
+    if [ "${DOWNLOADS_STORE:-}" = embedded ]; then why="DOWNLOADS_STORE=embedded"; else why="redis-server is not installed"; fi
+    echo "run.sh: starting the embedded store (Garnet) on $redis ($why)"
+    cat <<'WEAKER'
+run.sh: weaker than production on the embedded store:
+  - every mirror and the redirector share ONE Redis user: Garnet cannot limit a user to its own keys,
+    so a mirror could write another mirror's keys (with real Redis each mirror gets its own ACL user);
+  - nothing is kept on disk, and there is no Sentinel failover.
+  Install redis-server (apt-get install redis-server) for the production set-up.
+WEAKER
+    start store "$logs/store.log" dotnet "$DEVSTORE" "$store_port"
+    store_note="  (embedded Garnet: ONE Redis user shared by every mirror; install redis-server for per-mirror users)"
   fi
 fi
 
@@ -95,59 +125,62 @@ pubkey=$(cat "$state/origin/signing.key.pub")
 echo "run.sh: sample files ($scale, deterministic; kept between runs)"
 dotnet "$ORIGIN" sample --root "$state/origin/files-$scale" --scale "$scale" >/dev/null
 echo "run.sh: starting services"
-start origin "$logs/origin.log" dotnet "$ORIGIN" --urls http://127.0.0.1:8000 \
+start origin "$logs/origin.log" dotnet "$ORIGIN" --urls http://127.0.0.1:$origin_port \
   --Origin:Root="$state/origin/files-$scale" --Origin:StateDir="$state/origin/state-$scale" \
   --Origin:PrivateKeyFile="$state/origin/signing.key" --Redis:Configuration="$redis"
-wait_http http://127.0.0.1:8000/-/manifest.json 300
+wait_http http://127.0.0.1:$origin_port/-/manifest.json 300
 
 # --- Redirector --------------------------------------------------------------------------------
 # A 4 MiB gen-0 budget: less memory and shorter GC pauses for the redirector (bench/README.md).
-start redirector "$logs/redirector.log" env DOTNET_GCgen0size=0x400000 dotnet "$REDIRECTOR" --urls http://127.0.0.1:8080 \
-  --Redis:Configuration="$redis" --Redirector:Origin=http://127.0.0.1:8000 --Redirector:PublicKey="$pubkey" \
+start redirector "$logs/redirector.log" env DOTNET_GCgen0size=0x400000 dotnet "$REDIRECTOR" --urls http://127.0.0.1:$redirector_port \
+  --Redis:Configuration="$redis" --Redirector:Origin=http://127.0.0.1:$origin_port --Redirector:PublicKey="$pubkey" \
   "${geo[@]}" --Admin:Token="$admin_token"
-wait_http http://127.0.0.1:8080/-/health
+wait_http http://127.0.0.1:$redirector_port/-/health
 
 # --- Mirrors -----------------------------------------------------------------------------------
 # id port name lat lon country continent sets
 mirrors=(
-  "uk-cam 8001 Cambridge 52.2053 0.1218 GB EU noobs,os,rachel"
-  "se-sto 8002 Stockholm 59.3293 18.0686 SE EU noobs,os,rachel"
-  "us-sea 8003 Seattle 47.6062 -122.3321 US NA noobs,os"
+  "uk-cam $((base + 1)) Cambridge 52.2053 0.1218 GB EU noobs,os,rachel"
+  "se-sto $((base + 2)) Stockholm 59.3293 18.0686 SE EU noobs,os,rachel"
+  "us-sea $((base + 3)) Seattle 47.6062 -122.3321 US NA noobs,os"
 )
 api() { curl -fsS -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' "$@"; }
 for m in "${mirrors[@]}"; do
   read -r id port name lat lon cc cont sets <<<"$m"
-  token=$(api -X POST http://127.0.0.1:8080/-/api/tokens -d "{}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+  token=$(api -X POST http://127.0.0.1:$redirector_port/-/api/tokens -d "{}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
   start "$id" "$logs/$id.log" dotnet "$MIRROR" --urls "http://127.0.0.1:$port" \
     --Mirror:Id="$id" --Mirror:Name="$name" --Mirror:DataDir="$state/mirrors-$scale/$id" \
-    --Mirror:Upstream=http://127.0.0.1:8000 --Mirror:PublicKey="$pubkey" \
+    --Mirror:Upstream=http://127.0.0.1:$origin_port --Mirror:PublicKey="$pubkey" \
     --Mirror:HttpUrl="http://127.0.0.1:$port" --Mirror:Sets="$sets" \
     --Mirror:Latitude="$lat" --Mirror:Longitude="$lon" --Mirror:Country="$cc" --Mirror:Continent="$cont" \
     --Mirror:CapacityMbps=1000 --Mirror:QuotaTB=5 \
-    --Enrollment:Token="$token" --Enrollment:Redirector=http://127.0.0.1:8080 \
+    --Enrollment:Token="$token" --Enrollment:Redirector=http://127.0.0.1:$redirector_port \
     --Redis:Configuration="$redis"
 done
 for m in "${mirrors[@]}"; do
   read -r id port _ <<<"$m"
   wait_http "http://127.0.0.1:$port/-/health"
   # Ops approve each new mirror (in production: `redirector mirrors approve ID` after a look).
-  for _ in $(seq 1 50); do api -X POST "http://127.0.0.1:8080/-/api/mirrors/$id/approve" >/dev/null 2>&1 && break; sleep 0.2; done
+  for _ in $(seq 1 50); do api -X POST "http://127.0.0.1:$redirector_port/-/api/mirrors/$id/approve" >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
-sample=$(curl -fsS http://127.0.0.1:8000/-/manifest.json | grep -o '"path":"noobs/[^"]*"' | head -1 | cut -d'"' -f4)
+sample=$(curl -fsS http://127.0.0.1:$origin_port/-/manifest.json | grep -o '"path":"noobs/[^"]*"' | head -1 | cut -d'"' -f4)
 cat <<MSG
 
 Downloads is running on 127.0.0.1:
-  redirector   http://127.0.0.1:8080/          (ops: http://127.0.0.1:8080/-/ops, token: $admin_token)
-  origin       http://127.0.0.1:8000/-/manifest.json
-  mirrors      uk-cam http://127.0.0.1:8001  se-sto http://127.0.0.1:8002  us-sea http://127.0.0.1:8003
-  store        $redis
+  redirector   http://127.0.0.1:$redirector_port/          (ops: http://127.0.0.1:$redirector_port/-/ops, token: $admin_token)
+  origin       http://127.0.0.1:$origin_port/-/manifest.json
+  mirrors      uk-cam http://127.0.0.1:$((base + 1))  se-sto http://127.0.0.1:$((base + 2))  us-sea http://127.0.0.1:$((base + 3))
+  store        $redis${store_note:-}
 Mirrors sync in the background; until one has the file, the redirect goes to the origin.
 
 Try (a client in London, then Linköping, then Milton WA):
-  curl -sIL -H 'X-Forwarded-For: 81.2.69.142' http://127.0.0.1:8080/$sample
-  curl -sL  -H 'X-Forwarded-For: 89.160.20.112' http://127.0.0.1:8080/$sample | sha256sum
-  curl -s   'http://127.0.0.1:8080/$sample?mirrorlist&fromip=216.160.83.56'
+  curl -sIL -H 'X-Forwarded-For: 81.2.69.142' http://127.0.0.1:$redirector_port/$sample
+  curl -sL  -H 'X-Forwarded-For: 89.160.20.112' http://127.0.0.1:$redirector_port/$sample | sha256sum
+  curl -s   'http://127.0.0.1:$redirector_port/$sample?mirrorlist&fromip=216.160.83.56'
+Verify a download as a user would (the redirector itself answers checksums and their signature):
+  cd \$(mktemp -d) && for f in ${sample#noobs/} SHA256SUMS SHA256SUMS.minisig; do curl -sLO http://127.0.0.1:$redirector_port/noobs/\$f; done
+  curl -s http://127.0.0.1:$redirector_port/-/minisign.pub >minisign.pub && minisign -Vm SHA256SUMS && sha256sum --ignore-missing -c SHA256SUMS
 Stop one mirror (kill <pid> from the list above) and watch the redirects move.
 Ctrl-C stops everything.
 MSG

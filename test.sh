@@ -11,6 +11,8 @@ command -v aria2c >/dev/null || need+=(aria2)
 command -v wget >/dev/null || need+=(wget)
 # The ops dashboard test drives Debian's chromium through Playwright (no browser download).
 command -v chromium >/dev/null || need+=(chromium)
+# The checksum tests verify the redirector's SHA256SUMS signatures with the real minisign.
+command -v minisign >/dev/null || need+=(minisign)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
   echo "test.sh: installing ${need[*]}"

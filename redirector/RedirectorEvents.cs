@@ -21,4 +21,5 @@ internal static class RedirectorEvents
     public const int OpsSampleFailed = 4031;
     public const int NoCandidate = 4020;
     public const int BadRequestPath = 4021;
+    public const int ChecksumSignatureMismatch = 4040;
 }

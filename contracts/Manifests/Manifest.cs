@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Downloads.Contracts.Manifests;
 
 /// <summary>
@@ -20,6 +22,27 @@ public sealed record Manifest
 
     /// <summary>Every file, sorted by ordinal path.</summary>
     public IReadOnlyList<ManifestFile> Files { get; init; } = [];
+
+    /// <summary>
+    /// Per-folder signatures of the generated checksum lists (<see cref="Checksums.Sha256Sums"/>), sorted by ordinal
+    /// path; absent from manifests written before them (and then not written, so such a manifest reads back the same).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ManifestFolder>? Folders { get; init; }
+}
+
+/// <summary>A folder's signed checksum list.</summary>
+public sealed record ManifestFolder
+{
+    /// <summary>The folder's relative path, e.g. <c>noobs</c> or <c>os/lite</c>.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>
+    /// Base64 of the two Ed25519 signatures of the folder's generated <c>SHA256SUMS</c> (<see cref="Checksums.Minisign.SignRaw"/>),
+    /// made with the manifest's key: the redirector serves them as <c>{path}/SHA256SUMS.minisig</c>, the rest of that file
+    /// rebuilt (<see cref="Checksums.FolderSignatures.SignatureFile"/>). Only the signatures travel: 172 characters a folder.
+    /// </summary>
+    public required string SumsSignature { get; init; }
 }
 
 /// <summary>One published file.</summary>

@@ -30,6 +30,7 @@ public static class ManifestCodec
             Published = header.Published,
             ChunkSize = header.ChunkSize,
             Files = files,
+            Folders = header.Folders,
         };
     }
 

@@ -29,4 +29,6 @@ public readonly record struct ManifestEntry(string Path, long Size, long Changed
 /// <param name="Serial">Publication number.</param>
 /// <param name="Published">When the origin published this serial (UTC).</param>
 /// <param name="ChunkSize">Size of every chunk but the last of a file, in bytes; positive.</param>
-public readonly record struct ManifestHeader(int Version, long Serial, DateTimeOffset Published, int ChunkSize);
+/// <param name="Folders">The folders' checksum-list signatures in document order, or null when the manifest has none (written before them).</param>
+public readonly record struct ManifestHeader(int Version, long Serial, DateTimeOffset Published, int ChunkSize,
+    IReadOnlyList<ManifestFolder>? Folders = null);

@@ -21,7 +21,8 @@ public static class ManifestReader
     /// Reads <paramref name="json"/> (UTF-8) and calls <paramref name="onFile"/> for each file in document order.
     /// Returns false and a one-line reason when the document is not valid JSON, has an unknown version or a
     /// non-positive chunk size, or a file has an invalid path, a negative size, a hash that is not exactly 64
-    /// lower-case hex digits, or a chunk list that does not fit its size. Properties may come in any order and
+    /// lower-case hex digits, or a chunk list that does not fit its size, or a folder's checksum signature is not
+    /// well formed (<see cref="ManifestHeader.Folders"/>). Properties may come in any order and
     /// unknown ones are skipped; a known one may not repeat.
     /// </summary>
     /// <remarks>
@@ -41,7 +42,7 @@ public static class ManifestReader
         {
             error = $"manifest is not valid JSON: {ex.Message}";
         }
-        header = new ManifestHeader(state.Version, state.Serial, state.Published, state.ChunkSize);
+        header = new ManifestHeader(state.Version, state.Serial, state.Published, state.ChunkSize, state.Folders);
         return error is null;
     }
 
@@ -80,6 +81,8 @@ public static class ManifestReader
             }
             else if (reader.ValueTextEquals("files"u8))
                 error = Claim(ref seen, Fields.Files, "files", null) ?? ReadFiles(ref reader, state);
+            else if (reader.ValueTextEquals("folders"u8))
+                error = Claim(ref seen, Fields.Folders, "folders", null) ?? ReadFolders(ref reader, state);
             else
             {
                 reader.Skip();
@@ -209,6 +212,57 @@ public static class ManifestReader
         return null;
     }
 
+    /// <summary>
+    /// The folders' checksum-list signatures: each a clean folder path, named once, with signatures of the right length
+    /// (whether they verify is for the reader of the checksum list to check, with the key).
+    /// </summary>
+    private static string? ReadFolders(ref Utf8JsonReader reader, State state)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartArray)
+            return Shape(null, "folders", "an array");
+        var folders = new List<ManifestFolder>();
+        var seenPaths = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var index = folders.Count;
+            if (reader.TokenType != JsonTokenType.StartObject)
+                return $"manifest folder #{index} is not an object";
+            string? path = null, signature = null;
+            var seen = Fields.None;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string? error = null;
+                if (reader.ValueTextEquals("path"u8))
+                    error = Claim(ref seen, Fields.Path, "folder path", index) ?? ReadString(ref reader, index, "path", out path);
+                else if (reader.ValueTextEquals("sumsSignature"u8))
+                    error = Claim(ref seen, Fields.SumsSignature, "sumsSignature", index) ?? ReadString(ref reader, index, "sumsSignature", out signature);
+                else
+                    reader.Skip();
+                if (error is not null)
+                    return error;
+            }
+            if (path is null || signature is null)
+                return $"manifest folder #{index} needs a path and a sumsSignature";
+            if (!ManifestPaths.IsValid(path))
+                return $"manifest names an invalid folder {Quote(path)}";
+            if (!seenPaths.Add(path))
+                return $"manifest names folder {Quote(path)} twice";
+            if (Checksums.FolderSignatures.Decode(signature) is null)
+                return $"manifest folder {Quote(path)} sumsSignature is not base64 of {Checksums.Minisign.RawLength} bytes";
+            folders.Add(new ManifestFolder { Path = path, SumsSignature = signature });
+        }
+        state.Folders = folders;
+        return null;
+    }
+
+    private static string? ReadString(ref Utf8JsonReader reader, int folder, string name, out string? value)
+    {
+        reader.Read();
+        value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        return value is null ? $"manifest folder #{folder} '{name}' must be a string" : null;
+    }
+
     private static string? ChunkCountError(string path, long size, int chunks, int chunkSize)
     {
         var expected = size == 0 ? 0 : (size - 1) / chunkSize + 1;
@@ -317,6 +371,8 @@ public static class ManifestReader
         ChangedAt = 1 << 8,
         Modified = 1 << 9,
         Chunks = 1 << 10,
+        Folders = 1 << 11,
+        SumsSignature = 1 << 12,
     }
 
     private sealed class State(Action<ManifestEntry> onFile)
@@ -338,6 +394,9 @@ public static class ManifestReader
 
         /// <summary>Files read before the chunk size: their chunk counts are checked at the end (path shared with the entry).</summary>
         public List<(string Path, long Size, int Chunks)>? Unchecked;
+
+        /// <summary>The folders' checksum-list signatures, or null when the document has none.</summary>
+        public List<ManifestFolder>? Folders;
 
         /// <summary>The file being read: its whole-file hash, then its chunk hashes; reused from file to file.</summary>
         public byte[] Hashes = new byte[ManifestEntry.HashLength * 64];

@@ -26,6 +26,10 @@ public static class ManifestSigner
         return Convert.ToBase64String(Algorithm.Sign(key, data));
     }
 
+    /// <summary>The signing key of a base64 private seed, for signing many documents with one import (dispose it).</summary>
+    public static Key ImportPrivateKey(string privateKeyBase64) =>
+        Key.Import(Algorithm, Convert.FromBase64String(privateKeyBase64.Trim()), KeyBlobFormat.RawPrivateKey);
+
     /// <summary>The base64 public key that belongs to a base64 private seed.</summary>
     public static string PublicKeyOf(string privateKeyBase64)
     {

@@ -1,10 +1,14 @@
 using System.CommandLine;
+using Downloads.Contracts.Checksums;
 using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Manifests;
 
 namespace Downloads.Origin.Publishing;
 
-/// <summary><c>origin keygen --out FILE [--force]</c>: writes the private seed to FILE (mode 600) and prints the public key.</summary>
+/// <summary>
+/// <c>origin keygen --out FILE [--force]</c>: writes the private seed to FILE (mode 600), the public key to FILE.pub and
+/// in minisign's form to FILE.minisign.pub, and prints the public key.
+/// </summary>
 public static class KeygenCommand
 {
     /// <summary>The verb.</summary>
@@ -26,6 +30,8 @@ public static class KeygenCommand
             await AtomicFile.WriteAllBytesAsync(path, System.Text.Encoding.ASCII.GetBytes(priv + "\n"),
                 UnixFileMode.UserRead | UnixFileMode.UserWrite, ct);
             await File.WriteAllTextAsync(path + ".pub", pub + "\n", ct);
+            // The same key in minisign's form, for users who verify the redirector's SHA256SUMS.minisig (docs/checksums.md).
+            await File.WriteAllTextAsync(path + ".minisign.pub", Minisign.PublicKeyFile(pub), ct);
             await output.WriteLineAsync(pub);
             return 0;
         });

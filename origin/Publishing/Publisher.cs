@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using Downloads.Contracts.Checksums;
 using Downloads.Contracts.Manifests;
 using Microsoft.Extensions.Logging;
 
@@ -68,7 +69,15 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
             });
         }
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        var manifest = new Manifest { Serial = serial, Published = time.GetUtcNow(), ChunkSize = options.ChunkSize, Files = files };
+        var published = time.GetUtcNow();
+        var manifest = new Manifest
+        {
+            Serial = serial,
+            Published = published,
+            ChunkSize = options.ChunkSize,
+            Files = files,
+            Folders = FolderSignatures.Sign(files, privateKey, serial, published),
+        };
         var bytes = ManifestCodec.Serialize(manifest);
         var signature = ManifestSigner.Sign(bytes, privateKey);
         await state.WriteAsync(serial, bytes, signature, options.KeepSerials, cancellationToken);

@@ -9,6 +9,7 @@ internal static class RedirectApi
     public static IEndpointRouteBuilder MapRedirects(this IEndpointRouteBuilder app)
     {
         app.MapGet("/-/health", Health);
+        app.MapChecksums();
         var handler = app.ServiceProvider.GetRequiredService<RedirectHandler>();
         app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], handler.HandleAsync);
         return app;

@@ -102,6 +102,8 @@ internal sealed class RedirectHandler
             if (path.EndsWith(".meta4", StringComparison.Ordinal)
                 && snapshot.Index.FilesBySpan.TryGetValue(path[..^".meta4".Length], out file))
                 mode = Mode.Metalink;
+            else if (ChecksumsApi.TryWrite(context, snapshot.Index, path, _options.PublicKey) is { } checksum)
+                return checksum;
             else
             {
                 _metrics.NotFound.Increment();

@@ -12,7 +12,7 @@ namespace Downloads.Redirector.Snapshots;
 internal sealed class ManifestIndex
 {
     internal ManifestIndex(bool loaded, long serial, DateTimeOffset published, int chunkSize,
-        FrozenDictionary<string, FileEntry> files, FrozenDictionary<string, int> sets)
+        FrozenDictionary<string, FileEntry> files, FrozenDictionary<string, int> sets, FrozenDictionary<string, FolderEntry> folders)
     {
         IsLoaded = loaded;
         Serial = serial;
@@ -21,11 +21,13 @@ internal sealed class ManifestIndex
         Files = files;
         Sets = sets;
         FilesBySpan = files.GetAlternateLookup<ReadOnlySpan<char>>();
+        Folders = folders;
+        FoldersBySpan = folders.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>No manifest yet: every path is unknown.</summary>
     public static ManifestIndex Empty { get; } = new(false, 0, default, ManifestDefaults.ChunkSize,
-        FrozenDictionary<string, FileEntry>.Empty, FrozenDictionary<string, int>.Empty);
+        FrozenDictionary<string, FileEntry>.Empty, FrozenDictionary<string, int>.Empty, FrozenDictionary<string, FolderEntry>.Empty);
 
     /// <summary>Whether a verified manifest has been loaded.</summary>
     public bool IsLoaded { get; }
@@ -40,6 +42,12 @@ internal sealed class ManifestIndex
 
     /// <summary>Lookup by a slice of the request path, so finding a file allocates nothing.</summary>
     public FrozenDictionary<string, FileEntry>.AlternateLookup<ReadOnlySpan<char>> FilesBySpan { get; }
+
+    /// <summary>Folder path → the folder's generated checksum list (<see cref="Contracts.Checksums.Sha256Sums.Folders"/>).</summary>
+    public FrozenDictionary<string, FolderEntry> Folders { get; }
+
+    /// <summary>Lookup by a slice of the request path.</summary>
+    public FrozenDictionary<string, FolderEntry>.AlternateLookup<ReadOnlySpan<char>> FoldersBySpan { get; }
 
     /// <summary>Set name → bit index (0–63).</summary>
     public FrozenDictionary<string, int> Sets { get; }
@@ -66,7 +74,7 @@ internal sealed class ManifestIndex
                 Convert.FromHexString(file.Chunks[i], hashes.AsSpan(32 * (i + 1), 32), out _, out _);
             builder.Add(new ManifestEntry(file.Path, file.Size, file.ChangedAt, file.Modified, hashes));
         }
-        return builder.Build(new ManifestHeader(manifest.Version, manifest.Serial, manifest.Published, manifest.ChunkSize));
+        return builder.Build(new ManifestHeader(manifest.Version, manifest.Serial, manifest.Published, manifest.ChunkSize, manifest.Folders));
     }
 
     /// <summary>Each segment percent-escaped so names with spaces or '#' survive in a Location header; the same instance when nothing changes.</summary>

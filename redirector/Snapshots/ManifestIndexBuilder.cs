@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Downloads.Contracts.Checksums;
 using Downloads.Contracts.Manifests;
 using Downloads.Redirector.Counting;
 
@@ -6,7 +7,8 @@ namespace Downloads.Redirector.Snapshots;
 
 /// <summary>
 /// Collects a manifest's files as <see cref="ManifestReader"/> hands them over: path → compact entry, and a
-/// bit per set in order of first appearance (the first 64 sets; later ones get no bit).
+/// bit per set in order of first appearance (the first 64 sets; later ones get no bit), and the folders that get a
+/// generated checksum list.
 /// </summary>
 internal sealed class ManifestIndexBuilder(CounterRegistry counters)
 {
@@ -42,5 +44,26 @@ internal sealed class ManifestIndexBuilder(CounterRegistry counters)
 
     public ManifestIndex Build(ManifestHeader header) =>
         new(true, header.Serial, header.Published, header.ChunkSize,
-            _files.ToFrozenDictionary(StringComparer.Ordinal), _sets.ToFrozenDictionary(StringComparer.Ordinal));
+            _files.ToFrozenDictionary(StringComparer.Ordinal), _sets.ToFrozenDictionary(StringComparer.Ordinal), Folders(header));
+
+    /// <summary>The folders that get a generated checksum list, each with the origin's signature of it when the manifest has one.</summary>
+    private FrozenDictionary<string, FolderEntry> Folders(ManifestHeader header)
+    {
+        var signatures = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var folder in header.Folders ?? [])
+        {
+            // The reader has checked each is base64 of the right length.
+            if (FolderSignatures.Decode(folder.SumsSignature) is { } raw)
+                signatures[folder.Path] = raw;
+        }
+        var folders = new Dictionary<string, FolderEntry>(StringComparer.Ordinal);
+        foreach (var (path, files) in Sha256Sums.Folders(_files.Values, static f => f.Path))
+            folders[path] = new FolderEntry
+            {
+                Path = path,
+                Files = [.. files],
+                Signature = signatures.GetValueOrDefault(path),
+            };
+        return folders.ToFrozenDictionary(StringComparer.Ordinal);
+    }
 }
