@@ -55,6 +55,7 @@ public static class RedirectorApp
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<RedirectHandler>();
         services.AddHttpClient<ManifestFetcher>(c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<ISnapshotBuilder, SnapshotBuilder>();
         services.AddHostedService<SnapshotRefresher>();
         services.AddSingleton<CounterFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<CounterFlusher>());

@@ -20,7 +20,8 @@ internal sealed partial class HealthCheckService(HealthChecker checker, IOptions
                 try
                 {
                     var verdicts = await checker.RunRoundAsync(stoppingToken);
-                    metrics?.RecordHealth(verdicts);
+                    foreach (var v in verdicts)
+                        metrics?.RecordProbe(v.Id, v.Result.Ok, v.Result.LatencyMs);
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {

@@ -90,7 +90,7 @@ public sealed partial class HealthChecker : IDisposable
         // Most serving mirrors silent at once: Redis or the way to it, not the mirrors (HeartbeatPanic).
         // Probe them as usual instead of failing each for its lost heartbeat; a probe still fails a dead one.
         var panic = HeartbeatPanic.IsOn(mirrors, _panicPercent);
-        bool Probed(MirrorRecord m) => m.Alive || (panic && HeartbeatPanic.WouldServe(m));
+        bool Probed(MirrorRecord m) => m.Alive || (panic && Eligibility.WouldServe(m));
 
         var live = new List<MirrorRecord>(mirrors.Count);
         foreach (var m in mirrors)
