@@ -37,6 +37,6 @@ internal sealed partial class HealthCheckService(HealthChecker checker, IOptions
         }
     }
 
-    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "Health-check round skipped: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthRoundSkipped, Level = LogLevel.Warning, Message = "Health-check round skipped: {Reason}")]
     private static partial void LogRoundFailed(ILogger logger, string reason);
 }

@@ -203,14 +203,14 @@ public sealed partial class HealthChecker : IDisposable
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
 
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Mirror {Id} excluded by health check: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthExcluded, Level = LogLevel.Warning, Message = "Mirror {Id} excluded by health check: {Reason}")]
     private static partial void LogExcluded(ILogger logger, string id, string reason);
 
-    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Mirror {Id} readmitted after {Rounds} good health-check rounds")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthReadmitted, Level = LogLevel.Information, Message = "Mirror {Id} readmitted after {Rounds} good health-check rounds")]
     private static partial void LogReadmitted(ILogger logger, string id, int rounds);
 
     // Debug: a line per failing mirror per round, for as long as it is down; the exclusion (4201) and the
     // readmission (4202) are the changes ops need, and the reason stays on the mirror list and the dashboard.
-    [LoggerMessage(EventId = 4203, Level = LogLevel.Debug, Message = "Mirror {Id} still failing health check: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthStillFailing, Level = LogLevel.Debug, Message = "Mirror {Id} still failing health check: {Reason}")]
     private static partial void LogStillFailing(ILogger logger, string id, string reason);
 }
