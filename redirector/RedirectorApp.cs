@@ -48,6 +48,7 @@ public static class RedirectorApp
     public static IServiceCollection AddRedirector(this IServiceCollection services)
     {
         services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RedirectorInstance>();
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<RedirectorMetrics>();
         services.AddSingleton<CounterRegistry>();

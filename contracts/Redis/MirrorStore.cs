@@ -243,8 +243,7 @@ public static class MirrorStore
         _ = batch.HashSetAsync(MirrorState(id), state.Select(f => new HashEntry(f.Key, f.Value)).ToArray());
         _ = batch.StringSetAsync(MirrorAlive(id), now.ToUnixTimeSeconds(), heartbeatTtl);
         _ = batch.StringIncrementAsync(month, monthBytesDelta);
-        // Kept for two months so ops can compare with last month, then gone: no counter grows forever.
-        _ = batch.KeyExpireAsync(month, TimeSpan.FromDays(62));
+        _ = batch.KeyExpireAsync(month, MirrorMonthBytesRetention);
         await batch.ExecuteAsync().ConfigureAwait(false);
     }
 

@@ -33,18 +33,21 @@ public sealed partial class HealthChecker : IDisposable
     private readonly HttpClient _http;
     private readonly MirrorProber _prober;
     private readonly Random _random;
-    private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly string _instance;
 
     /// <summary>Creates the checker; <paramref name="random"/> is for tests (seeded), else shared.</summary>
     public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
-        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random = null)
-        : this(redis, manifests, options, redirector, time, log, random, new ProbeConnector())
+        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random = null,
+        RedirectorInstance? instance = null)
+        : this(redis, manifests, options, redirector, time, log, random, new ProbeConnector(), instance)
     {
     }
 
     internal HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
-        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random, ProbeConnector connector)
+        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random, ProbeConnector connector,
+        RedirectorInstance? instance = null)
     {
+        _instance = (instance ?? new RedirectorInstance()).Id;
         _redis = redis;
         _manifests = manifests;
         _options = options.Value;

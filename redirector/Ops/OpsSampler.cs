@@ -20,13 +20,13 @@ namespace Downloads.Redirector.Ops;
 /// </summary>
 internal sealed partial class OpsSampler(
     SnapshotHolder holder, IConnectionMultiplexer redis, CounterFlusher flusher, RedirectorMetrics metrics,
-    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log) : BackgroundService
+    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log, RedirectorInstance? instance = null) : BackgroundService
 {
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(30);
     private readonly Queue<(DateTimeOffset Time, long Total)> _network = new();
     private readonly Queue<(DateTimeOffset Time, long Total)> _local = new();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
-    private readonly string _instance = Environment.MachineName + ":" + Environment.ProcessId + ":" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _instance = (instance ?? new RedirectorInstance()).Id;
     private readonly Lock _viewLock = new();
     private Sample? _sample;
     private (Sample Sample, OpsView View)? _view;
@@ -123,7 +123,7 @@ internal sealed partial class OpsSampler(
         try
         {
             var db = redis.GetDatabase();
-            if (await db.StringSetAsync(Keyspace.HistoryLease(minute), _instance, TimeSpan.FromMinutes(2), When.NotExists))
+            if (await db.StringSetAsync(Keyspace.HistoryLease(minute), _instance, Keyspace.HistoryLeaseTtl, When.NotExists))
                 await BandwidthHistory.AppendMinuteAsync(db, minute, points);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
