@@ -277,7 +277,7 @@ public static class MirrorStore
     /// </summary>
     private sealed class LiveKeys
     {
-        private static readonly ConditionalWeakTable<string, LiveKeys> s_keys = new();
+        private static readonly ConditionalWeakTable<string, LiveKeys> KeysById = new();
 
         private LiveKeys(string id, DateTimeOffset now)
         {
@@ -295,10 +295,10 @@ public static class MirrorStore
 
         public static LiveKeys Of(string id, DateTimeOffset now)
         {
-            if (s_keys.TryGetValue(id, out var keys) && keys.Month == MonthOf(now))
+            if (KeysById.TryGetValue(id, out var keys) && keys.Month == MonthOf(now))
                 return keys;
             keys = new LiveKeys(id, now);
-            s_keys.AddOrUpdate(id, keys);
+            KeysById.AddOrUpdate(id, keys);
             return keys;
         }
 
