@@ -48,6 +48,7 @@ public static class RedirectorApp
     public static IServiceCollection AddRedirector(this IServiceCollection services)
     {
         services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RedirectorInstance>();
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<RedirectorMetrics>();
         services.AddSingleton<CounterRegistry>();
@@ -55,6 +56,7 @@ public static class RedirectorApp
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<RedirectHandler>();
         services.AddHttpClient<ManifestFetcher>(c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<ISnapshotBuilder, SnapshotBuilder>();
         services.AddHostedService<SnapshotRefresher>();
         services.AddSingleton<CounterFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<CounterFlusher>());

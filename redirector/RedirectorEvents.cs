@@ -1,6 +1,10 @@
 namespace Downloads.Redirector;
 
-/// <summary>Log event ids of the redirector, in one place so they stay unique (Health/ uses 4100–4199).</summary>
+/// <summary>
+/// Log event ids of the redirector, all in this one table so they stay unique (a test reflects over every
+/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). Ranges by concern: 40xx snapshots,
+/// counting and ops, 41xx membership, 42xx health checks, 43xx geo.
+/// </summary>
 internal static class RedirectorEvents
 {
     public const int SnapshotBuilt = 4001;
@@ -19,7 +23,22 @@ internal static class RedirectorEvents
     public const int CounterReplicaConfirmed = 4014;
     public const int HistoryWriteFailed = 4030;
     public const int OpsSampleFailed = 4031;
-    public const int NoCandidate = 4020;
-    public const int BadRequestPath = 4021;
     public const int ChecksumSignatureMismatch = 4040;
+
+    public const int TokenIssued = 4101;
+    public const int MirrorEnrolled = 4102;
+    public const int AclRefused = 4103;
+    public const int MirrorApproved = 4104;
+    public const int MirrorFieldSet = 4105;
+    public const int MirrorRemoved = 4106;
+
+    public const int HealthExcluded = 4201;
+    public const int HealthReadmitted = 4202;
+    public const int HealthStillFailing = 4203;
+    public const int HealthRoundSkipped = 4204;
+
+    public const int GeoLoaded = 4301;
+    public const int GeoLoadFailed = 4302;
+    public const int GeoNoDatabases = 4303;
+    public const int GeoUsingSamples = 4304;
 }

@@ -140,7 +140,7 @@ public static class Program
         var counters = new Downloads.Redirector.Counting.CounterRegistry();
         var index = Downloads.Redirector.Snapshots.ManifestIndex.Build(manifest, counters);
         var afterIndex = GC.GetTotalMemory(true);
-        var snapshot = Downloads.Redirector.Snapshots.SnapshotBuilder.Build(index, Fixtures.Mirrors(mirrors, 1), new Downloads.Redirector.RedirectorOptions(),
+        var snapshot = Downloads.Redirector.Selection.SnapshotBuilder.Build(index, Fixtures.Mirrors(mirrors, 1), new Downloads.Redirector.RedirectorOptions(),
             counters, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
         var afterSnapshot = GC.GetTotalMemory(true);
         Console.WriteLine($"manifest {(afterManifest - before) / 1e6:F1} MB (parsed, as the origin and mirrors hold it), index {(afterIndex - afterManifest) / 1e6:F1} MB, mirrors {(afterSnapshot - afterIndex) / 1e6:F1} MB");

@@ -24,8 +24,8 @@ namespace Downloads.LaunchDay;
 /// </summary>
 public static class Program
 {
-    private static readonly TimeSpan s_heartbeat = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan s_reportEvery = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HeartbeatTtl = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(1);
 
     public static async Task<int> Main(string[] args)
     {
@@ -45,7 +45,7 @@ public static class Program
         await using var origin = await StartOriginAsync(key.PrivateKey);
         var mirrors = Scenario.Mirrors();
         foreach (var m in mirrors)
-            await m.RegisterAsync(db, s_heartbeat);
+            await m.RegisterAsync(db, HeartbeatTtl);
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var serverTimes = new ServerTimes();
@@ -159,13 +159,13 @@ public static class Program
 
     private static async Task ReportLoopAsync(StackExchange.Redis.IDatabase db, SimMirror[] mirrors, Func<double> now, CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(s_reportEvery);
+        using var timer = new PeriodicTimer(ReportEvery);
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
             {
                 var t = now();
-                await Task.WhenAll(mirrors.Where(m => !m.Dead).Select(m => m.ReportAsync(db, t, s_heartbeat)));
+                await Task.WhenAll(mirrors.Where(m => !m.Dead).Select(m => m.ReportAsync(db, t, HeartbeatTtl)));
             }
         }
         catch (OperationCanceledException)

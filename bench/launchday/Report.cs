@@ -7,7 +7,7 @@ namespace Downloads.LaunchDay;
 /// <summary>Figures and plots of a run.</summary>
 internal static class Report
 {
-    private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static string Write(string folder, Recorder r, ServerTimes server, SimMirror[] mirrors, Dictionary<string, double> countries, int distinct)
     {
@@ -103,16 +103,16 @@ internal static class Report
         var peak = Enumerable.Range((int)Scenario.RampEnd, r.Seconds - (int)Scenario.RampEnd).SelectMany(s => r.Latencies(s)).ToList();
         var lastToVictim = Enumerable.Range(kill, r.Seconds - kill).Where(s => r.Redirects(s, victim) > 0).DefaultIfEmpty(kill - 1).Max();
         var sb = new StringBuilder();
-        sb.AppendLine(s_inv, $"| figure | value |");
+        sb.AppendLine(Inv, $"| figure | value |");
         sb.AppendLine("|---|---|");
-        sb.AppendLine(s_inv, $"| redirects answered | {all.Count:N0} (surge {Scenario.NormalRate:0}/s → {Scenario.NormalRate * Scenario.SurgeFactor:0}/s) |");
-        sb.AppendLine(s_inv, $"| distinct client addresses / countries | {distinct:N0} / {countries.Count} |");
-        sb.AppendLine(s_inv, $"| refused (status: count) / not sent (generator full) | {(r.RefusedBy.Count == 0 ? "none" : string.Join(", ", r.RefusedBy.Select(kv => $"{kv.Key}: {kv.Value}")))} / {r.SkippedCount} |");
-        sb.AppendLine(s_inv, $"| latency p50 / p99 / p99.9 / max, whole run | {Pct(all, 0.5):F2} / {Pct(all, 0.99):F2} / {Pct(all, 0.999):F2} / {all.Max():F1} ms |");
+        sb.AppendLine(Inv, $"| redirects answered | {all.Count:N0} (surge {Scenario.NormalRate:0}/s → {Scenario.NormalRate * Scenario.SurgeFactor:0}/s) |");
+        sb.AppendLine(Inv, $"| distinct client addresses / countries | {distinct:N0} / {countries.Count} |");
+        sb.AppendLine(Inv, $"| refused (status: count) / not sent (generator full) | {(r.RefusedBy.Count == 0 ? "none" : string.Join(", ", r.RefusedBy.Select(kv => $"{kv.Key}: {kv.Value}")))} / {r.SkippedCount} |");
+        sb.AppendLine(Inv, $"| latency p50 / p99 / p99.9 / max, whole run | {Pct(all, 0.5):F2} / {Pct(all, 0.99):F2} / {Pct(all, 0.999):F2} / {all.Max():F1} ms |");
         var serverAll = server.All();
-        sb.AppendLine(s_inv, $"| server-side time p50 / p99 / p99.9 / max (first middleware to response, whole run) | {Pct(serverAll, 0.5):F3} / {Pct(serverAll, 0.99):F3} / {Pct(serverAll, 0.999):F3} / {serverAll.Max():F1} ms |");
-        sb.AppendLine(s_inv, $"| latency p99 at 10x | {Pct(peak, 0.99):F2} ms (goal < 5 ms) |");
-        sb.AppendLine(s_inv, $"| seconds whose p99 ≥ 5 ms | {seconds.Count(s => Pct(r.Latencies((int)s), 0.99) >= 5)} of {seconds.Length} |");
+        sb.AppendLine(Inv, $"| server-side time p50 / p99 / p99.9 / max (first middleware to response, whole run) | {Pct(serverAll, 0.5):F3} / {Pct(serverAll, 0.99):F3} / {Pct(serverAll, 0.999):F3} / {serverAll.Max():F1} ms |");
+        sb.AppendLine(Inv, $"| latency p99 at 10x | {Pct(peak, 0.99):F2} ms (goal < 5 ms) |");
+        sb.AppendLine(Inv, $"| seconds whose p99 ≥ 5 ms | {seconds.Count(s => Pct(r.Latencies((int)s), 0.99) >= 5)} of {seconds.Length} |");
         var over = 0;
         var worst = (Id: "", Pct: 0.0);
         for (var i = 0; i < mirrors.Length; i++)
@@ -126,16 +126,16 @@ internal static class Report
                     worst = (mirrors[i].Id, u);
             }
         }
-        sb.AppendLine(s_inv, $"| highest utilisation of any mirror (worst 100 ms) | {worst.Pct:F1}% ({worst.Id}) |");
-        sb.AppendLine(s_inv, $"| mirror-seconds above capacity | {over} |");
-        sb.AppendLine(s_inv, $"| to origin (no mirror had room) | {Enumerable.Range(0, r.Seconds).Sum(s => r.Redirects(s, mirrors.Length)):N0} |");
-        sb.AppendLine(s_inv, $"| {Scenario.Victim} share in the 10 s before the kill | {Share(r, victim, kill - 10, kill):P1} |");
-        sb.AppendLine(s_inv, $"| last redirect to {Scenario.Victim} after the kill | {(lastToVictim < kill ? "none" : $"in second {lastToVictim - kill} after it (heartbeat TTL 3 s + table refresh 0.5 s)")} |");
-        sb.AppendLine(s_inv, $"| redirects sent to the dead mirror | {Enumerable.Range(kill, r.Seconds - kill).Sum(s => r.Redirects(s, victim)):N0} |");
+        sb.AppendLine(Inv, $"| highest utilisation of any mirror (worst 100 ms) | {worst.Pct:F1}% ({worst.Id}) |");
+        sb.AppendLine(Inv, $"| mirror-seconds above capacity | {over} |");
+        sb.AppendLine(Inv, $"| to origin (no mirror had room) | {Enumerable.Range(0, r.Seconds).Sum(s => r.Redirects(s, mirrors.Length)):N0} |");
+        sb.AppendLine(Inv, $"| {Scenario.Victim} share in the 10 s before the kill | {Share(r, victim, kill - 10, kill):P1} |");
+        sb.AppendLine(Inv, $"| last redirect to {Scenario.Victim} after the kill | {(lastToVictim < kill ? "none" : $"in second {lastToVictim - kill} after it (heartbeat TTL 3 s + table refresh 0.5 s)")} |");
+        sb.AppendLine(Inv, $"| redirects sent to the dead mirror | {Enumerable.Range(kill, r.Seconds - kill).Sum(s => r.Redirects(s, victim)):N0} |");
         foreach (var id in neighbours.Skip(1))
         {
             var i = Array.FindIndex(mirrors, m => m.Id == id);
-            sb.AppendLine(s_inv, $"| {id} share before → after (10 s windows) | {Share(r, i, kill - 10, kill):P1} → {Share(r, i, kill + 5, kill + 15):P1} |");
+            sb.AppendLine(Inv, $"| {id} share before → after (10 s windows) | {Share(r, i, kill - 10, kill):P1} → {Share(r, i, kill + 5, kill + 15):P1} |");
         }
         File.WriteAllText(Path.Combine(folder, "summary.md"), sb.ToString());
         // The raw series behind the plots, for a closer look: one row per second and mirror.
@@ -145,7 +145,7 @@ internal static class Report
             for (var i = 0; i < mirrors.Length; i++)
             {
                 var capacity = mirrors[i].CapacityGbps * 1e9;
-                csv.AppendLine(s_inv, $"{s},{mirrors[i].Id},{mirrors[i].CapacityGbps},{r.Redirects(s, i)},{r.RateMean(s, i) / capacity * 100:F1},{r.RateMax(s, i) / capacity * 100:F1}");
+                csv.AppendLine(Inv, $"{s},{mirrors[i].Id},{mirrors[i].CapacityGbps},{r.Redirects(s, i)},{r.RateMean(s, i) / capacity * 100:F1},{r.RateMax(s, i) / capacity * 100:F1}");
             }
         }
         File.WriteAllText(Path.Combine(folder, "launchday-mirrors.csv"), csv.ToString());

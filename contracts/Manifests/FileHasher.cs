@@ -30,22 +30,19 @@ public static class FileHasher
                 total += read;
                 if (inChunk == chunkSize)
                 {
-                    chunks.Add(Convert.ToHexStringLower(chunk.GetHashAndReset()));
+                    chunks.Add(ChunkHash.Hex(chunk.GetHashAndReset()));
                     inChunk = 0;
                 }
             }
             if (inChunk > 0)
-                chunks.Add(Convert.ToHexStringLower(chunk.GetHashAndReset()));
-            return (Convert.ToHexStringLower(whole.GetHashAndReset()), chunks, total);
+                chunks.Add(ChunkHash.Hex(chunk.GetHashAndReset()));
+            return (ChunkHash.Hex(whole.GetHashAndReset()), chunks, total);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
-
-    /// <summary>Lower-case hex SHA-256 of a buffer (one chunk).</summary>
-    public static string HashChunk(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
     /// <summary>Number of chunks a file of <paramref name="size"/> bytes has.</summary>
     public static int ChunkCount(long size, int chunkSize) => size == 0 ? 0 : (int)((size + chunkSize - 1) / chunkSize);

@@ -65,6 +65,9 @@ public static class Keyspace
     public static RedisKey MirrorMonthBytes(string id, DateTimeOffset when) =>
         $"dl:m:{{{id}}}:month:{when.UtcDateTime:yyyyMM}";
 
+    /// <summary>How long a <see cref="MirrorMonthBytes"/> counter lives after its last report: two months, so ops can compare with last month, then gone.</summary>
+    public static readonly TimeSpan MirrorMonthBytesRetention = TimeSpan.FromDays(62);
+
     /// <summary>HASH owned by redirectors: the last active health check (see <see cref="HealthFields"/>).</summary>
     public static RedisKey MirrorHealth(string id) => $"dl:h:{{{id}}}";
 
@@ -100,14 +103,26 @@ public static class Keyspace
     /// <summary>STRING, transient: a redirector's in-memory HyperLogLog (Redis dense encoding) on its way into <see cref="StatsAddresses"/> via PFMERGE; deleted in the same transaction.</summary>
     public static RedisKey StatsScratch(DateTimeOffset day, string batchId) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:tmp:{batchId}";
 
+    /// <summary>TTL of a <see cref="StatsScratch"/> key: a safety net only, the transaction that sets it deletes it.</summary>
+    public static readonly TimeSpan StatsScratchTtl = TimeSpan.FromMinutes(10);
+
     /// <summary>LIST written by redirectors: one mirror's outbound bandwidth per minute, <c>unixSeconds:bytesPerSecond</c>, trimmed to the last 24 h.</summary>
     public static RedisKey MirrorBandwidthMinutes(string id) => $"dl:h:{{{id}}}:bw:min";
+
+    /// <summary>TTL of <see cref="MirrorBandwidthMinutes"/>, renewed by each point: a removed mirror's history goes away on its own.</summary>
+    public static readonly TimeSpan MirrorBandwidthMinutesRetention = TimeSpan.FromDays(2);
 
     /// <summary>LIST written by redirectors: one mirror's mean outbound bandwidth per hour, <c>unixSeconds:bytesPerSecond</c>, trimmed to the last 90 days.</summary>
     public static RedisKey MirrorBandwidthHours(string id) => $"dl:h:{{{id}}}:bw:hour";
 
+    /// <summary>TTL of <see cref="MirrorBandwidthHours"/>, renewed by each point (a day past the 90 days it holds).</summary>
+    public static readonly TimeSpan MirrorBandwidthHoursRetention = TimeSpan.FromDays(91);
+
     /// <summary>STRING, <c>SET NX</c> with a TTL: the redirector that sets it writes the bandwidth history for that minute (Unix minutes), so every minute is written once.</summary>
     public static RedisKey HistoryLease(long unixMinute) => $"dl:o:lease:{unixMinute}";
+
+    /// <summary>TTL of a <see cref="HistoryLease"/>: outlives its minute, so a late redirector cannot take it again.</summary>
+    public static readonly TimeSpan HistoryLeaseTtl = TimeSpan.FromMinutes(2);
 
     /// <summary>Field names of <see cref="MirrorConfig"/>.</summary>
     public static class ConfigFields

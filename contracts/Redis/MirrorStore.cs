@@ -97,17 +97,6 @@ public static class MirrorStore
         return result;
     }
 
-    /// <summary>Builds a record from the raw hashes; missing fields take their defaults.</summary>
-    public static MirrorRecord Merge(string id, HashEntry[] config, HashEntry[] info, HashEntry[] state,
-        bool alive, RedisValue monthBytes, HashEntry[] health)
-    {
-        var live = new LiveValues(
-            [Field(state, StateFields.Serial), Field(state, StateFields.RateBps), Field(state, StateFields.BytesServed),
-             Field(state, StateFields.Requests), Field(state, StateFields.Connections), Field(state, StateFields.LastError)],
-            alive ? (RedisValue)1 : RedisValue.Null, monthBytes, [Field(health, HealthFields.Ok), Field(health, HealthFields.Reason)]);
-        return ApplyLive(FromStatic(id, config, info), live, fresh: true);
-    }
-
     /// <summary>The ops config and the mirror's declared info: what changes only on a pub/sub message or the slow poll.</summary>
     private static MirrorRecord FromStatic(string id, HashEntry[] c, HashEntry[] n)
     {
@@ -243,8 +232,7 @@ public static class MirrorStore
         _ = batch.HashSetAsync(MirrorState(id), state.Select(f => new HashEntry(f.Key, f.Value)).ToArray());
         _ = batch.StringSetAsync(MirrorAlive(id), now.ToUnixTimeSeconds(), heartbeatTtl);
         _ = batch.StringIncrementAsync(month, monthBytesDelta);
-        // Kept for two months so ops can compare with last month, then gone: no counter grows forever.
-        _ = batch.KeyExpireAsync(month, TimeSpan.FromDays(62));
+        _ = batch.KeyExpireAsync(month, MirrorMonthBytesRetention);
         await batch.ExecuteAsync().ConfigureAwait(false);
     }
 
@@ -278,7 +266,7 @@ public static class MirrorStore
     /// </summary>
     private sealed class LiveKeys
     {
-        private static readonly ConditionalWeakTable<string, LiveKeys> s_keys = new();
+        private static readonly ConditionalWeakTable<string, LiveKeys> KeysById = new();
 
         private LiveKeys(string id, DateTimeOffset now)
         {
@@ -296,10 +284,10 @@ public static class MirrorStore
 
         public static LiveKeys Of(string id, DateTimeOffset now)
         {
-            if (s_keys.TryGetValue(id, out var keys) && keys.Month == MonthOf(now))
+            if (KeysById.TryGetValue(id, out var keys) && keys.Month == MonthOf(now))
                 return keys;
             keys = new LiveKeys(id, now);
-            s_keys.AddOrUpdate(id, keys);
+            KeysById.AddOrUpdate(id, keys);
             return keys;
         }
 

@@ -100,21 +100,21 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
         return line.Length > 300 ? line[..300] : line;
     }
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Mirror {Id} uses the Redis user {User} from Redis:Configuration; enrollment skipped")]
+    [LoggerMessage(EventId = MirrorEvents.ConfiguredUser, Level = LogLevel.Information, Message = "Mirror {Id} uses the Redis user {User} from Redis:Configuration; enrollment skipped")]
     private static partial void LogConfiguredUser(ILogger logger, string id, string user);
 
-    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Mirror {Id} has no enrollment token and no saved credentials: it registers itself with the configured Redis connection and stays pending until ops approve it")]
+    [LoggerMessage(EventId = MirrorEvents.NoCredentials, Level = LogLevel.Warning, Message = "Mirror {Id} has no enrollment token and no saved credentials: it registers itself with the configured Redis connection and stays pending until ops approve it")]
     private static partial void LogNoCredentials(ILogger logger, string id);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Mirror {Id}: the store has no per-key ACL, so mirrors share one Redis user and can write each other's keys (use Redis >= 6 in production)")]
+    [LoggerMessage(EventId = MirrorEvents.SharedUser, Level = LogLevel.Warning, Message = "Mirror {Id}: the store has no per-key ACL, so mirrors share one Redis user and can write each other's keys (use Redis >= 6 in production)")]
     private static partial void LogSharedUser(ILogger logger, string id);
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Information, Message = "Mirror {Id} connects to Redis as its own user {User}")]
+    [LoggerMessage(EventId = MirrorEvents.OwnUser, Level = LogLevel.Information, Message = "Mirror {Id} connects to Redis as its own user {User}")]
     private static partial void LogOwnUser(ILogger logger, string id, string user);
 
-    [LoggerMessage(EventId = 3205, Level = LogLevel.Information, Message = "Mirror {Id} enrolled at {Url}; status {Status}")]
+    [LoggerMessage(EventId = MirrorEvents.Enrolled, Level = LogLevel.Information, Message = "Mirror {Id} enrolled at {Url}; status {Status}")]
     private static partial void LogEnrolled(ILogger logger, string id, string url, string status);
 
-    [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Mirror {Id}: enrollment at {Url} failed ({Reason}), attempt {Attempt}; retrying")]
+    [LoggerMessage(EventId = MirrorEvents.EnrollmentRetry, Level = LogLevel.Warning, Message = "Mirror {Id}: enrollment at {Url} failed ({Reason}), attempt {Attempt}; retrying")]
     private static partial void LogRetry(ILogger logger, string id, string url, string reason, int attempt);
 }

@@ -31,6 +31,6 @@ internal sealed partial class ConnectionLimitMiddleware(RequestDelegate next, IO
         return context.Response.WriteAsync($"Too many connections ({_max} max); retry in {_retryAfter} s.\n");
     }
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Refusing a connection with 503: {Open} open, limit {Max} (Serving:MaxConnections)")]
+    [LoggerMessage(EventId = MirrorEvents.ConnectionRefused, Level = LogLevel.Warning, Message = "Refusing a connection with 503: {Open} open, limit {Max} (Serving:MaxConnections)")]
     private static partial void LogRefused(ILogger logger, long open, int max);
 }

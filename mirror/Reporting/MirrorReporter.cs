@@ -159,21 +159,21 @@ public sealed partial class MirrorReporter
         Failing,
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Mirror {Id} added itself to the mirror table")]
+    [LoggerMessage(EventId = MirrorEvents.Joined, Level = LogLevel.Information, Message = "Mirror {Id} added itself to the mirror table")]
     private static partial void LogJoined(ILogger logger, string id);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Mirror {Id} registered its info; status: {Status} (a pending mirror gets no traffic until ops approve it)")]
+    [LoggerMessage(EventId = MirrorEvents.Registered, Level = LogLevel.Information, Message = "Mirror {Id} registered its info; status: {Status} (a pending mirror gets no traffic until ops approve it)")]
     private static partial void LogRegistered(ILogger logger, string id, string status);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report (logged again only when this changes)")]
+    [LoggerMessage(EventId = MirrorEvents.ReportFailed, Level = LogLevel.Warning, Message = "Mirror {Id} could not report to Redis: {Reason}; counts are kept for the next report (logged again only when this changes)")]
     private static partial void LogReportFailed(ILogger logger, string id, string reason);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Mirror {Id} is waiting for approval: Redis refuses its user until ops approve it ({Reason}); it keeps serving and counting, and reports once approved")]
+    [LoggerMessage(EventId = MirrorEvents.WaitingForApproval, Level = LogLevel.Information, Message = "Mirror {Id} is waiting for approval: Redis refuses its user until ops approve it ({Reason}); it keeps serving and counting, and reports once approved")]
     private static partial void LogWaitingForApproval(ILogger logger, string id, string reason);
 
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "Mirror {Id} is approved: Redis accepts its user and reports go through; counts kept meanwhile are included")]
+    [LoggerMessage(EventId = MirrorEvents.Approved, Level = LogLevel.Information, Message = "Mirror {Id} is approved: Redis accepts its user and reports go through; counts kept meanwhile are included")]
     private static partial void LogApproved(ILogger logger, string id);
 
-    [LoggerMessage(EventId = 3106, Level = LogLevel.Information, Message = "Mirror {Id} reports to Redis again; counts kept meanwhile are included")]
+    [LoggerMessage(EventId = MirrorEvents.ReportRecovered, Level = LogLevel.Information, Message = "Mirror {Id} reports to Redis again; counts kept meanwhile are included")]
     private static partial void LogReportRecovered(ILogger logger, string id);
 }

@@ -146,13 +146,16 @@ public sealed class DiskStore : IDisposable
         return false;
     }
 
-    /// <summary>Deletes objects no longer referenced and partials no longer wanted; returns how many files went.</summary>
-    public int CollectGarbage(IReadOnlySet<string> keepObjects, IReadOnlySet<string> keepPartials)
+    /// <summary>
+    /// Deletes the objects and the partial downloads whose hash is not in <paramref name="keep"/> (what the live
+    /// serial references: an object is named by its hash, a partial by the hash it is becoming); returns how many files went.
+    /// </summary>
+    public int CollectGarbage(IReadOnlySet<string> keep)
     {
         var removed = 0;
         foreach (var file in Directory.EnumerateFiles(ObjectsDir, "*", SearchOption.AllDirectories))
         {
-            if (!keepObjects.Contains(Path.GetFileName(file)))
+            if (!keep.Contains(Path.GetFileName(file)))
             {
                 File.Delete(file);
                 removed++;
@@ -162,7 +165,7 @@ public sealed class DiskStore : IDisposable
         {
             var name = Path.GetFileName(file);
             var dot = name.IndexOf('.', StringComparison.Ordinal);
-            if (dot <= 0 || !keepPartials.Contains(name[..dot]))
+            if (dot <= 0 || !keep.Contains(name[..dot]))
             {
                 File.Delete(file);
                 removed++;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Downloads.Contracts.Manifests;
 using Microsoft.Win32.SafeHandles;
 
 namespace Downloads.Mirror.Storage;

@@ -145,10 +145,10 @@ public sealed partial class FileFetcher(
     {
         // Debug: one line per file would be 100,000 lines for a whole tree; the progress line (2020) and the
         // serial's summary (2033) say it at Information.
-        [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Fetched {Path} ({Size} bytes; {Fetched} bytes fetched, {Resumed} chunks resumed) in {Seconds:0.00} s")]
+        [LoggerMessage(EventId = MirrorEvents.FileFetched, Level = LogLevel.Debug, Message = "Fetched {Path} ({Size} bytes; {Fetched} bytes fetched, {Resumed} chunks resumed) in {Seconds:0.00} s")]
         public static partial void Fetched(ILogger logger, string path, long size, long fetched, int resumed, double seconds);
 
-        [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Chunk {Chunk} of {Path} from {Upstream} failed verification ({Times} times); refetching")]
+        [LoggerMessage(EventId = MirrorEvents.CorruptChunk, Level = LogLevel.Warning, Message = "Chunk {Chunk} of {Path} from {Upstream} failed verification ({Times} times); refetching")]
         public static partial void CorruptChunk(ILogger logger, int chunk, string path, Uri upstream, int times);
     }
 }

@@ -163,7 +163,7 @@ public sealed partial class SyncEngine(
         var keep = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in snapshot.Files.Values)
             keep.Add(file.Entry.Sha256);
-        var removed = store.CollectGarbage(keep, keep);
+        var removed = store.CollectGarbage(keep);
         Log.Published(logger, manifest.Serial, snapshot.Files.Count, retired.Count, removed);
     }
 
@@ -187,28 +187,28 @@ public sealed partial class SyncEngine(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Loaded serial {Serial} from disk ({Files} files), nothing fetched")]
+        [LoggerMessage(EventId = MirrorEvents.LiveLoaded, Level = LogLevel.Information, Message = "Loaded serial {Serial} from disk ({Files} files), nothing fetched")]
         public static partial void Loaded(ILogger logger, long serial, int files);
 
-        [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Live state on disk not used: {Error}")]
+        [LoggerMessage(EventId = MirrorEvents.LiveUnreadable, Level = LogLevel.Warning, Message = "Live state on disk not used: {Error}")]
         public static partial void LiveUnreadable(ILogger logger, string error);
 
-        [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Syncing serial {Serial} from {Upstream}: {Missing} files ({Bytes} bytes) to fetch of {Wanted} carried")]
+        [LoggerMessage(EventId = MirrorEvents.SyncStarting, Level = LogLevel.Information, Message = "Syncing serial {Serial} from {Upstream}: {Missing} files ({Bytes} bytes) to fetch of {Wanted} carried")]
         public static partial void Starting(ILogger logger, long serial, Uri upstream, int missing, long bytes, int wanted);
 
-        [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Serial {Serial} verified and live: {Fetched} bytes fetched in {Seconds:0.00} s, {Retired} files in delete grace")]
+        [LoggerMessage(EventId = MirrorEvents.Synced, Level = LogLevel.Information, Message = "Serial {Serial} verified and live: {Fetched} bytes fetched in {Seconds:0.00} s, {Retired} files in delete grace")]
         public static partial void Synced(ILogger logger, long serial, long fetched, double seconds, int retired);
 
-        [LoggerMessage(EventId = 2034, Level = LogLevel.Error, Message = "{Message}")]
+        [LoggerMessage(EventId = MirrorEvents.SyncFailed, Level = LogLevel.Error, Message = "{Message}")]
         public static partial void Failed(ILogger logger, string message);
 
-        [LoggerMessage(EventId = 2037, Level = LogLevel.Debug, Message = "Sync pass done at serial {Serial} in {Ms:0.0} ms")]
+        [LoggerMessage(EventId = MirrorEvents.SyncPassDone, Level = LogLevel.Debug, Message = "Sync pass done at serial {Serial} in {Ms:0.0} ms")]
         public static partial void PassDone(ILogger logger, long serial, double ms);
 
-        [LoggerMessage(EventId = 2035, Level = LogLevel.Warning, Message = "Upstream is at serial {Upstream}, behind our {Live}; keeping ours")]
+        [LoggerMessage(EventId = MirrorEvents.UpstreamBehind, Level = LogLevel.Warning, Message = "Upstream is at serial {Upstream}, behind our {Live}; keeping ours")]
         public static partial void UpstreamBehind(ILogger logger, long upstream, long live);
 
-        [LoggerMessage(EventId = 2036, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} servable files ({Retired} retired), {Removed} stale files removed")]
+        [LoggerMessage(EventId = MirrorEvents.SerialPublished, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} servable files ({Retired} retired), {Removed} stale files removed")]
         public static partial void Published(ILogger logger, long serial, int files, int retired, int removed);
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class SyncProgress : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Sync to serial {Serial}: {DoneMiB:0.0}/{TotalMiB:0.0} MiB verified, {RateMiB:0.0} MiB/s, ETA {Eta}")]
+        [LoggerMessage(EventId = MirrorEvents.SyncProgress, Level = LogLevel.Information, Message = "Sync to serial {Serial}: {DoneMiB:0.0}/{TotalMiB:0.0} MiB verified, {RateMiB:0.0} MiB/s, ETA {Eta}")]
         public static partial void Progress(ILogger logger, long serial, double doneMiB, double totalMiB, double rateMiB, string eta);
     }
 }

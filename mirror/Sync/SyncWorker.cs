@@ -108,13 +108,13 @@ internal sealed partial class SyncWorker(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Serial {Serial} announced; syncing now")]
+        [LoggerMessage(EventId = MirrorEvents.SerialAnnounced, Level = LogLevel.Information, Message = "Serial {Serial} announced; syncing now")]
         public static partial void Announced(ILogger logger, string serial);
 
-        [LoggerMessage(EventId = 2042, Level = LogLevel.Error, Message = "Sync pass crashed; serving the last verified serial and trying again later")]
+        [LoggerMessage(EventId = MirrorEvents.SyncPassCrashed, Level = LogLevel.Error, Message = "Sync pass crashed; serving the last verified serial and trying again later")]
         public static partial void PassCrashed(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 2041, Level = LogLevel.Warning, Message = "Not subscribed to announcements ({Reason}); polling until Redis is back")]
+        [LoggerMessage(EventId = MirrorEvents.NotSubscribed, Level = LogLevel.Warning, Message = "Not subscribed to announcements ({Reason}); polling until Redis is back")]
         public static partial void NotSubscribed(ILogger logger, string reason);
     }
 }

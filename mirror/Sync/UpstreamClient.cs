@@ -143,10 +143,10 @@ public sealed partial class UpstreamClient
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Upstream request failed, retry {Attempt} in {DelayMs:0} ms: {Reason}")]
+        [LoggerMessage(EventId = MirrorEvents.UpstreamRetrying, Level = LogLevel.Warning, Message = "Upstream request failed, retry {Attempt} in {DelayMs:0} ms: {Reason}")]
         public static partial void Retrying(ILogger logger, int attempt, double delayMs, string reason);
 
-        [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Upstream circuit opened for {Seconds:0.#} s after repeated failures")]
+        [LoggerMessage(EventId = MirrorEvents.UpstreamCircuitOpened, Level = LogLevel.Error, Message = "Upstream circuit opened for {Seconds:0.#} s after repeated failures")]
         public static partial void CircuitOpened(ILogger logger, double seconds);
     }
 }

@@ -14,7 +14,7 @@ public static class FilesApi
             store.Refresh() is { } s ? Results.Bytes(s.ManifestBytes, "application/json") : Unavailable());
         app.MapMethods(ManifestDefaults.SignaturePath, ["GET", "HEAD"], (PublishedStore store) =>
             store.Refresh() is { } s ? Results.Bytes(s.SignatureBytes, "text/plain") : Unavailable());
-        app.MapGet("/-/health", (PublishedStore store) => Results.Text($"ok serial {store.Current?.Manifest.Serial ?? 0}\n"));
+        app.MapGet(ServiceDefaults.HealthPath, (PublishedStore store) => Results.Text($"ok serial {store.Current?.Manifest.Serial ?? 0}\n"));
         app.MapMethods("/{**path}", ["GET", "HEAD"], ServeFile);
         return app;
     }

@@ -26,10 +26,10 @@ public static partial class Announcer
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Announced serial {Serial} to {Receivers} subscribers")]
+        [LoggerMessage(EventId = OriginEvents.Announced, Level = LogLevel.Information, Message = "Announced serial {Serial} to {Receivers} subscribers")]
         public static partial void Announced(ILogger logger, long serial, long receivers);
 
-        [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Could not announce serial {Serial} ({Reason}); mirrors will find it by polling")]
+        [LoggerMessage(EventId = OriginEvents.NotAnnounced, Level = LogLevel.Warning, Message = "Could not announce serial {Serial} ({Reason}); mirrors will find it by polling")]
         public static partial void NotAnnounced(ILogger logger, long serial, string reason);
     }
 }

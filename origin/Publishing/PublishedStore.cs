@@ -56,10 +56,10 @@ public sealed partial class PublishedStore(IOptions<OriginOptions> options, ILog
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Serving serial {Serial} ({Files} files)")]
+        [LoggerMessage(EventId = OriginEvents.Serving, Level = LogLevel.Information, Message = "Serving serial {Serial} ({Files} files)")]
         public static partial void Serving(ILogger logger, long serial, int files);
 
-        [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Cannot load published serial {Serial}: {Error}; still serving the previous one")]
+        [LoggerMessage(EventId = OriginEvents.LoadFailed, Level = LogLevel.Error, Message = "Cannot load published serial {Serial}: {Error}; still serving the previous one")]
         public static partial void LoadFailed(ILogger logger, long serial, string error);
     }
 }

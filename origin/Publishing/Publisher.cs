@@ -187,10 +187,10 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} files, {Hashed} hashed, {Changed} changed, {Removed} removed")]
+        [LoggerMessage(EventId = OriginEvents.Published, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} files, {Hashed} hashed, {Changed} changed, {Removed} removed")]
         public static partial void Published(ILogger logger, long serial, int files, int hashed, int changed, int removed);
 
-        [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Skipped '{Path}': not a publishable path (top-level files and reserved names are not published)")]
+        [LoggerMessage(EventId = OriginEvents.SkippedPath, Level = LogLevel.Warning, Message = "Skipped '{Path}': not a publishable path (top-level files and reserved names are not published)")]
         public static partial void SkippedPath(ILogger logger, string path);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Skipped '{Path}': a link to '{Target}', which is no file inside the root")]

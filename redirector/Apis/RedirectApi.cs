@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Downloads.Contracts.Hosting;
 using Downloads.Redirector.Snapshots;
 
 namespace Downloads.Redirector.Apis;
@@ -8,7 +9,7 @@ internal static class RedirectApi
 {
     public static IEndpointRouteBuilder MapRedirects(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/-/health", Health);
+        app.MapGet(ServiceDefaults.HealthPath, Health);
         app.MapChecksums();
         var handler = app.ServiceProvider.GetRequiredService<RedirectHandler>();
         app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], handler.HandleAsync);

@@ -27,7 +27,7 @@ internal sealed class RedirectHandler
     private readonly string[] _fallbacks;
 
     [ThreadStatic]
-    private static StringBuilder? t_link;
+    private static StringBuilder? _link;
 
     public RedirectHandler(SnapshotHolder holder, MirrorSelector selector, ClientAddressResolver clients,
         CounterRegistry counters, RedirectorMetrics metrics, IOptions<RedirectorOptions> options, IServiceProvider services)
@@ -162,7 +162,7 @@ internal sealed class RedirectHandler
     /// <summary><c>Link: &lt;url&gt;; rel=duplicate; pri=2; geo=gb, …</c> (RFC 6249) for the alternates.</summary>
     private static string MirrorLink(RoutingSnapshot snapshot, ReadOnlySpan<int> alternates, FileEntry file, bool https)
     {
-        var sb = t_link ??= new StringBuilder(512);
+        var sb = _link ??= new StringBuilder(512);
         sb.Clear();
         for (var i = 0; i < alternates.Length; i++)
         {
@@ -178,7 +178,7 @@ internal sealed class RedirectHandler
 
     private string FallbackLink(FileEntry file)
     {
-        var sb = t_link ??= new StringBuilder(512);
+        var sb = _link ??= new StringBuilder(512);
         sb.Clear();
         for (var i = 1; i < _fallbacks.Length; i++)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Downloads.Contracts.Mirrors;
 
 namespace Downloads.Redirector.Cli;
 
@@ -182,8 +183,8 @@ public static class OpsCli
             v.GetProperty("mirrors").EnumerateArray().Select(m => new[]
             {
                 Tables.Str(m, "id"),
-                (Tables.Num(m, "rateBps") * 8 / 1e6).ToString("0.0", CultureInfo.InvariantCulture),
-                (Tables.Num(m, "capacityBps") * 8 / 1e6).ToString("0", CultureInfo.InvariantCulture),
+                Bandwidth.Mbps(Tables.Num(m, "rateBps")).ToString("0.0", CultureInfo.InvariantCulture),
+                Bandwidth.Mbps(Tables.Num(m, "capacityBps")).ToString("0", CultureInfo.InvariantCulture),
                 Tables.Num(m, "redirectsToday").ToString("0", CultureInfo.InvariantCulture),
                 (Tables.Num(m, "share") * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %",
                 Tables.Num(m, "serialsBehind").ToString("0", CultureInfo.InvariantCulture),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Downloads.Contracts.Mirrors;
 
 namespace Downloads.Redirector.Cli;
 
@@ -19,7 +20,7 @@ internal static class Tables
         Bool(m, "alive") ? "yes" : "no",
         Bool(m, "healthy") ? "ok" : "FAIL",
         Num(m, "serial").ToString("0", CultureInfo.InvariantCulture),
-        (Num(m, "rateBps") * 8 / 1e6).ToString("0.0", CultureInfo.InvariantCulture),
+        Bandwidth.Mbps(Num(m, "rateBps")).ToString("0.0", CultureInfo.InvariantCulture),
         Num(m, "capacityMbps").ToString("0.#", CultureInfo.InvariantCulture),
         Num(m, "weight").ToString("0.#", CultureInfo.InvariantCulture),
         (Num(m, "monthBytes") / 1e9).ToString("0.00", CultureInfo.InvariantCulture),

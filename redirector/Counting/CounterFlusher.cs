@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Downloads.Contracts.Redis;
 using Downloads.Redirector.Metrics;
 using Microsoft.Extensions.Options;
@@ -21,14 +20,14 @@ namespace Downloads.Redirector.Counting;
 /// </summary>
 internal sealed partial class CounterFlusher(
     CounterRegistry counters, IConnectionMultiplexer redis, IOptions<RedirectorOptions> options,
-    TimeProvider time, RedirectorMetrics metrics, ILogger<CounterFlusher> log) : BackgroundService
+    TimeProvider time, RedirectorMetrics metrics, ILogger<CounterFlusher> log, RedirectorInstance? instance = null) : BackgroundService
 {
     // Never disposed: the container disposes this service when the host is, which can be while the last
     // flush still waits on Redis (a shutdown during a failover); it must then end as a failed flush that
     // keeps its batch, not throw from a disposed gate. Without a wait handle it holds no resource.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SortedDictionary<DateTimeOffset, DayBatch> _open = [];
-    private readonly string _instance = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    private readonly string _instance = (instance ?? new RedirectorInstance()).Id;
     private DayBatch? _sealed;
     private long _sequence;
     private bool _failing;
@@ -137,7 +136,7 @@ internal sealed partial class CounterFlusher(
             {
                 var scratch = Keyspace.StatsScratch(day, batch.Id);
                 var addrs = Keyspace.StatsAddresses(day);
-                _ = tran.StringSetAsync(scratch, batch.Addresses.ToRedisDense(), TimeSpan.FromMinutes(10));
+                _ = tran.StringSetAsync(scratch, batch.Addresses.ToRedisDense(), Keyspace.StatsScratchTtl);
                 _ = tran.HyperLogLogMergeAsync(addrs, [addrs, scratch]);
                 _ = tran.KeyDeleteAsync(scratch);
                 _ = tran.KeyExpireAsync(addrs, Keyspace.StatsRetention);

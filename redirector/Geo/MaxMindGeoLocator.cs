@@ -128,15 +128,15 @@ internal sealed partial class MaxMindGeoLocator : IGeoLocator, IDisposable
 
     private sealed record Databases(GeoDatabase<ClientLocation>? City, GeoDatabase<long>? Asn);
 
-    [LoggerMessage(EventId = GeoEvents.Loaded, Level = LogLevel.Information, Message = "Geo database {Path} loaded ({Type}, built {Built:yyyy-MM-dd})")]
+    [LoggerMessage(EventId = RedirectorEvents.GeoLoaded, Level = LogLevel.Information, Message = "Geo database {Path} loaded ({Type}, built {Built:yyyy-MM-dd})")]
     private static partial void Loaded(ILogger logger, string path, string type, DateTime built);
 
-    [LoggerMessage(EventId = GeoEvents.LoadFailed, Level = LogLevel.Warning, Message = "Geo database {Path} could not be loaded, keeping the previous one if any: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.GeoLoadFailed, Level = LogLevel.Warning, Message = "Geo database {Path} could not be loaded, keeping the previous one if any: {Reason}")]
     private static partial void LoadFailed(ILogger logger, string path, string reason);
 
-    [LoggerMessage(EventId = GeoEvents.UsingSamples, Level = LogLevel.Warning, Message = "Using generated sample geo databases in {Directory}: only the test networks are known (81.2.69.142 is London)")]
+    [LoggerMessage(EventId = RedirectorEvents.GeoUsingSamples, Level = LogLevel.Warning, Message = "Using generated sample geo databases in {Directory}: only the test networks are known (81.2.69.142 is London)")]
     private static partial void UsingSamples(ILogger logger, string directory);
 
-    [LoggerMessage(EventId = GeoEvents.NoDatabases, Level = LogLevel.Warning, Message = "No geo databases configured (Geo:CityDatabase, Geo:AsnDatabase): every client is of unknown location")]
+    [LoggerMessage(EventId = RedirectorEvents.GeoNoDatabases, Level = LogLevel.Warning, Message = "No geo databases configured (Geo:CityDatabase, Geo:AsnDatabase): every client is of unknown location")]
     private static partial void NoDatabases(ILogger logger);
 }

@@ -20,7 +20,8 @@ internal sealed partial class HealthCheckService(HealthChecker checker, IOptions
                 try
                 {
                     var verdicts = await checker.RunRoundAsync(stoppingToken);
-                    metrics?.RecordHealth(verdicts);
+                    foreach (var v in verdicts)
+                        metrics?.RecordProbe(v.Id, v.Result.Ok, v.Result.LatencyMs);
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {
@@ -36,6 +37,6 @@ internal sealed partial class HealthCheckService(HealthChecker checker, IOptions
         }
     }
 
-    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "Health-check round skipped: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthRoundSkipped, Level = LogLevel.Warning, Message = "Health-check round skipped: {Reason}")]
     private static partial void LogRoundFailed(ILogger logger, string reason);
 }

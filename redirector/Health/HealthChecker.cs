@@ -33,18 +33,21 @@ public sealed partial class HealthChecker : IDisposable
     private readonly HttpClient _http;
     private readonly MirrorProber _prober;
     private readonly Random _random;
-    private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly string _instance;
 
     /// <summary>Creates the checker; <paramref name="random"/> is for tests (seeded), else shared.</summary>
     public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
-        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random = null)
-        : this(redis, manifests, options, redirector, time, log, random, new ProbeConnector())
+        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random = null,
+        RedirectorInstance? instance = null)
+        : this(redis, manifests, options, redirector, time, log, random, new ProbeConnector(), instance)
     {
     }
 
     internal HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
-        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random, ProbeConnector connector)
+        IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random, ProbeConnector connector,
+        RedirectorInstance? instance = null)
     {
+        _instance = (instance ?? new RedirectorInstance()).Id;
         _redis = redis;
         _manifests = manifests;
         _options = options.Value;
@@ -90,7 +93,7 @@ public sealed partial class HealthChecker : IDisposable
         // Most serving mirrors silent at once: Redis or the way to it, not the mirrors (HeartbeatPanic).
         // Probe them as usual instead of failing each for its lost heartbeat; a probe still fails a dead one.
         var panic = HeartbeatPanic.IsOn(mirrors, _panicPercent);
-        bool Probed(MirrorRecord m) => m.Alive || (panic && HeartbeatPanic.WouldServe(m));
+        bool Probed(MirrorRecord m) => m.Alive || (panic && Eligibility.WouldServe(m));
 
         var live = new List<MirrorRecord>(mirrors.Count);
         foreach (var m in mirrors)
@@ -203,14 +206,14 @@ public sealed partial class HealthChecker : IDisposable
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
 
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Mirror {Id} excluded by health check: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthExcluded, Level = LogLevel.Warning, Message = "Mirror {Id} excluded by health check: {Reason}")]
     private static partial void LogExcluded(ILogger logger, string id, string reason);
 
-    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Mirror {Id} readmitted after {Rounds} good health-check rounds")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthReadmitted, Level = LogLevel.Information, Message = "Mirror {Id} readmitted after {Rounds} good health-check rounds")]
     private static partial void LogReadmitted(ILogger logger, string id, int rounds);
 
     // Debug: a line per failing mirror per round, for as long as it is down; the exclusion (4201) and the
     // readmission (4202) are the changes ops need, and the reason stays on the mirror list and the dashboard.
-    [LoggerMessage(EventId = 4203, Level = LogLevel.Debug, Message = "Mirror {Id} still failing health check: {Reason}")]
+    [LoggerMessage(EventId = RedirectorEvents.HealthStillFailing, Level = LogLevel.Debug, Message = "Mirror {Id} still failing health check: {Reason}")]
     private static partial void LogStillFailing(ILogger logger, string id, string reason);
 }

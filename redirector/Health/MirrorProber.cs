@@ -88,9 +88,9 @@ public sealed class MirrorProber(HttpClient http, TimeProvider time)
         }
         if (got != want)
             return $"GET {url} {range}: {got} bytes, expected {want}";
-        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-        if (expectedHash is not null && !string.Equals(actual, expectedHash, StringComparison.Ordinal))
-            return $"GET {url} {range}: chunk hash {actual[..12]}… differs from the manifest's {expectedHash[..Math.Min(12, expectedHash.Length)]}… (wrong bytes served)";
+        var actual = hash.GetHashAndReset();
+        if (expectedHash is not null && !ChunkHash.DigestMatches(actual, expectedHash))
+            return $"GET {url} {range}: chunk hash {ChunkHash.Hex(actual)[..12]}… differs from the manifest's {expectedHash[..Math.Min(12, expectedHash.Length)]}… (wrong bytes served)";
         return null;
     }
 

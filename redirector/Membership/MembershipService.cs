@@ -231,21 +231,21 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
             info.TryAdd(InfoFields.Asn, where.Asn.ToString(CultureInfo.InvariantCulture));
     }
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Enrollment token issued, valid {Hours:0.#} h")]
+    [LoggerMessage(EventId = RedirectorEvents.TokenIssued, Level = LogLevel.Information, Message = "Enrollment token issued, valid {Hours:0.#} h")]
     private static partial void LogTokenIssued(ILogger logger, double hours);
 
-    [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Mirror {Id} enrolled from {Remote} as Redis user {User}; pending approval")]
+    [LoggerMessage(EventId = RedirectorEvents.MirrorEnrolled, Level = LogLevel.Information, Message = "Mirror {Id} enrolled from {Remote} as Redis user {User}; pending approval")]
     private static partial void LogEnrolled(ILogger logger, string id, string remote, string user);
 
-    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Mirror {Id}: the store refused per-mirror ACL rules ({Reason}); mirrors share one Redis user and can write each other's keys")]
+    [LoggerMessage(EventId = RedirectorEvents.AclRefused, Level = LogLevel.Warning, Message = "Mirror {Id}: the store refused per-mirror ACL rules ({Reason}); mirrors share one Redis user and can write each other's keys")]
     private static partial void LogSharedUser(ILogger logger, string id, string reason);
 
-    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Mirror {Id} approved (own Redis user switched on: {HasUser})")]
+    [LoggerMessage(EventId = RedirectorEvents.MirrorApproved, Level = LogLevel.Information, Message = "Mirror {Id} approved (own Redis user switched on: {HasUser})")]
     private static partial void LogApproved(ILogger logger, string id, bool hasUser);
 
-    [LoggerMessage(EventId = 4106, Level = LogLevel.Information, Message = "Mirror {Id} removed with its keys and Redis user")]
+    [LoggerMessage(EventId = RedirectorEvents.MirrorRemoved, Level = LogLevel.Information, Message = "Mirror {Id} removed with its keys and Redis user")]
     private static partial void LogRemoved(ILogger logger, string id);
 
-    [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "Mirror {Id}: {Field} set to {Value}")]
+    [LoggerMessage(EventId = RedirectorEvents.MirrorFieldSet, Level = LogLevel.Information, Message = "Mirror {Id}: {Field} set to {Value}")]
     private static partial void LogConfigured(ILogger logger, string id, string field, string value);
 }

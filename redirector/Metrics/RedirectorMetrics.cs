@@ -1,4 +1,5 @@
-using Downloads.Redirector.Health;
+using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Prometheus;
 
@@ -103,13 +104,11 @@ internal sealed class RedirectorMetrics
 
     public void SetPending(long redirects) => _pending.Set(redirects);
 
-    public void RecordHealth(IReadOnlyList<HealthVerdict> verdicts)
+    /// <summary>One active health probe of mirror <paramref name="id"/> (Health/ calls this; Metrics/ knows nothing of Health/).</summary>
+    public void RecordProbe(string id, bool ok, double latencyMs)
     {
-        foreach (var v in verdicts)
-        {
-            _healthChecks.WithLabels(v.Id, v.Result.Ok ? "ok" : "fail").Inc();
-            _probeSeconds.Observe(v.Result.LatencyMs / 1000);
-        }
+        _healthChecks.WithLabels(id, ok ? "ok" : "fail").Inc();
+        _probeSeconds.Observe(latencyMs / 1000);
     }
 
     private void Update(RoutingSnapshot snapshot)
@@ -127,9 +126,9 @@ internal sealed class RedirectorMetrics
             seen.Add(m.Id);
             _mirrorUp.WithLabels(m.Id).Set(m.Alive ? 1 : 0);
             _mirrorHealthy.WithLabels(m.Id).Set(m.Healthy ? 1 : 0);
-            _mirrorCandidate.WithLabels(m.Id).Set(entry.StandingExclusion == Downloads.Redirector.Selection.Exclusion.None ? 1 : 0);
+            _mirrorCandidate.WithLabels(m.Id).Set(Eligibility.Standing(snapshot, entry) == Exclusion.None ? 1 : 0);
             _mirrorRate.WithLabels(m.Id).Set(m.RateBps);
-            _mirrorCapacity.WithLabels(m.Id).Set(m.CapacityMbps * 1e6 / 8);
+            _mirrorCapacity.WithLabels(m.Id).Set(Bandwidth.BytesPerSecond(m.CapacityMbps));
             _mirrorBytes.WithLabels(m.Id).Set(m.BytesServed);
             _mirrorRequests.WithLabels(m.Id).Set(m.Requests);
             _mirrorConnections.WithLabels(m.Id).Set(m.Connections);

@@ -27,7 +27,7 @@ internal static class BandwidthHistory
             var key = Keyspace.MirrorBandwidthMinutes(id);
             writes.Add(batch.ListRightPushAsync(key, Point(time, bps)));
             writes.Add(batch.ListTrimAsync(key, -MinutePoints, -1));
-            writes.Add(batch.KeyExpireAsync(key, TimeSpan.FromDays(2)));
+            writes.Add(batch.KeyExpireAsync(key, Keyspace.MirrorBandwidthMinutesRetention));
         }
         batch.Execute();
         await Task.WhenAll(writes);
@@ -45,7 +45,7 @@ internal static class BandwidthHistory
             var key = Keyspace.MirrorBandwidthHours(id);
             writes.Add(roll.ListRightPushAsync(key, Point(hourEnd, hour.Average(p => p.Bps))));
             writes.Add(roll.ListTrimAsync(key, -HourPoints, -1));
-            writes.Add(roll.KeyExpireAsync(key, TimeSpan.FromDays(91)));
+            writes.Add(roll.KeyExpireAsync(key, Keyspace.MirrorBandwidthHoursRetention));
         }
         roll.Execute();
         await Task.WhenAll(writes);

@@ -20,13 +20,13 @@ namespace Downloads.Redirector.Ops;
 /// </summary>
 internal sealed partial class OpsSampler(
     SnapshotHolder holder, IConnectionMultiplexer redis, CounterFlusher flusher, RedirectorMetrics metrics,
-    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log) : BackgroundService
+    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log, RedirectorInstance? instance = null) : BackgroundService
 {
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(30);
     private readonly Queue<(DateTimeOffset Time, long Total)> _network = new();
     private readonly Queue<(DateTimeOffset Time, long Total)> _local = new();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
-    private readonly string _instance = Environment.MachineName + ":" + Environment.ProcessId + ":" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _instance = (instance ?? new RedirectorInstance()).Id;
     private readonly Lock _viewLock = new();
     private Sample? _sample;
     private (Sample Sample, OpsView View)? _view;
@@ -123,7 +123,7 @@ internal sealed partial class OpsSampler(
         try
         {
             var db = redis.GetDatabase();
-            if (await db.StringSetAsync(Keyspace.HistoryLease(minute), _instance, TimeSpan.FromMinutes(2), When.NotExists))
+            if (await db.StringSetAsync(Keyspace.HistoryLease(minute), _instance, Keyspace.HistoryLeaseTtl, When.NotExists))
                 await BandwidthHistory.AppendMinuteAsync(db, minute, points);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -177,9 +177,9 @@ internal sealed partial class OpsSampler(
                 Healthy = m.Healthy,
                 HealthReason = m.HealthReason,
                 LastError = m.LastError,
-                Exclusion = ExclusionText.Of(entry.StandingExclusion),
+                Exclusion = ExclusionText.Of(Eligibility.Standing(snapshot, entry)),
                 RateBps = m.RateBps,
-                CapacityBps = m.CapacityMbps * 1e6 / 8,
+                CapacityBps = Bandwidth.BytesPerSecond(m.CapacityMbps),
                 MonthBytes = m.MonthBytes,
                 QuotaBytes = m.QuotaBytes,
                 Serial = m.Serial,

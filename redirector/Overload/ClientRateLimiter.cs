@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Downloads.Contracts.Hosting;
 using Downloads.Redirector.Clients;
 using Microsoft.Extensions.Options;
 
@@ -21,8 +22,8 @@ namespace Downloads.Redirector.Overload;
 /// </summary>
 internal sealed class ClientRateLimiter : PartitionedRateLimiter<HttpContext>
 {
-    private static readonly PathString s_health = "/-/health";
-    private static readonly PathString s_metrics = "/-/metrics";
+    private static readonly PathString HealthPath = ServiceDefaults.HealthPath;
+    private static readonly PathString MetricsPath = ServiceDefaults.MetricsPath;
 
     private readonly ClientAddressResolver _clients;
     private readonly TimeProvider _time;
@@ -50,7 +51,7 @@ internal sealed class ClientRateLimiter : PartitionedRateLimiter<HttpContext>
     public static bool IsExempt(HttpContext context)
     {
         var path = context.Request.Path;
-        return path.StartsWithSegments(s_health, StringComparison.Ordinal) || path.StartsWithSegments(s_metrics, StringComparison.Ordinal);
+        return path.StartsWithSegments(HealthPath, StringComparison.Ordinal) || path.StartsWithSegments(MetricsPath, StringComparison.Ordinal);
     }
 
     /// <summary>Slot of an address: IPv4 whole, IPv6 by its /64.</summary>

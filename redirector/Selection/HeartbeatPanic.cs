@@ -1,4 +1,5 @@
 using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Snapshots;
 
 namespace Downloads.Redirector.Selection;
 
@@ -20,28 +21,25 @@ internal static class HeartbeatPanic
     /// <summary>Below this many serving mirrors the rule never applies: two of three down is not a pattern.</summary>
     public const int MinServing = 3;
 
-    /// <summary>
-    /// A mirror that would be serving but for its heartbeat: approved, enabled, not draining, passing health
-    /// checks, synced to some serial, with a URL.
-    /// </summary>
-    public static bool WouldServe(MirrorRecord r) =>
-        r.Status == MirrorStatus.Approved && r.Enabled && r.Weight > 0 && !r.Draining && r.Healthy && r.Serial > 0
-        && (r.HttpUrl.Length > 0 || r.HttpsUrl.Length > 0);
-
-    /// <summary>Whether more than <paramref name="percent"/> % of the mirrors that would serve have no heartbeat (0 = never).</summary>
-    public static bool IsOn(IReadOnlyList<MirrorRecord> records, int percent)
+    /// <summary>Mirrors that would serve but for their heartbeat (<see cref="Eligibility.WouldServe"/>), and how many of them have none.</summary>
+    public static HeartbeatCount Count(IReadOnlyList<MirrorRecord> records)
     {
-        if (percent <= 0)
-            return false;
         int serving = 0, silent = 0;
         foreach (var r in records)
         {
-            if (!WouldServe(r))
+            if (!Eligibility.WouldServe(r))
                 continue;
             serving++;
             if (!r.Alive)
                 silent++;
         }
-        return serving >= MinServing && silent * 100L > serving * (long)percent;
+        return new HeartbeatCount(serving, silent);
     }
+
+    /// <summary>Whether more than <paramref name="percent"/> % of the mirrors that would serve have no heartbeat (0 = never).</summary>
+    public static bool IsOn(IReadOnlyList<MirrorRecord> records, int percent) => percent > 0 && IsOn(Count(records), percent);
+
+    /// <summary>Whether more than <paramref name="percent"/> % of <paramref name="count"/>'s serving mirrors are silent (0 = never).</summary>
+    public static bool IsOn(HeartbeatCount count, int percent) =>
+        percent > 0 && count.Serving >= MinServing && count.Silent * 100L > count.Serving * (long)percent;
 }

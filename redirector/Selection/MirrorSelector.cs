@@ -8,17 +8,15 @@ using Downloads.Redirector.Snapshots;
 namespace Downloads.Redirector.Selection;
 
 /// <summary>
-/// The selection policy, all of it. A candidate is a mirror without a standing exclusion (approved,
-/// enabled, not draining, alive, healthy, under quota, with spare bandwidth — see
-/// <see cref="SnapshotBuilder.StandingExclusion"/>) that speaks the request's scheme, carries the
-/// file's set, is synced at or past the file's changed-at serial, and serves the client's
-/// country/continent if it is scoped. Candidates rank by same ASN first, then great-circle distance.
-/// The target is drawn among the near ones (within <see cref="RedirectorOptions.NearFactor"/> or
-/// <see cref="RedirectorOptions.NearDistanceKm"/> of the nearest) weighted by spare bandwidth × weight —
-/// the reported spare less this redirector's own redirects since that report (<see cref="AssignedLoad"/>;
-/// a near mirror they filled is skipped while another near one has room) —
-/// so a surge spills over smoothly instead of flattening the nearest host; the alternates are the
-/// next best by rank.
+/// Picks the target among the mirrors that may serve (<see cref="Eligibility"/> says which: the snapshot's
+/// tables hold those without a standing exclusion, and the passes below apply the per-request rules).
+/// Candidates rank by same ASN first, then great-circle distance. The target is drawn among the near ones
+/// (within <see cref="RedirectorOptions.NearFactor"/> or <see cref="RedirectorOptions.NearDistanceKm"/> of
+/// the nearest candidate with room) weighted by spare bandwidth × weight — the reported spare less this
+/// redirector's own redirects since that report (<see cref="AssignedLoad"/>) — so a surge spills over
+/// smoothly instead of flattening the nearest host; the alternates are the next best by rank.
+/// <see cref="Explain"/> (the mirror list) runs the same steps and reports the lottery they set up, so the
+/// chances it shows are the ones the draw uses.
 /// </summary>
 internal sealed class MirrorSelector
 {
@@ -40,7 +38,7 @@ internal sealed class MirrorSelector
         _nearRadians = options.NearDistanceKm / GreatCircle.EarthRadiusKm;
         _default = SnapshotBuilder.UnitVector(options.DefaultLatitude, options.DefaultLongitude);
         _account = options.AccountOwnRedirects;
-        _clientBps = options.AssumedClientMbps * 125_000;
+        _clientBps = Bandwidth.BytesPerSecond(options.AssumedClientMbps);
         _minTransferSeconds = options.AssumedMinTransferSeconds;
     }
 
@@ -65,19 +63,19 @@ internal sealed class MirrorSelector
         var keys = ArrayPool<double>.Shared.Rent(table.Serial.Length);
         try
         {
-            // Usually only the cells near the client are keyed (see MirrorCells); every row when that
-            // cannot decide (a same-ASN mirror, more than 64 sets, or our redirects filled every near mirror).
+            // Usually only the cells near the client are keyed (see MirrorCells); every row when they cannot
+            // decide (a same-ASN mirror, more than 64 sets, or a lottery that reaches past the cells keyed).
             Span<(int Start, int End)> ranges = stackalloc (int, int)[MaxRanges];
-            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best);
+            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best, out var floor);
             if (count > 0)
             {
-                var picked = Pick(table, file, keys, ranges[..count], best, picks, whole: false, account);
+                var picked = Pick(table, file, keys, ranges[..count], best, floor, picks, account);
                 if (picked >= 0)
                     return picked;
             }
             ranges[0] = (0, table.Serial.Length);
             best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
-            return Pick(table, file, keys, ranges[..1], best, picks, whole: true, account);
+            return Pick(table, file, keys, ranges[..1], best, double.NegativeInfinity, picks, account);
         }
         finally
         {
@@ -89,22 +87,22 @@ internal sealed class MirrorSelector
     private const int MaxRanges = 24;
 
     /// <summary>
-    /// The draw and the alternates among the keyed <paramref name="ranges"/>. Returns −1 when these
-    /// ranges cannot decide (not <paramref name="whole"/>, and our own redirects filled every near row:
-    /// the spill goes to the nearest row with room, which may lie in any cell).
+    /// The lottery, the draw and the alternates among the keyed <paramref name="ranges"/>, every row keyed
+    /// at or above <paramref name="floor"/> being among them. Returns −1 when the lottery would reach below
+    /// the floor (our own redirects filled the nearest rows and the spill goes further out than the cells keyed).
     /// </summary>
-    private int Pick(MirrorTable table, FileEntry file, double[] keys, ReadOnlySpan<(int Start, int End)> ranges, double best,
-        Span<int> picks, bool whole, bool account)
+    private int Pick(MirrorTable table, FileEntry file, double[] keys, ReadOnlySpan<(int Start, int End)> ranges, double best, double floor,
+        Span<int> picks, bool account)
     {
         if (double.IsNegativeInfinity(best))
             return 0;
 
-        // The lottery among the near ones, weighted by spare bandwidth less our own redirects since the
-        // mirror's last report, × weight: a near mirror our redirects filled is skipped, and when they
-        // filled all of them the nearest ones with room take the spill.
-        var chosen = whole ? Draw(table, keys, NearThreshold(best), ranges) : DrawAmong(table, keys, NearThreshold(best), estimated: true, ranges);
-        if (chosen < 0)
+        // The lottery among the near ones (usually one scan), then the draw.
+        Span<int> rows = stackalloc int[MaxCollected];
+        Span<double> weights = stackalloc double[MaxCollected];
+        if (Lottery(table, keys, best, floor, rows, weights, ranges) is not { } lottery)
             return -1;
+        var chosen = Draw(table, keys, lottery, rows, weights, ranges);
         picks[0] = table.Entry[chosen];
         if (_account && account)
             table.Load[chosen].Add(AssumedBps(file.Size));
@@ -117,12 +115,14 @@ internal sealed class MirrorSelector
     /// Keys the rows that can matter for this client, cell by cell, nearest first, into
     /// <paramref name="ranges"/>; returns how many ranges, or 0 when the cells cannot decide. It stops
     /// when no unvisited cell can hold a row as near as the near set's edge or the <paramref name="want"/>-th
-    /// best key so far, so every near row and every row the alternates could take has been keyed.
+    /// best key so far, so every near row and every row the alternates could take has been keyed: every row
+    /// keyed at or above <paramref name="floor"/> is in the ranges.
     /// </summary>
     private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
-        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, int want, out double best)
+        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, int want, out double best, out double floor)
     {
         best = double.NegativeInfinity;
+        floor = double.NegativeInfinity;
         var cells = table.Cells;
         if (cells.Count == 0 || file.SetBit == 0 || (client.Asn != 0 && cells.Asns.Contains(client.Asn)) || want > 16)
             return 0;
@@ -152,12 +152,12 @@ internal sealed class MirrorSelector
             if (next < 0)
             {
                 best = search.Best;
-                return search.Count; // every cell keyed
+                return search.Count; // every cell keyed (floor −∞: every row is)
             }
             if (!search.Visit(next))
                 return 0;
         }
-        var floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
+        floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
         for (var c = 0; c < cells.Count; c++)
         {
             // The bound is exact up to rounding: the slack keeps a row at exactly the floor in.
@@ -237,7 +237,7 @@ internal sealed class MirrorSelector
         {
             var row = table.Scoped[s];
             var r = snapshot.Mirrors[table.Entry[row]].Record;
-            if (table.Serial[row] >= file.ChangedAt && Carries(table.ScopedSetMask[s], file, r) && InScope(r, client))
+            if (Eligibility.Fresh(table.Serial[row], file) && Eligibility.Carries(table.ScopedSetMask[s], file, r) && Eligibility.InScope(r, client))
             {
                 keys[row] = Key(table, row, client.Asn, cx, cy, cz);
                 best = Math.Max(best, keys[row]);
@@ -261,11 +261,10 @@ internal sealed class MirrorSelector
         for (var i = start; i < end; i += width)
         {
             var dot = new Vector<double>(t.X, i) * vx + new Vector<double>(t.Y, i) * vy + new Vector<double>(t.Z, i) * vz;
-            var fresh = Vector.GreaterThanOrEqual(new Vector<long>(t.Serial, i), changedAt);
-            var carries = ~Vector.Equals(new Vector<ulong>(t.SetMask, i) & setBit, Vector<ulong>.Zero);
+            var serves = Eligibility.FreshAndCarries(new Vector<long>(t.Serial, i), new Vector<ulong>(t.SetMask, i), changedAt, setBit);
             var sameAsn = Vector.Equals(new Vector<long>(t.Asn, i), clientAsn);
             var key = dot + Vector.ConditionalSelect(sameAsn.As<long, double>(), bonus, Vector<double>.Zero);
-            key = Vector.ConditionalSelect((fresh & carries.As<ulong, long>()).As<long, double>(), key, none);
+            key = Vector.ConditionalSelect(serves.As<long, double>(), key, none);
             key.CopyTo(keys, i);
             best = Vector.Max(best, key);
         }
@@ -283,10 +282,11 @@ internal sealed class MirrorSelector
         for (var row = start; row < end; row++)
         {
             keys[row] = double.NegativeInfinity;
-            if (t.Entry[row] < 0 || t.Serial[row] < file.ChangedAt)
+            if (t.Entry[row] < 0 || !Eligibility.Fresh(t.Serial[row], file))
                 continue;
             var r = snapshot.Mirrors[t.Entry[row]].Record;
-            if (r.Scope != MirrorScope.World || !r.Carries(file.Set))
+            // Scoped rows are keyed after this pass, with their own rule.
+            if (r.Scope != MirrorScope.World || !Eligibility.Carries(0, file, r))
                 continue;
             keys[row] = Key(t, row, client.Asn, cx, cy, cz);
             best = Math.Max(best, keys[row]);
@@ -294,38 +294,51 @@ internal sealed class MirrorSelector
         return best;
     }
 
-    private static bool Carries(ulong mask, FileEntry file, MirrorRecord r) =>
-        file.SetBit != 0 ? (mask & file.SetBit) != 0 : r.Carries(file.Set);
-
     private static double Key(MirrorTable t, int row, long asn, double cx, double cy, double cz) =>
         t.X[row] * cx + t.Y[row] * cy + t.Z[row] * cz + (asn != 0 && t.Asn[row] == asn ? AsnBonus : 0);
 
+    /// <summary>The near set is usually a handful of rows: up to this many are collected in one scan and drawn among.</summary>
+    private const int MaxCollected = 64;
+
     /// <summary>
-    /// Draws the target: among the rows keyed at or above <paramref name="threshold"/> (the near ones),
-    /// with probability ∝ weight now (reported spare less our own redirects since that report, × ops'
-    /// weight). When our redirects have filled every near row, the spill goes one ring out — to the
-    /// nearest rows that still have room, drawn the same way — so no mirror is sent more than its spare
-    /// bandwidth while another candidate has some (DESIGN.md: a full mirror gets no new redirects). Only
-    /// when every candidate is full by that estimate do the reported figures decide among the near ones:
-    /// nothing is sent to the origin that a mirror would have taken. The widening costs one more pass over
-    /// the rows and happens only under saturation.
+    /// Who takes part in the draw and on which weights: the rows keyed at or above <see cref="Threshold"/>,
+    /// weighted by their spare now (<see cref="Estimated"/>) or as reported. <see cref="Count"/> rows in all,
+    /// the first <see cref="MaxCollected"/> of them collected with their weights; <see cref="Total"/> is the
+    /// sum of all their weights; <see cref="BestWithRoom"/> the best key among them with room by our estimate.
     /// </summary>
-    private int Draw(MirrorTable t, double[] keys, double threshold, ReadOnlySpan<(int Start, int End)> ranges)
+    private readonly record struct LotteryDraw(double Threshold, bool Estimated, int Count, double Total, double BestWithRoom);
+
+    /// <summary>
+    /// Sets up the lottery. The candidates are the rows that may serve and, by our estimate, still have room
+    /// (<see cref="Eligibility.HasRoomNow"/>): the lottery is among those near the nearest of them, drawn on
+    /// their spare now. So a near mirror our own redirects filled takes no more, and the near set moves out
+    /// with the nearest that has room — no mirror is sent more than its spare bandwidth while another
+    /// candidate has some (DESIGN.md: a full mirror gets no new redirects). Only when every candidate is full
+    /// by that estimate do the reported figures decide among the near ones: nothing is sent to the origin that
+    /// a mirror would have taken. Usually the nearest row has room, and one scan both finds that out and
+    /// collects the lottery; the wider search costs one more pass over the rows and happens only under saturation.
+    /// <para>
+    /// With <paramref name="floor"/> above −∞ only the rows keyed at or above it are known to be in
+    /// <paramref name="ranges"/>: a lottery that would reach below it returns null (the caller keys every row).
+    /// </para>
+    /// </summary>
+    private LotteryDraw? Lottery(MirrorTable t, double[] keys, double best, double floor, Span<int> rows, Span<double> weights,
+        ReadOnlySpan<(int Start, int End)> ranges)
     {
-        var chosen = DrawAmong(t, keys, threshold, estimated: true, ranges);
-        if (chosen >= 0)
-            return chosen;
-        var nearestWithRoom = NearestWithRoom(t, keys, ranges);
-        if (!double.IsNegativeInfinity(nearestWithRoom))
-        {
-            chosen = DrawAmong(t, keys, NearThreshold(nearestWithRoom), estimated: true, ranges);
-            if (chosen >= 0)
-                return chosen;
-        }
-        return DrawAmong(t, keys, threshold, estimated: false, ranges);
+        var near = NearThreshold(best);
+        var lottery = Collect(t, keys, near, estimated: true, rows, weights, ranges);
+        if (lottery.BestWithRoom == best)
+            return lottery;
+        // The nearest is full by our estimate. A near row with room is the nearest with room anywhere (every
+        // other row ranks below the near ones); with none, look further.
+        var roomy = double.IsNegativeInfinity(lottery.BestWithRoom) ? NearestWithRoom(t, keys, ranges) : lottery.BestWithRoom;
+        if (double.IsNegativeInfinity(roomy))
+            return double.IsNegativeInfinity(floor) ? Collect(t, keys, near, estimated: false, rows, weights, ranges) : null;
+        var wider = NearThreshold(roomy);
+        return wider >= floor && roomy >= floor ? Collect(t, keys, wider, estimated: true, rows, weights, ranges) : null;
     }
 
-    /// <summary>Best key among the rows that still have room by our estimate, or −∞.</summary>
+    /// <summary>Best key among the rows that may serve and still have room by our estimate, or −∞.</summary>
     private static double NearestWithRoom(MirrorTable t, double[] keys, ReadOnlySpan<(int Start, int End)> ranges)
     {
         var best = double.NegativeInfinity;
@@ -333,26 +346,22 @@ internal sealed class MirrorSelector
         {
             for (var j = start; j < end; j++)
             {
-                if (keys[j] > best && t.WeightNow(j) > 0)
+                if (keys[j] > best && Eligibility.HasRoomNow(t.WeightNow(j)))
                     best = keys[j];
             }
         }
         return best;
     }
 
-    /// <summary>
-    /// A row keyed at or above <paramref name="threshold"/> drawn with probability ∝ its weight now
-    /// (<paramref name="estimated"/>) or as reported; −1 when those weights are all 0. Returns a row
-    /// even then for reported weights (the table holds no row without reported spare).
-    /// </summary>
-    private int DrawAmong(MirrorTable t, double[] keys, double threshold, bool estimated, ReadOnlySpan<(int Start, int End)> ranges)
+    private static double WeightOf(MirrorTable t, int row, bool estimated) => estimated ? t.WeightNow(row) : t.Weight[row];
+
+    /// <summary>One vector scan: the rows keyed at or above <paramref name="threshold"/> with their weights.</summary>
+    private static LotteryDraw Collect(MirrorTable t, double[] keys, double threshold, bool estimated, Span<int> rows, Span<double> weights,
+        ReadOnlySpan<(int Start, int End)> ranges)
     {
-        // The near set is usually a handful of rows: collect them in one vector scan, then draw among them.
-        const int MaxCollected = 64;
-        Span<int> near = stackalloc int[MaxCollected];
-        Span<double> weights = stackalloc double[MaxCollected];
         var count = 0;
         double total = 0;
+        var bestWithRoom = double.NegativeInfinity;
         var width = Vector<double>.Count;
         var limit = new Vector<double>(threshold);
         foreach (var (start, end) in ranges)
@@ -363,40 +372,48 @@ internal sealed class MirrorSelector
                     continue;
                 for (var j = i; j < i + width; j++)
                 {
-                    if (keys[j] < threshold)
+                    var key = keys[j];
+                    if (key < threshold)
                         continue;
-                    var weight = estimated ? t.WeightNow(j) : t.Weight[j];
+                    var weight = WeightOf(t, j, estimated);
                     total += weight;
+                    if (key > bestWithRoom && Eligibility.HasRoomNow(estimated ? weight : t.WeightNow(j)))
+                        bestWithRoom = key;
                     if (count < MaxCollected)
                     {
-                        near[count] = j;
+                        rows[count] = j;
                         weights[count] = weight;
                     }
                     count++;
                 }
             }
         }
-        if (count == 0 || (total <= 0 && estimated))
-            return -1;
-        var ticket = _random.NextDouble() * total;
-        if (count <= MaxCollected)
+        return new LotteryDraw(threshold, estimated, count, total, bestWithRoom);
+    }
+
+    /// <summary>A row of the lottery drawn with probability ∝ its weight (a row of weight 0 is never drawn while another has weight).</summary>
+    private int Draw(MirrorTable t, double[] keys, in LotteryDraw lottery, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights,
+        ReadOnlySpan<(int Start, int End)> ranges)
+    {
+        var ticket = _random.NextDouble() * lottery.Total;
+        if (lottery.Count <= MaxCollected)
         {
-            for (var k = 0; k < count; k++)
+            for (var k = 0; k < lottery.Count; k++)
             {
                 ticket -= weights[k];
                 if (ticket < 0 && weights[k] > 0)
-                    return near[k];
+                    return rows[k];
             }
-            return LastWeighted(near[..count], weights[..count]); // rounding left the ticket just past the last one
+            return LastWeighted(rows[..lottery.Count], weights[..lottery.Count]); // rounding left the ticket just past the last one
         }
         var chosen = -1;
         foreach (var (start, end) in ranges)
         {
             for (var j = start; j < end; j++)
             {
-                if (keys[j] < threshold)
+                if (keys[j] < lottery.Threshold)
                     continue;
-                var weight = estimated ? t.WeightNow(j) : t.Weight[j];
+                var weight = WeightOf(t, j, lottery.Estimated);
                 if (weight > 0 || chosen < 0)
                     chosen = j;
                 ticket -= weight;
@@ -469,88 +486,48 @@ internal sealed class MirrorSelector
         return (arc >= Math.PI ? -1 : Math.Cos(arc)) + tier - 1e-9;
     }
 
-    /// <summary>Whether a country- or continent-scoped mirror serves this client; a client of unknown country is out.</summary>
-    public static bool InScope(MirrorRecord mirror, in ClientLocation client) => mirror.Scope switch
-    {
-        MirrorScope.Country => client.Country.Length > 0 && string.Equals(mirror.Country, client.Country, StringComparison.OrdinalIgnoreCase),
-        MirrorScope.Continent => client.Continent.Length > 0 && string.Equals(mirror.Continent, client.Continent, StringComparison.OrdinalIgnoreCase),
-        _ => true,
-    };
-
-    /// <summary>
-    /// The same rules as <see cref="Select"/>, spelled out per mirror with a reason, for the mirror list.
-    /// Not on the redirect path: allocates freely.
-    /// </summary>
-    /// <param name="estimated">
-    /// Whether our own redirects since the mirror's last report count (the usual case); without them only
-    /// the reported figures do, as in <see cref="Select"/>'s last resort when every candidate is full by the estimate.
-    /// </param>
-    public static Exclusion Check(MirrorEntry mirror, FileEntry file, in ClientLocation client, bool https, bool estimated = true)
-    {
-        if (mirror.StandingExclusion != Exclusion.None)
-            return mirror.StandingExclusion;
-        // Spare when it reported, but taken since by our own redirects: full until its next report.
-        if (estimated && mirror.SpareNowBps <= 0)
-            return Exclusion.Full;
-        var r = mirror.Record;
-        if ((https ? r.HttpsUrl : r.HttpUrl).Length == 0)
-            return Exclusion.Scheme;
-        if (!r.Carries(file.Set))
-            return Exclusion.MissingSet;
-        if (r.Serial < file.ChangedAt)
-            return Exclusion.Stale;
-        if (!InScope(r, client))
-            return Exclusion.OutOfScope;
-        return Exclusion.None;
-    }
-
     /// <summary>
     /// Every mirror with its distance and, for candidates, rank order, whether it is in the lottery and
-    /// its chance of being the target; excluded ones carry the reason. For the mirror list, not the
-    /// redirect path: allocates freely, but ranks exactly as <see cref="Select"/> does — including its last
-    /// resort: when our own redirects have filled every candidate, the reported figures decide, and the
-    /// list shows those chances rather than no candidate at all.
+    /// its chance of being the target; excluded ones carry the reason (<see cref="Eligibility.Check"/>). For
+    /// the mirror list, not the redirect path: allocates freely. The chances come from <see cref="Select"/>'s
+    /// own steps — the same keys, the same lottery set-up (<see cref="Lottery"/>) and weights — so they are
+    /// the probabilities the draw uses, including its last resort: when our own redirects have filled every
+    /// candidate, the reported figures decide, and the list shows those chances rather than no candidate at all.
     /// </summary>
     public List<MirrorVerdict> Explain(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https)
     {
-        var verdicts = Explain(snapshot, file, client, https, estimated: true);
-        // No candidate, and some only because our redirects filled them: Select's last resort applies.
-        return verdicts.Count > 0 && verdicts[0].Exclusion != Exclusion.None && verdicts.Exists(v => v.Exclusion == Exclusion.Full)
-            ? Explain(snapshot, file, client, https, estimated: false)
-            : verdicts;
-    }
-
-    private List<MirrorVerdict> Explain(RoutingSnapshot snapshot, FileEntry file, in ClientLocation client, bool https, bool estimated)
-    {
+        var table = https ? snapshot.Https : snapshot.Http;
         var (cx, cy, cz) = client.HasCoordinates ? SnapshotBuilder.UnitVector(client.Latitude, client.Longitude) : _default;
-        var verdicts = new List<MirrorVerdict>(snapshot.Mirrors.Length);
-        var best = double.NegativeInfinity;
-        foreach (var mirror in snapshot.Mirrors)
+        var keys = new double[table.Serial.Length];
+        var rowOf = new int[snapshot.Mirrors.Length];
+        Array.Fill(rowOf, -1);
+        for (var row = 0; row < table.Serial.Length; row++)
         {
+            if (table.Entry[row] >= 0)
+                rowOf[table.Entry[row]] = row;
+        }
+
+        // Every row keyed, as Select's fallback keys them (its cells only skip rows that cannot matter).
+        ReadOnlySpan<(int Start, int End)> all = [(0, table.Serial.Length)];
+        var best = table.Count == 0 ? double.NegativeInfinity : KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
+        var lottery = new LotteryDraw(double.PositiveInfinity, Estimated: true, 0, 0, double.NegativeInfinity);
+        if (!double.IsNegativeInfinity(best))
+            lottery = Lottery(table, keys, best, double.NegativeInfinity, stackalloc int[MaxCollected], stackalloc double[MaxCollected], all)!.Value;
+
+        var verdicts = new List<MirrorVerdict>(snapshot.Mirrors.Length);
+        for (var i = 0; i < snapshot.Mirrors.Length; i++)
+        {
+            var mirror = snapshot.Mirrors[i];
             var r = mirror.Record;
             var (x, y, z) = SnapshotBuilder.UnitVector(r.Latitude, r.Longitude);
             var dot = x * cx + y * cy + z * cz;
             var sameAsn = client.Asn != 0 && r.Asn == client.Asn;
-            var key = dot + (sameAsn ? AsnBonus : 0);
-            var exclusion = Check(mirror, file, client, https, estimated);
-            if (exclusion == Exclusion.None && key > best)
-                best = key;
+            var exclusion = Eligibility.Check(snapshot, mirror, file, client, https, lottery.Estimated);
+            var row = rowOf[i];
+            var inLottery = exclusion == Exclusion.None && row >= 0 && keys[row] >= lottery.Threshold;
+            var chance = inLottery && lottery.Total > 0 ? WeightOf(table, row, lottery.Estimated) / lottery.Total : 0;
             var distance = Math.Acos(Math.Clamp(dot, -1, 1)) * GreatCircle.EarthRadiusKm;
-            verdicts.Add(new MirrorVerdict(mirror, distance, sameAsn, exclusion, key, false, 0));
-        }
-        var threshold = NearThreshold(best);
-        double Weight(MirrorEntry m) => estimated ? m.LotteryWeightNow : m.LotteryWeight;
-        double total = 0;
-        foreach (var v in verdicts)
-        {
-            if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                total += Weight(v.Mirror);
-        }
-        for (var i = 0; i < verdicts.Count; i++)
-        {
-            var v = verdicts[i];
-            if (v.Exclusion == Exclusion.None && v.Key >= threshold)
-                verdicts[i] = v with { Near = true, Chance = total > 0 ? Weight(v.Mirror) / total : 0 };
+            verdicts.Add(new MirrorVerdict(mirror, distance, sameAsn, exclusion, dot + (sameAsn ? AsnBonus : 0), inLottery, chance));
         }
         // Candidates first, in rank order; then the excluded, nearest first.
         verdicts.Sort(static (a, b) =>
@@ -561,7 +538,3 @@ internal sealed class MirrorSelector
         return verdicts;
     }
 }
-
-/// <summary>One mirror as judged for one request (mirror list and JSON).</summary>
-internal readonly record struct MirrorVerdict(
-    MirrorEntry Mirror, double DistanceKm, bool SameAsn, Exclusion Exclusion, double Key, bool Near, double Chance);

@@ -1,6 +1,5 @@
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Counting;
-using Downloads.Redirector.Selection;
 
 namespace Downloads.Redirector.Snapshots;
 
@@ -8,9 +7,6 @@ namespace Downloads.Redirector.Snapshots;
 internal sealed class MirrorEntry
 {
     public required MirrorRecord Record { get; init; }
-
-    /// <summary>Why the mirror takes no traffic at all right now, whatever the file (or <see cref="Exclusion.None"/>).</summary>
-    public Exclusion StandingExclusion { get; init; }
 
     /// <summary>Spare bandwidth, bytes/s: capacity minus the reported rate.</summary>
     public double SpareBps { get; init; }

@@ -32,9 +32,15 @@ internal sealed class RoutingSnapshot
     /// <summary>When the manifest was last verified.</summary>
     public DateTimeOffset ManifestLoadedAt { get; init; }
 
-    /// <summary>Whether a missing heartbeat was ignored for this table (<see cref="Selection.HeartbeatPanic"/>).</summary>
+    /// <summary>Whether a missing heartbeat was ignored for this table (the heartbeat panic rule, Selection/HeartbeatPanic.cs).</summary>
     public bool HeartbeatPanic { get; init; }
 
     /// <summary>Since when the panic threshold has been passed (carried from table to table), or null.</summary>
     public DateTimeOffset? PanicSince { get; init; }
+
+    /// <summary>Mirrors that would serve but for their heartbeat, and how many of them have none (what the panic rule counts).</summary>
+    public HeartbeatCount Heartbeats { get; init; }
 }
+
+/// <summary>Mirrors that would serve but for their heartbeat (<see cref="Serving"/>) and those of them without one (<see cref="Silent"/>).</summary>
+internal readonly record struct HeartbeatCount(int Serving, int Silent);

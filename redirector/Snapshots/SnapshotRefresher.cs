@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
-using Downloads.Redirector.Counting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -20,7 +19,7 @@ namespace Downloads.Redirector.Snapshots;
 /// outage leaves the redirector answering from what it knew.
 /// </summary>
 internal sealed partial class SnapshotRefresher(
-    SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, CounterRegistry counters,
+    SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, ISnapshotBuilder builder,
     IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log) : BackgroundService
 {
     /// <summary>More ids announced between two rounds than this: reload everything instead of one by one.</summary>
@@ -52,8 +51,7 @@ internal sealed partial class SnapshotRefresher(
             if (wantManifest || now - _manifestLoadedAt >= TimeSpan.FromSeconds(o.ManifestRefreshSeconds))
                 await RefreshManifestAsync(stoppingToken);
             await RefreshMirrorsAsync();
-            var snapshot = SnapshotBuilder.Build(_index, _mirrors, o, counters, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current,
-                time.GetUtcNow());
+            var snapshot = builder.Build(_index, _mirrors, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current, time.GetUtcNow());
             holder.Publish(snapshot);
             if (_collectAfterPublish)
             {
@@ -74,8 +72,7 @@ internal sealed partial class SnapshotRefresher(
         if (snapshot.HeartbeatPanic == _panic)
             return;
         _panic = snapshot.HeartbeatPanic;
-        var serving = snapshot.Mirrors.Count(m => Selection.HeartbeatPanic.WouldServe(m.Record));
-        var silent = snapshot.Mirrors.Count(m => Selection.HeartbeatPanic.WouldServe(m.Record) && !m.Record.Alive);
+        var (serving, silent) = snapshot.Heartbeats;
         if (_panic)
             LogPanicOn(log, silent, serving, options.Value.HeartbeatPanicPercent);
         else if (snapshot.PanicSince is not null)

@@ -3,6 +3,7 @@ using Downloads.Contracts.Mirrors;
 using Downloads.Redirector;
 using Downloads.Redirector.Counting;
 using Downloads.Redirector.Geo;
+using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 
 namespace Downloads.Redirector.Tests;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Downloads.Contracts.Manifests;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Sync;
 using Downloads.Testing;

@@ -36,7 +36,7 @@ public class HeartbeatPanicTests
     private static string[] Candidates(MirrorRecord[] records, RedirectorOptions? options = null)
     {
         var snapshot = Snapshot(records, options: options);
-        return [.. snapshot.Mirrors.Where(m => m.StandingExclusion == Exclusion.None).Select(m => m.Record.Id)];
+        return [.. snapshot.Mirrors.Where(m => Eligibility.Standing(snapshot, m) == Exclusion.None).Select(m => m.Record.Id)];
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public class HeartbeatPanicTests
     {
         var snapshot = Snapshot(Four(silent: 1));
         Assert.False(snapshot.HeartbeatPanic);
-        Assert.Equal(Exclusion.Down, snapshot.Mirrors.Single(m => m.Record.Id == "m0").StandingExclusion);
+        Assert.Equal(Exclusion.Down, Eligibility.Standing(snapshot, snapshot.Mirrors.Single(m => m.Record.Id == "m0")));
         Assert.Equal(["m1", "m2", "m3"], Candidates(Four(silent: 1)));
     }
 
@@ -74,9 +74,9 @@ public class HeartbeatPanicTests
         ];
         var snapshot = Snapshot(records);
         Assert.True(snapshot.HeartbeatPanic);
-        Assert.Equal(Exclusion.Unhealthy, snapshot.Mirrors.Single(m => m.Record.Id == "unhealthy").StandingExclusion);
-        Assert.Equal(Exclusion.Draining, snapshot.Mirrors.Single(m => m.Record.Id == "draining").StandingExclusion);
-        Assert.Equal(Exclusion.Pending, snapshot.Mirrors.Single(m => m.Record.Id == "pending").StandingExclusion);
+        Assert.Equal(Exclusion.Unhealthy, Eligibility.Standing(snapshot, snapshot.Mirrors.Single(m => m.Record.Id == "unhealthy")));
+        Assert.Equal(Exclusion.Draining, Eligibility.Standing(snapshot, snapshot.Mirrors.Single(m => m.Record.Id == "draining")));
+        Assert.Equal(Exclusion.Pending, Eligibility.Standing(snapshot, snapshot.Mirrors.Single(m => m.Record.Id == "pending")));
         // Never synced: not counted as serving, and no file's serial is at or below 0 anyway.
         Assert.Equal(["m0", "m1", "m2", "m3", "unsynced"], Candidates(records));
     }
@@ -104,7 +104,7 @@ public class HeartbeatPanicTests
         MirrorRecord[] back = [records[0], .. records.Skip(1).Select(r => r with { Alive = true })];
         var after = rounds.At(2, back);
         Assert.False(after.HeartbeatPanic);
-        Assert.Equal(Exclusion.Down, after.Mirrors.Single(m => m.Record.Id == "m0").StandingExclusion);
+        Assert.Equal(Exclusion.Down, Eligibility.Standing(after, after.Mirrors.Single(m => m.Record.Id == "m0")));
         Assert.Equal(3, after.Http.Count);
     }
 

@@ -81,7 +81,7 @@ public class MirrorSelectorTests
         for (var i = 0; i < 50; i++)
             Assert.Equal(["tyo"], Pick(selector, snapshot, London, https: https));
         var entry = Array.Find(snapshot.Mirrors, m => m.Record.Id == "near")!;
-        Assert.True(Enum.Parse<Exclusion>(expected) == MirrorSelector.Check(entry, snapshot.Entry("noobs/a.zip"), London, https), rule);
+        Assert.True(Enum.Parse<Exclusion>(expected) == Eligibility.Check(snapshot, entry, snapshot.Entry("noobs/a.zip"), London, https), rule);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public class MirrorSelectorTests
     {
         var snapshot = Snapshot([Mirror("near", 51.5, -0.13), Tyo]);
         Assert.Equal(["near", "tyo"], Pick(Selector(), snapshot, London, https: true));
-        Assert.Equal(Exclusion.None, MirrorSelector.Check(snapshot.Mirrors[0], snapshot.Entry("noobs/a.zip"), London, true));
+        Assert.Equal(Exclusion.None, Eligibility.Check(snapshot, snapshot.Mirrors[0], snapshot.Entry("noobs/a.zip"), London, true));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public class OwnRedirectsTests
         selector.Explain(snapshot, snapshot.Entry(Big), London, https: false).Single(v => v.Mirror.Record.Id == id).Chance;
 
     private static Exclusion CheckOf(RoutingSnapshot snapshot, string id) =>
-        MirrorSelector.Check(EntryOf(snapshot, id), snapshot.Entry(Big), London, https: false);
+        Eligibility.Check(snapshot, EntryOf(snapshot, id), snapshot.Entry(Big), London, https: false);
 
     /// <summary>A new report: the mirror's counters moved.</summary>
     private static MirrorRecord[] Reported(IReadOnlyList<MirrorRecord> records, double rateBps = 0) =>

@@ -1,13 +1,22 @@
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Counting;
-using Downloads.Redirector.Selection;
+using Downloads.Redirector.Snapshots;
+using Microsoft.Extensions.Options;
 
-namespace Downloads.Redirector.Snapshots;
+namespace Downloads.Redirector.Selection;
 
-/// <summary>Turns mirror records and a manifest index into a <see cref="RoutingSnapshot"/>; all the per-mirror arithmetic happens here, once.</summary>
-internal static class SnapshotBuilder
+/// <summary>
+/// Turns mirror records and a manifest index into a <see cref="RoutingSnapshot"/>; all the per-mirror arithmetic
+/// happens here, once. Its tables hold only the mirrors <see cref="Eligibility"/> admits whatever the file or
+/// client, so the request path applies only the per-request rules. It lives with the rules rather than in
+/// Snapshots/ so that Snapshots/ (the state) does not depend on Selection/ (the policy); the refresher reaches
+/// it through <see cref="ISnapshotBuilder"/>.
+/// </summary>
+internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, CounterRegistry counters) : ISnapshotBuilder
 {
-    private const double BytesPerMbit = 125_000;
+    public RoutingSnapshot Build(ManifestIndex index, IReadOnlyList<MirrorRecord> records, DateTimeOffset mirrorsLoadedAt,
+        DateTimeOffset manifestLoadedAt, RoutingSnapshot previous, DateTimeOffset now) =>
+        Build(index, records, options.Value, counters, mirrorsLoadedAt, manifestLoadedAt, previous, now);
 
     /// <summary>
     /// Builds a snapshot and closes a round of every mirror's <see cref="AssignedLoad"/> (carried over
@@ -22,7 +31,8 @@ internal static class SnapshotBuilder
     {
         var at = now ?? mirrorsLoadedAt;
         var maxAge = TimeSpan.FromSeconds(options.OwnRedirectsMaxAgeSeconds);
-        DateTimeOffset? panicSince = HeartbeatPanic.IsOn(records, options.HeartbeatPanicPercent) ? previous?.PanicSince ?? at : null;
+        var heartbeats = HeartbeatPanic.Count(records);
+        DateTimeOffset? panicSince = HeartbeatPanic.IsOn(heartbeats, options.HeartbeatPanicPercent) ? previous?.PanicSince ?? at : null;
         var panic = panicSince is { } since && at - since <= TimeSpan.FromSeconds(options.HeartbeatPanicMaxSeconds);
         // While silent mirrors are kept, our redirects to them are never "settled" by a report: keep
         // counting them instead of dropping the estimate after OwnRedirectsMaxAgeSeconds.
@@ -42,6 +52,7 @@ internal static class SnapshotBuilder
                 ManifestLoadedAt = manifestLoadedAt,
                 HeartbeatPanic = panic,
                 PanicSince = panicSince,
+                Heartbeats = heartbeats,
             };
         }
         var mirrors = new MirrorEntry[records.Count];
@@ -61,14 +72,14 @@ internal static class SnapshotBuilder
                 var before = Find(previous, r.Id);
                 var load = before?.Assigned ?? new AssignedLoad(at);
                 load.Roll(before is not null && Reported(before.Record, r), at, MaxAge(r));
-                entry = Entry(r, options, counters, load, panic);
+                entry = Entry(r, options, counters, load);
             }
             mirrors[i] = entry;
-            if (entry.StandingExclusion != Exclusion.None)
+            if (Eligibility.Standing(r, entry.SpareBps, panic) != Exclusion.None)
                 continue;
-            if (r.HttpUrl.Length > 0)
+            if (Eligibility.SpeaksScheme(r, https: false))
                 http.Add(i);
-            if (r.HttpsUrl.Length > 0)
+            if (Eligibility.SpeaksScheme(r, https: true))
                 https.Add(i);
         }
         return new RoutingSnapshot
@@ -81,6 +92,7 @@ internal static class SnapshotBuilder
             ManifestLoadedAt = manifestLoadedAt,
             HeartbeatPanic = panic,
             PanicSince = panicSince,
+            Heartbeats = heartbeats,
         };
     }
 
@@ -120,14 +132,12 @@ internal static class SnapshotBuilder
         !ReferenceEquals(before, after) && (!before.RateBps.Equals(after.RateBps) || before.BytesServed != after.BytesServed
             || before.Requests != after.Requests || before.Connections != after.Connections || before.Serial != after.Serial);
 
-    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load, bool heartbeatPanic)
+    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load)
     {
-        var capacity = r.CapacityMbps > 0 ? r.CapacityMbps : options.DefaultCapacityMbps;
-        var spare = capacity * BytesPerMbit - r.RateBps;
+        var spare = Eligibility.SpareBps(r, options.DefaultCapacityMbps);
         return new MirrorEntry
         {
             Record = r,
-            StandingExclusion = StandingExclusion(r, spare, heartbeatPanic),
             SpareBps = spare,
             LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
             CountryLower = r.Country.ToLowerInvariant(),
@@ -181,30 +191,6 @@ internal static class SnapshotBuilder
             table.Entry[row] = rows[source];
         }
         return table;
-    }
-
-    /// <summary>
-    /// The reasons that keep a mirror out whatever the file or client; the first that applies wins. With
-    /// <paramref name="heartbeatPanic"/> a missing heartbeat is not one of them (<see cref="HeartbeatPanic"/>).
-    /// </summary>
-    public static Exclusion StandingExclusion(MirrorRecord r, double spareBps, bool heartbeatPanic = false)
-    {
-        if (r.Status != MirrorStatus.Approved)
-            return Exclusion.Pending;
-        if (!r.Enabled || r.Weight <= 0)
-            return Exclusion.Disabled;
-        if (r.Draining)
-            return Exclusion.Draining;
-        if (!r.Alive && !heartbeatPanic)
-            return Exclusion.Down;
-        if (!r.Healthy)
-            return Exclusion.Unhealthy;
-        if (r.QuotaBytes > 0 && r.MonthBytes >= r.QuotaBytes)
-            return Exclusion.OverQuota;
-        // A mirror at capacity gets no new redirects until its reported rate drops.
-        if (spareBps <= 0)
-            return Exclusion.Full;
-        return Exclusion.None;
     }
 
     /// <summary>Point on the unit sphere; (0,0,0) for an unknown location, which ranks like a mirror a quarter of the world away.</summary>

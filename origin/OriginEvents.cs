@@ -1,0 +1,15 @@
+namespace Downloads.Origin;
+
+/// <summary>
+/// Log event ids of the origin, all in this one table so they stay unique (a test reflects over every
+/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 10xx publishing.
+/// </summary>
+internal static class OriginEvents
+{
+    public const int Published = 1001;
+    public const int SkippedPath = 1002;
+    public const int Serving = 1010;
+    public const int LoadFailed = 1011;
+    public const int Announced = 1020;
+    public const int NotAnnounced = 1021;
+}

@@ -1,0 +1,124 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Geo;
+using Downloads.Redirector.Snapshots;
+
+namespace Downloads.Redirector.Selection;
+
+/// <summary>
+/// Whether a mirror may serve a request: every rule, in one place (DESIGN.md, "A candidate mirror is…").
+/// The snapshot builder applies the standing rules once per table (<see cref="Standing"/>, <see cref="SpeaksScheme"/>),
+/// the heartbeat-panic rule asks <see cref="WouldServe"/>, <see cref="MirrorSelector.Select"/> applies the
+/// per-request rules to the table rows (<see cref="FreshAndCarries"/>, <see cref="Fresh"/>, <see cref="Carries"/>,
+/// <see cref="InScope"/>, <see cref="HasRoomNow"/>), and the mirror list spells them out per mirror with a
+/// reason (<see cref="Check"/>). Change a rule here and every one of them follows.
+/// </summary>
+internal static class Eligibility
+{
+    /// <summary>
+    /// The reasons that keep a mirror out whatever the file or client; the first that applies wins. With
+    /// <paramref name="heartbeatPanic"/> a missing heartbeat is not one of them (<see cref="HeartbeatPanic"/>).
+    /// </summary>
+    public static Exclusion Standing(MirrorRecord r, double spareBps, bool heartbeatPanic = false)
+    {
+        if (r.Status != MirrorStatus.Approved)
+            return Exclusion.Pending;
+        if (!r.Enabled || r.Weight <= 0)
+            return Exclusion.Disabled;
+        if (r.Draining)
+            return Exclusion.Draining;
+        if (!r.Alive && !heartbeatPanic)
+            return Exclusion.Down;
+        if (!r.Healthy)
+            return Exclusion.Unhealthy;
+        if (r.QuotaBytes > 0 && r.MonthBytes >= r.QuotaBytes)
+            return Exclusion.OverQuota;
+        // A mirror at capacity gets no new redirects until its reported rate drops.
+        if (spareBps <= 0)
+            return Exclusion.Full;
+        return Exclusion.None;
+    }
+
+    /// <summary>The standing exclusion of a mirror in a snapshot (as the snapshot's tables were built).</summary>
+    public static Exclusion Standing(RoutingSnapshot snapshot, MirrorEntry mirror) =>
+        Standing(mirror.Record, mirror.SpareBps, snapshot.HeartbeatPanic);
+
+    /// <summary>Spare bandwidth as reported, bytes/s: capacity (ops' or declared, else the default) less the reported rate.</summary>
+    public static double SpareBps(MirrorRecord r, double defaultCapacityMbps) =>
+        Bandwidth.BytesPerSecond(r.CapacityMbps > 0 ? r.CapacityMbps : defaultCapacityMbps) - r.RateBps;
+
+    /// <summary>
+    /// A mirror that would be serving but for its heartbeat: approved, enabled, not draining, passing health
+    /// checks, synced to some serial, with a URL (quota and capacity do not matter here).
+    /// </summary>
+    public static bool WouldServe(MirrorRecord r) =>
+        Standing(r, spareBps: 1, heartbeatPanic: true) is Exclusion.None or Exclusion.OverQuota or Exclusion.Full
+        && r.Serial > 0 && (r.HttpUrl.Length > 0 || r.HttpsUrl.Length > 0);
+
+    /// <summary>Whether the mirror has a base URL for the request's scheme.</summary>
+    public static bool SpeaksScheme(MirrorRecord r, bool https) => (https ? r.HttpsUrl : r.HttpUrl).Length > 0;
+
+    /// <summary>Synced at or past the serial where the file last changed (per-file freshness).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Fresh(long serial, FileEntry file) => serial >= file.ChangedAt;
+
+    /// <summary>Carries the file's set: by the set bit when the file has one, else by name.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Carries(ulong setMask, FileEntry file, MirrorRecord r) =>
+        file.SetBit != 0 ? (setMask & file.SetBit) != 0 : r.Carries(file.Set);
+
+    /// <summary>
+    /// <see cref="Fresh"/> and <see cref="Carries"/> for a vector of table rows at once (all bits set where
+    /// both hold): the redirect path's pass over the table.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<long> FreshAndCarries(Vector<long> serial, Vector<ulong> setMask, Vector<long> changedAt, Vector<ulong> setBit) =>
+        Vector.GreaterThanOrEqual(serial, changedAt) & ~Vector.Equals(setMask & setBit, Vector<ulong>.Zero).As<ulong, long>();
+
+    /// <summary>Whether a country- or continent-scoped mirror serves this client; a client of unknown country is out.</summary>
+    public static bool InScope(MirrorRecord mirror, in ClientLocation client) => mirror.Scope switch
+    {
+        MirrorScope.Country => client.Country.Length > 0 && string.Equals(mirror.Country, client.Country, StringComparison.OrdinalIgnoreCase),
+        MirrorScope.Continent => client.Continent.Length > 0 && string.Equals(mirror.Continent, client.Continent, StringComparison.OrdinalIgnoreCase),
+        _ => true,
+    };
+
+    /// <summary>
+    /// Room left by our own estimate: the reported spare less this redirector's own redirects since that
+    /// report (<see cref="AssignedLoad"/>), as the lottery weight now. A mirror without it is full until
+    /// its next report, and the lottery skips it while another candidate has room.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool HasRoomNow(double weightNow) => weightNow > 0;
+
+    /// <summary>
+    /// The same rules as <see cref="MirrorSelector.Select"/>, spelled out per mirror with the first reason
+    /// that applies, for the mirror list. Not on the redirect path.
+    /// </summary>
+    /// <param name="estimated">
+    /// Whether our own redirects since the mirror's last report count (the usual case); without them only
+    /// the reported figures do, as in <see cref="MirrorSelector.Select"/>'s last resort when every candidate
+    /// is full by the estimate.
+    /// </param>
+    public static Exclusion Check(RoutingSnapshot snapshot, MirrorEntry mirror, FileEntry file, in ClientLocation client, bool https,
+        bool estimated = true)
+    {
+        var standing = Standing(snapshot, mirror);
+        if (standing != Exclusion.None)
+            return standing;
+        // Spare when it reported, but taken since by our own redirects: full until its next report.
+        if (estimated && !HasRoomNow(mirror.LotteryWeightNow))
+            return Exclusion.Full;
+        var r = mirror.Record;
+        if (!SpeaksScheme(r, https))
+            return Exclusion.Scheme;
+        if (!r.Carries(file.Set))
+            return Exclusion.MissingSet;
+        if (!Fresh(r.Serial, file))
+            return Exclusion.Stale;
+        if (!InScope(r, client))
+            return Exclusion.OutOfScope;
+        return Exclusion.None;
+    }
+}
