@@ -8,6 +8,8 @@ internal static class OriginEvents
 {
     public const int Published = 1001;
     public const int SkippedPath = 1002;
+    public const int SkippedLink = 1003;
+    public const int SkippedFolderLink = 1004;
     public const int Serving = 1010;
     public const int LoadFailed = 1011;
     public const int Announced = 1020;

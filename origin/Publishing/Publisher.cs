@@ -193,10 +193,10 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
         [LoggerMessage(EventId = OriginEvents.SkippedPath, Level = LogLevel.Warning, Message = "Skipped '{Path}': not a publishable path (top-level files and reserved names are not published)")]
         public static partial void SkippedPath(ILogger logger, string path);
 
-        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Skipped '{Path}': a link to '{Target}', which is no file inside the root")]
+        [LoggerMessage(EventId = OriginEvents.SkippedLink, Level = LogLevel.Warning, Message = "Skipped '{Path}': a link to '{Target}', which is no file inside the root")]
         public static partial void SkippedLink(ILogger logger, string path, string target);
 
-        [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Skipped folder '{Path}': a link (linked folders are not published; link the files instead)")]
+        [LoggerMessage(EventId = OriginEvents.SkippedFolderLink, Level = LogLevel.Warning, Message = "Skipped folder '{Path}': a link (linked folders are not published; link the files instead)")]
         public static partial void SkippedFolderLink(ILogger logger, string path);
     }
 }
