@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Manifests;
+using Downloads.GeoData;
 using Downloads.Mirror;
 using Downloads.Origin;
 using Downloads.Redirector;

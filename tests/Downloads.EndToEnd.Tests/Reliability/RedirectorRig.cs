@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Redis;
+using Downloads.GeoData;
 using Downloads.Redirector;
 using Downloads.Testing;
 using Microsoft.AspNetCore.Builder;

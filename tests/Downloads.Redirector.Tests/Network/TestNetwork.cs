@@ -1,7 +1,7 @@
 using System.Globalization;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Redis;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Downloads.Redirector.Geo;
 using Downloads.Testing;
 using Microsoft.AspNetCore.Builder;
