@@ -42,18 +42,21 @@ public static class Program
         var clients = new ClientPool(networks, city);
 
         var key = ManifestSigner.GenerateKeyPair();
-        await using var origin = await StartOriginAsync(key.PrivateKey);
+        await using var origin = await StaticHost.StartAsync();
+        origin.Publish(ScenarioManifest(), key.PrivateKey);
         var mirrors = Scenario.Mirrors();
         foreach (var m in mirrors)
             await m.RegisterAsync(db, s_heartbeat);
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var serverTimes = new ServerTimes();
-        await using var redirector = RedirectorApp.Build([
-            $"--urls={url}", $"--Redis:Configuration={redis.Configuration}",
-            $"--Redirector:Origin={origin.Urls.First()}", $"--Redirector:PublicKey={key.PublicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.5", "--Redirector:CounterFlushSeconds=1", "--Health:Enabled=false",
-            $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", .. args.Skip(1)],
+        var redirectorArgs = new RedirectorArgs
+        {
+            Url = url, Redis = redis.Configuration, Origin = origin.Url, PublicKey = key.PublicKey, CityDatabase = city, AsnDatabase = asn,
+            MirrorRefreshSeconds = 0.5, CounterFlushSeconds = 1, HealthChecks = false,
+            LogLevel = null, // the levels it ships with
+        };
+        await using var redirector = RedirectorApp.Build(redirectorArgs.Build([.. args.Skip(1)]),
             services => services.AddSingleton<IStartupFilter>(new ServerTiming(serverTimes)));
         await redirector.StartAsync();
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, MaxConnectionsPerServer = 256 })
@@ -190,8 +193,8 @@ public static class Program
         }
     }
 
-    /// <summary>A stand-in origin serving a signed manifest of the scenario's images (no bodies: nobody downloads from it here).</summary>
-    private static async Task<WebApplication> StartOriginAsync(string privateKey)
+    /// <summary>The scenario's images as a manifest (no bodies: nobody downloads from the stand-in origin here).</summary>
+    private static Manifest ScenarioManifest()
     {
         var files = new List<ManifestFile>();
         for (var i = 0; i < Scenario.FileSizes.Length; i++)
@@ -206,14 +209,6 @@ public static class Program
                 Chunks = chunks, ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch,
             });
         }
-        var bytes = ManifestCodec.Serialize(new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files });
-        var signature = ManifestSigner.Sign(bytes, privateKey);
-        var builder = WebApplication.CreateSlimBuilder([$"--urls=http://127.0.0.1:{FreePort.Next()}"]);
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapGet(ManifestDefaults.ManifestPath, () => Results.Bytes(bytes, "application/json"));
-        app.MapGet(ManifestDefaults.SignaturePath, () => Results.Text(signature));
-        await app.StartAsync();
-        return app;
+        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files };
     }
 }

@@ -219,9 +219,8 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     public async Task A_manifest_with_a_bad_signature_is_refused()
     {
         await using var net = await StartAsync(redis);
-        var bytes = net.Origin.Published!.Value.Manifest;
         var (otherKey, _) = Contracts.Manifests.ManifestSigner.GenerateKeyPair();
-        net.Origin.Published = (bytes, Contracts.Manifests.ManifestSigner.Sign(bytes, otherKey));
+        net.Origin.Publish(net.Origin.Published!.Value.Manifest, otherKey);
         await net.StartRedirectorAsync(waitReady: false);
         await Eventually.TrueAsync(async () => (await net.GetAsync("/-/health")).StatusCode == HttpStatusCode.ServiceUnavailable,
             TimeSpan.FromSeconds(10), "health reports no manifest");
