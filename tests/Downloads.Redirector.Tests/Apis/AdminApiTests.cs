@@ -2,9 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Tests.Membership;
 using Downloads.Testing;
 
-namespace Downloads.Redirector.Tests.Membership;
+namespace Downloads.Redirector.Tests.Apis;
 
 public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer>
 {

@@ -4,7 +4,7 @@ using Downloads.Redirector.Tests.Network;
 using Downloads.Testing;
 using StackExchange.Redis;
 
-namespace Downloads.Redirector.Tests.Ops;
+namespace Downloads.Redirector.Tests.Counting;
 
 /// <summary>
 /// Counting in every mode: redirects answered while Redis is away are counted in memory and merged
