@@ -81,7 +81,7 @@ public static class Program
         await stop.CancelAsync();
         await Task.WhenAll(reporter, sampler);
 
-        await Task.Delay(2500); // a counter flush or two
+        await FlushedAsync(http, db);
         var countries = await db.HashGetAllAsync(Keyspace.StatsCountries(DateTimeOffset.UtcNow));
         var summary = Report.Write(output, record, serverTimes, mirrors, countries.ToDictionary(e => e.Name.ToString(), e => (double)(long)e.Value), clients.Distinct);
         Console.WriteLine(summary);
@@ -157,6 +157,25 @@ public static class Program
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             record.Refused(t, 0);
+        }
+    }
+
+    /// <summary>Waits (15 s at most) until Redis has counted every redirect the redirector served: its counters are flushed.</summary>
+    private static async Task FlushedAsync(HttpClient http, StackExchange.Redis.IDatabase db)
+    {
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                var served = PrometheusText.Parse(await http.GetStringAsync("/-/metrics"))
+                    .Where(s => s.Name == "downloads_redirects_total" && s.Label("outcome") is "mirror" or "fallback").Sum(s => s.Value);
+                var counted = (await db.HashValuesAsync(Keyspace.StatsCountries(DateTimeOffset.UtcNow))).Sum(v => (long)v);
+                return counted >= served;
+            }, TimeSpan.FromSeconds(15), "every redirect counted in Redis");
+        }
+        catch (TimeoutException e)
+        {
+            Console.WriteLine($"{e.Message}; the country figures fall short");
         }
     }
 

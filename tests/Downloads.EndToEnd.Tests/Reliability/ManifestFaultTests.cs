@@ -33,7 +33,7 @@ public sealed class ManifestFaultTests(RedisServer redis) : IClassFixture<RedisS
             ? ManifestCodec.Serialize(new Manifest { Serial = 0, Published = DateTimeOffset.UtcNow, Files = [] })
             : Encoding.UTF8.GetBytes(json);
         rig.Origin.Publish(bytes, rig.PrivateKey);
-        await Task.Delay(TimeSpan.FromSeconds(1.5)); // several refresh rounds see it
+        await rig.Origin.FetchedAgainAsync(3, TimeSpan.FromSeconds(10), "several refresh rounds download the broken manifest");
         Assert.Equal(1, await rig.SerialAsync());
         using (var redirect = await rig.GetAsync("/" + RedirectorRig.PathOf(0)))
             Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
