@@ -59,7 +59,7 @@ REDIRECTOR=$root/redirector/bin/Release/net10.0/Downloads.Redirector.dll
 
 # GeoLite2-scale databases, generated once per version of the generator (~30 s) and kept between runs.
 geo_cache=${DOWNLOADS_BENCH_GEO:-/tmp/downloads-bench-geo}
-geo_stamp=$(cat "$root"/contracts/Geo/*.cs "$root/bench/Downloads.Bench/Program.cs" | sha256sum | cut -c1-16)
+geo_stamp=$(cat "$root"/tools/geodata/*.cs "$root/bench/Downloads.Bench/Program.cs" | sha256sum | cut -c1-16)
 if [ ! -f "$geo_cache/$geo_stamp" ]; then
   rm -rf "$geo_cache"
   "${bench[@]}" geo "$geo_cache" >&2

@@ -1,6 +1,6 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Downloads.Redirector.Geo;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 using BenchmarkDotNet.Running;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
+using Downloads.GeoData;
 using StackExchange.Redis;
 
 namespace Downloads.Bench;

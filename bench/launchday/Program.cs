@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Redis;
+using Downloads.GeoData;
 using Downloads.Redirector;
 using Downloads.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -42,18 +42,21 @@ public static class Program
         var clients = new ClientPool(networks, city);
 
         var key = ManifestSigner.GenerateKeyPair();
-        await using var origin = await StartOriginAsync(key.PrivateKey);
+        await using var origin = await StaticHost.StartAsync();
+        origin.Publish(ScenarioManifest(), key.PrivateKey);
         var mirrors = Scenario.Mirrors();
         foreach (var m in mirrors)
             await m.RegisterAsync(db, HeartbeatTtl);
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var serverTimes = new ServerTimes();
-        await using var redirector = RedirectorApp.Build([
-            $"--urls={url}", $"--Redis:Configuration={redis.Configuration}",
-            $"--Redirector:Origin={origin.Urls.First()}", $"--Redirector:PublicKey={key.PublicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.5", "--Redirector:CounterFlushSeconds=1", "--Health:Enabled=false",
-            $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", .. args.Skip(1)],
+        var redirectorArgs = new RedirectorArgs
+        {
+            Url = url, Redis = redis.Configuration, Origin = origin.Url, PublicKey = key.PublicKey, CityDatabase = city, AsnDatabase = asn,
+            MirrorRefreshSeconds = 0.5, CounterFlushSeconds = 1, HealthChecks = false,
+            LogLevel = null, // the levels it ships with
+        };
+        await using var redirector = RedirectorApp.Build(redirectorArgs.Build([.. args.Skip(1)]),
             services => services.AddSingleton<IStartupFilter>(new ServerTiming(serverTimes)));
         await redirector.StartAsync();
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, MaxConnectionsPerServer = 256 })
@@ -78,7 +81,7 @@ public static class Program
         await stop.CancelAsync();
         await Task.WhenAll(reporter, sampler);
 
-        await Task.Delay(2500); // a counter flush or two
+        await FlushedAsync(http, db);
         var countries = await db.HashGetAllAsync(Keyspace.StatsCountries(DateTimeOffset.UtcNow));
         var summary = Report.Write(output, record, serverTimes, mirrors, countries.ToDictionary(e => e.Name.ToString(), e => (double)(long)e.Value), clients.Distinct);
         Console.WriteLine(summary);
@@ -157,6 +160,25 @@ public static class Program
         }
     }
 
+    /// <summary>Waits (15 s at most) until Redis has counted every redirect the redirector served: its counters are flushed.</summary>
+    private static async Task FlushedAsync(HttpClient http, StackExchange.Redis.IDatabase db)
+    {
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                var served = PrometheusText.Parse(await http.GetStringAsync("/-/metrics"))
+                    .Where(s => s.Name == "downloads_redirects_total" && s.Label("outcome") is "mirror" or "fallback").Sum(s => s.Value);
+                var counted = (await db.HashValuesAsync(Keyspace.StatsCountries(DateTimeOffset.UtcNow))).Sum(v => (long)v);
+                return counted >= served;
+            }, TimeSpan.FromSeconds(15), "every redirect counted in Redis");
+        }
+        catch (TimeoutException e)
+        {
+            Console.WriteLine($"{e.Message}; the country figures fall short");
+        }
+    }
+
     private static async Task ReportLoopAsync(StackExchange.Redis.IDatabase db, SimMirror[] mirrors, Func<double> now, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(ReportEvery);
@@ -190,8 +212,8 @@ public static class Program
         }
     }
 
-    /// <summary>A stand-in origin serving a signed manifest of the scenario's images (no bodies: nobody downloads from it here).</summary>
-    private static async Task<WebApplication> StartOriginAsync(string privateKey)
+    /// <summary>The scenario's images as a manifest (no bodies: nobody downloads from the stand-in origin here).</summary>
+    private static Manifest ScenarioManifest()
     {
         var files = new List<ManifestFile>();
         for (var i = 0; i < Scenario.FileSizes.Length; i++)
@@ -206,14 +228,6 @@ public static class Program
                 Chunks = chunks, ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch,
             });
         }
-        var bytes = ManifestCodec.Serialize(new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files });
-        var signature = ManifestSigner.Sign(bytes, privateKey);
-        var builder = WebApplication.CreateSlimBuilder([$"--urls=http://127.0.0.1:{FreePort.Next()}"]);
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapGet(ManifestDefaults.ManifestPath, () => Results.Bytes(bytes, "application/json"));
-        app.MapGet(ManifestDefaults.SignaturePath, () => Results.Text(signature));
-        await app.StartAsync();
-        return app;
+        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files };
     }
 }

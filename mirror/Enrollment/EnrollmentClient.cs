@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using Downloads.Contracts.Mirrors;
 using Downloads.Mirror.Reporting;
+using Polly;
+using Polly.Retry;
 using StackExchange.Redis;
 
 namespace Downloads.Mirror.Enrollment;
@@ -10,12 +12,12 @@ namespace Downloads.Mirror.Enrollment;
 /// a user already in <c>Redis:Configuration</c> (deployed by Ansible) wins; then credentials saved by
 /// an earlier enrollment; then enrollment with <c>Enrollment:Token</c>; otherwise the configured
 /// connection as is (local development: the mirror registers itself and stays pending).
-/// Runs once, while the Redis options are first built at start-up, before anything connects.
+/// Runs once at start-up, before anything connects (<see cref="EnrollingLifetime"/>).
 /// </summary>
 internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentOptions options, ILogger log)
 {
     /// <summary>Returns the Redis configuration string to connect with.</summary>
-    public string Resolve(string configuration)
+    public async Task<string> ResolveAsync(string configuration, CancellationToken cancellationToken)
     {
         var parsed = ConfigurationOptions.Parse(configuration);
         if (!string.IsNullOrEmpty(parsed.User))
@@ -26,7 +28,7 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
         var saved = SavedCredentials.Load(mirror.DataDir);
         if (saved is null && !string.IsNullOrWhiteSpace(options.Token))
         {
-            saved = Enroll();
+            saved = await EnrollAsync(cancellationToken);
             saved.Save(mirror.DataDir);
         }
         if (saved is null)
@@ -48,7 +50,7 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
         return parsed.ToString(includePassword: true);
     }
 
-    private SavedCredentials Enroll()
+    private async Task<SavedCredentials> EnrollAsync(CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(options.Redirector))
             throw new InvalidOperationException("Enrollment:Token is set but Enrollment:Redirector is not; set it to the redirector's base URL");
@@ -60,32 +62,46 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
             Info = MirrorInfo.From(mirror).ToDictionary(f => f.Key, f => f.Value),
         };
         using var http = new HttpClient { Timeout = options.Timeout };
-        for (var attempt = 1; ; attempt++)
+        return await Retry(url).ExecuteAsync(async token =>
         {
-            try
+            using var response = await http.PostAsJsonAsync(url, request, token);
+            var body = await response.Content.ReadAsStringAsync(token);
+            if (!response.IsSuccessStatusCode)
             {
-                // Synchronous on purpose: this runs once while options are built, before the host starts.
-                using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(request) };
-                using var response = http.Send(message);
-                var body = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
-                if (!response.IsSuccessStatusCode)
-                {
-                    // 4xx: the token is wrong, used or expired, or the id is taken; retrying will not help.
-                    if ((int)response.StatusCode is >= 400 and < 500)
-                        throw new InvalidOperationException($"Enrollment of mirror '{mirror.Id}' at {url} was refused ({(int)response.StatusCode}): {OneLine(body)}. Ask ops for a new token.");
-                    throw new HttpRequestException($"{(int)response.StatusCode} {OneLine(body)}");
-                }
-                var answer = System.Text.Json.JsonSerializer.Deserialize<EnrollResponse>(body, System.Text.Json.JsonSerializerOptions.Web)
-                    ?? throw new InvalidOperationException($"Enrollment answer from {url} was empty");
-                LogEnrolled(log, mirror.Id, url.ToString(), answer.Status);
-                return new SavedCredentials { Id = mirror.Id, User = answer.User, Password = answer.Password, SharedUser = answer.SharedUser };
+                // 4xx: the token is wrong, used or expired, or the id is taken; retrying will not help.
+                if ((int)response.StatusCode is >= 400 and < 500)
+                    throw new InvalidOperationException($"Enrollment of mirror '{mirror.Id}' at {url} was refused ({(int)response.StatusCode}): {OneLine(body)}. Ask ops for a new token.");
+                throw new HttpRequestException($"{(int)response.StatusCode} {OneLine(body)}");
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt < options.Attempts)
+            var answer = System.Text.Json.JsonSerializer.Deserialize<EnrollResponse>(body, System.Text.Json.JsonSerializerOptions.Web)
+                ?? throw new InvalidOperationException($"Enrollment answer from {url} was empty");
+            LogEnrolled(log, mirror.Id, url.ToString(), answer.Status);
+            return new SavedCredentials { Id = mirror.Id, User = answer.User, Password = answer.Password, SharedUser = answer.SharedUser };
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="EnrollmentOptions.Attempts"/> attempts, 1 s, 2 s, … apart (the redirector may be restarting),
+    /// for failures another attempt may cure: no answer, a timeout, a 5xx. A refusal (4xx) and a stop are final.
+    /// </summary>
+    private ResiliencePipeline Retry(Uri url)
+    {
+        if (options.Attempts <= 1)
+            return ResiliencePipeline.Empty;
+        return new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = options.Attempts - 1,
+            BackoffType = DelayBackoffType.Linear,
+            Delay = TimeSpan.FromSeconds(1),
+            UseJitter = false,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is HttpRequestException
+                || (args.Outcome.Exception is TaskCanceledException && !args.Context.CancellationToken.IsCancellationRequested)),
+            OnRetry = args =>
             {
-                LogRetry(log, mirror.Id, url.ToString(), e.Message, attempt);
-                Thread.Sleep(TimeSpan.FromSeconds(attempt));
-            }
-        }
+                LogRetry(log, mirror.Id, url.ToString(), args.Outcome.Exception?.Message ?? "", args.AttemptNumber + 1);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
     }
 
     internal static Uri EnrollUrl(string redirector)

@@ -1,5 +1,5 @@
 using System.Net;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Geo;

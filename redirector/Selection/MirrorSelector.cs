@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Numerics;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Geo;
 using Downloads.Redirector.Snapshots;

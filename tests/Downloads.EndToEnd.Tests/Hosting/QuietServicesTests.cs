@@ -28,7 +28,8 @@ public sealed class QuietServicesTests(QuietNetwork net) : IClassFixture<QuietNe
                 await response.Content.ReadAsByteArrayAsync();
             }
         }
-        // The console logger writes from its own queue: give a line time to come out.
+        // The console logger writes from its own queue: give a line time to come out. A sleep that shows nothing
+        // happens: there is no condition to wait for when the expected output is none.
         await Task.Delay(500);
         return service.OutputBytes - before;
     }

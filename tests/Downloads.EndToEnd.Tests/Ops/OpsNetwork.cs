@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Manifests;
+using Downloads.GeoData;
 using Downloads.Mirror;
 using Downloads.Origin;
 using Downloads.Redirector;
@@ -47,12 +47,15 @@ public sealed class OpsNetwork : IAsyncLifetime
             $"--Origin:Root={root}", $"--Origin:StateDir={_dir.Combine("origin-state")}", $"--Origin:PrivateKey={privateKey}", redis, quiet);
         await Origin.StartAsync();
 
-        Redirector = new ServiceHost("redirector", FreePort.Next(), RedirectorApp.Build,
-            redis, $"--Redirector:Origin={Origin.BaseUrl}", $"--Redirector:PublicKey={publicKey}", "--Redirector:MirrorRefreshSeconds=0.25",
-            "--Redirector:CounterFlushSeconds=0.25", $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", $"--Admin:Token={Token}",
-            "--Ops:SampleSeconds=0.5",
+        var redirectorArgs = new RedirectorArgs
+        {
+            Redis = Redis.Configuration, Origin = Origin.BaseUrl, PublicKey = publicKey, CityDatabase = city, AsnDatabase = asn,
+            MirrorRefreshSeconds = 0.25, CounterFlushSeconds = 0.25,
             // Active probes fetch whole 4 MiB chunks: off here so the only traffic on the chart is the test's download.
-            "--Health:Enabled=false", quiet);
+            HealthChecks = false,
+        };
+        Redirector = new ServiceHost("redirector", FreePort.Next(), RedirectorApp.Build,
+            redirectorArgs.Build($"--Admin:Token={Token}", "--Ops:SampleSeconds=0.5"));
         await Redirector.StartAsync();
 
         foreach (var (id, lat, lon, country) in new[] { ("m-lon", 51.5, -0.12, "GB"), ("m-sto", 59.33, 18.07, "SE") })

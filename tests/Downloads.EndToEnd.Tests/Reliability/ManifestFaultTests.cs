@@ -27,21 +27,20 @@ public sealed class ManifestFaultTests(RedisServer redis) : IClassFixture<RedisS
         await using var rig = await RedirectorRig.StartAsync(redis.Admin.GetDatabase(), redis.Configuration, null,
             "--Redirector:ManifestRefreshSeconds=0.2");
         Assert.Equal(1, await rig.SerialAsync());
-        var good = rig.Published;
+        var good = rig.Origin.Published!.Value;
 
         var bytes = what == "older serial"
             ? ManifestCodec.Serialize(new Manifest { Serial = 0, Published = DateTimeOffset.UtcNow, Files = [] })
             : Encoding.UTF8.GetBytes(json);
-        rig.Published = (bytes, ManifestSigner.Sign(bytes, rig.PrivateKey));
-        await Task.Delay(TimeSpan.FromSeconds(1.5)); // several refresh rounds see it
+        rig.Origin.Publish(bytes, rig.PrivateKey);
+        await rig.Origin.FetchedAgainAsync(3, TimeSpan.FromSeconds(10), "several refresh rounds download the broken manifest");
         Assert.Equal(1, await rig.SerialAsync());
         using (var redirect = await rig.GetAsync("/" + RedirectorRig.PathOf(0)))
             Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
 
         // The control: the same path of refresh takes a good manifest, so the refusal above was a refusal.
         var next = ManifestCodec.TryParse(good.Manifest, out _)! with { Serial = 3 };
-        var nextBytes = ManifestCodec.Serialize(next);
-        rig.Published = (nextBytes, ManifestSigner.Sign(nextBytes, rig.PrivateKey));
+        rig.Origin.Publish(next, rig.PrivateKey);
         await Eventually.TrueAsync(async () => await rig.SerialAsync() == 3, TimeSpan.FromSeconds(10), "the good manifest is taken");
     }
 }

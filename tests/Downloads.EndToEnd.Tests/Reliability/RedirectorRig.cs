@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Downloads.Contracts.Geo;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Redis;
+using Downloads.GeoData;
 using Downloads.Redirector;
 using Downloads.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Downloads.EndToEnd.Tests.Reliability;
@@ -24,7 +22,6 @@ internal sealed class RedirectorRig : IAsyncDisposable
     public const string London = "81.2.69.142";
 
     private readonly TempDirectory _dir = new("rig");
-    private WebApplication? _origin;
 
     public WebApplication App { get; private set; } = null!;
     public string Url { get; private set; } = "";
@@ -35,17 +32,18 @@ internal sealed class RedirectorRig : IAsyncDisposable
     public static async Task<RedirectorRig> StartAsync(IDatabase db, string redisConfiguration, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null, params string[] extra)
     {
         var rig = new RedirectorRig();
-        await rig.StartOriginAsync();
+        rig.Origin = await StaticHost.StartAsync();
+        rig.Origin.Publish(FirstManifest(), rig.PrivateKey);
         await AddMirrorAsync(db, "lon", "http://lon.example", 51.5, -0.12, "GB");
         await AddMirrorAsync(db, "par", "http://par.example", 48.86, 2.35, "FR");
         var (city, asn) = SampleGeoDatabases.WriteAll(rig._dir.Path);
-        var port = FreePort.Next();
-        rig.Url = $"http://127.0.0.1:{port}";
-        rig.App = RedirectorApp.Build([
-            $"--urls={rig.Url}", $"--Redis:Configuration={redisConfiguration}",
-            $"--Redirector:Origin=http://127.0.0.1:{rig._originPort}", $"--Redirector:PublicKey={ManifestSigner.PublicKeyOf(rig.PrivateKey)}",
-            "--Redirector:MirrorRefreshSeconds=0.2", "--Redirector:CounterFlushSeconds=0.2", "--Health:Enabled=false",
-            "--Logging:LogLevel:Default=Warning", $"--Geo:CityDatabase={city}", $"--Geo:AsnDatabase={asn}", .. extra], configure);
+        rig.Url = $"http://127.0.0.1:{FreePort.Next()}";
+        var args = new RedirectorArgs
+        {
+            Url = rig.Url, Redis = redisConfiguration, Origin = rig.Origin.Url, PublicKey = ManifestSigner.PublicKeyOf(rig.PrivateKey),
+            CityDatabase = city, AsnDatabase = asn, HealthChecks = false,
+        };
+        rig.App = RedirectorApp.Build(args.Build(extra), configure);
         await rig.App.StartAsync();
         await Eventually.TrueAsync(async () =>
         {
@@ -55,10 +53,8 @@ internal sealed class RedirectorRig : IAsyncDisposable
         return rig;
     }
 
-    private int _originPort;
-
-    /// <summary>What the stand-in origin serves now (manifest bytes, signature); replace to publish.</summary>
-    public (byte[] Manifest, string Signature) Published { get; set; }
+    /// <summary>The stand-in origin: serves the signed manifest of <see cref="FileCount"/> files; publish to replace it.</summary>
+    public StaticHost Origin { get; private set; } = null!;
 
     /// <summary>The serial the redirector runs from, per its <c>/-/health</c>.</summary>
     public async Task<long> SerialAsync()
@@ -68,7 +64,7 @@ internal sealed class RedirectorRig : IAsyncDisposable
         return doc.RootElement.GetProperty("serial").GetInt64();
     }
 
-    private async Task StartOriginAsync()
+    private static Manifest FirstManifest()
     {
         var files = new List<ManifestFile>();
         for (var i = 0; i < FileCount; i++)
@@ -76,15 +72,7 @@ internal sealed class RedirectorRig : IAsyncDisposable
             var sha = Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(i)));
             files.Add(new ManifestFile { Path = PathOf(i), Size = 1000 + i, Sha256 = sha, Chunks = [sha], ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch });
         }
-        var bytes = ManifestCodec.Serialize(new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files });
-        Published = (bytes, ManifestSigner.Sign(bytes, PrivateKey));
-        _originPort = FreePort.Next();
-        var builder = WebApplication.CreateSlimBuilder([$"--urls=http://127.0.0.1:{_originPort}"]);
-        builder.Logging.ClearProviders();
-        _origin = builder.Build();
-        _origin.MapGet(ManifestDefaults.ManifestPath, () => Results.Bytes(Published.Manifest, "application/json"));
-        _origin.MapGet(ManifestDefaults.SignaturePath, () => Results.Text(Published.Signature));
-        await _origin.StartAsync();
+        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files };
     }
 
     public static Task AddMirrorAsync(IDatabase db, string id, string url, double lat, double lon, string country) =>
@@ -102,8 +90,8 @@ internal sealed class RedirectorRig : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        if (_origin is not null)
-            await _origin.DisposeAsync();
+        if (Origin is not null)
+            await Origin.DisposeAsync();
         Http.Dispose();
         _dir.Dispose();
     }

@@ -1,17 +1,22 @@
+using Downloads.Contracts.Mirrors;
 using Downloads.Mirror.Enrollment;
 using Downloads.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Downloads.Mirror.Tests.Enrollment;
 
 public sealed class EnrollmentClientTests
 {
-    private static EnrollmentClient Client(string dataDir, string? token = null) =>
+    private static EnrollmentClient Client(string dataDir, string? token = null, string redirector = "http://127.0.0.1:9") =>
         new(new MirrorOptions { Id = "uk1", DataDir = dataDir, HttpUrl = "http://uk1.example.org" },
-            new EnrollmentOptions { Token = token, Redirector = "http://127.0.0.1:9" }, NullLogger.Instance);
+            new EnrollmentOptions { Token = token, Redirector = redirector }, NullLogger.Instance);
 
     [Fact]
-    public void Saved_credentials_are_written_owner_only_and_used_for_the_connection()
+    public async Task Saved_credentials_are_written_owner_only_and_used_for_the_connection()
     {
         using var dir = new TempDirectory();
         new SavedCredentials { Id = "uk1", User = "dl-m-uk1", Password = "pw" }.Save(dir.Path);
@@ -20,35 +25,36 @@ public sealed class EnrollmentClientTests
         Assert.False(File.Exists(SavedCredentials.PathIn(dir.Path) + ".tmp"));
 
         // A token is ignored once credentials are saved (it was burnt by the first enrollment).
-        var config = Client(dir.Path, token: "dlt_old").Resolve("127.0.0.1:6379,abortConnect=false");
+        var config = await Client(dir.Path, token: "dlt_old").ResolveAsync("127.0.0.1:6379,abortConnect=false", default);
         Assert.Contains("user=dl-m-uk1", config);
         Assert.Contains("password=pw", config);
     }
 
     [Fact]
-    public void A_user_in_the_configuration_wins_and_skips_enrollment()
+    public async Task A_user_in_the_configuration_wins_and_skips_enrollment()
     {
         using var dir = new TempDirectory();
         // The token would fail (nothing listens on port 9) if enrollment were attempted.
-        Assert.Equal("127.0.0.1:6379,user=ansible-uk1,password=x", Client(dir.Path, token: "dlt_x").Resolve("127.0.0.1:6379,user=ansible-uk1,password=x"));
+        Assert.Equal("127.0.0.1:6379,user=ansible-uk1,password=x",
+            await Client(dir.Path, token: "dlt_x").ResolveAsync("127.0.0.1:6379,user=ansible-uk1,password=x", default));
         Assert.False(File.Exists(SavedCredentials.PathIn(dir.Path)));
     }
 
     [Fact]
-    public void Without_token_or_credentials_the_configured_connection_is_kept_and_a_shared_user_too()
+    public async Task Without_token_or_credentials_the_configured_connection_is_kept_and_a_shared_user_too()
     {
         using var dir = new TempDirectory();
-        Assert.Equal("127.0.0.1:6379", Client(dir.Path).Resolve("127.0.0.1:6379"));
+        Assert.Equal("127.0.0.1:6379", await Client(dir.Path).ResolveAsync("127.0.0.1:6379", default));
         new SavedCredentials { Id = "uk1", SharedUser = true }.Save(dir.Path);
-        Assert.Equal("127.0.0.1:6379", Client(dir.Path).Resolve("127.0.0.1:6379"));
+        Assert.Equal("127.0.0.1:6379", await Client(dir.Path).ResolveAsync("127.0.0.1:6379", default));
     }
 
     [Fact]
-    public void Credentials_of_another_mirror_stop_the_start_with_a_reason()
+    public async Task Credentials_of_another_mirror_stop_the_start_with_a_reason()
     {
         using var dir = new TempDirectory();
         new SavedCredentials { Id = "fr1", User = "dl-m-fr1", Password = "pw" }.Save(dir.Path);
-        var e = Assert.Throws<InvalidOperationException>(() => Client(dir.Path).Resolve("127.0.0.1:6379"));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Client(dir.Path).ResolveAsync("127.0.0.1:6379", default));
         Assert.Contains("fr1", e.Message);
     }
 
@@ -58,4 +64,66 @@ public sealed class EnrollmentClientTests
     [InlineData("http://r.example.org/-/api/enroll", "http://r.example.org/-/api/enroll")]
     public void The_enroll_URL_is_derived_from_the_redirector_base(string configured, string expected) =>
         Assert.Equal(expected, EnrollmentClient.EnrollUrl(configured).ToString());
+
+    [Fact]
+    public async Task A_redirector_that_fails_is_tried_again_and_the_enrollment_completes()
+    {
+        using var dir = new TempDirectory();
+        await using var redirector = await StandInRedirector.StartAsync(StatusCodes.Status503ServiceUnavailable, StatusCodes.Status200OK);
+        var config = await Client(dir.Path, token: "dlt_ok", redirector.Url).ResolveAsync("127.0.0.1:6379", default);
+        Assert.Equal(2, redirector.Posts);
+        Assert.Contains("user=dl-m-uk1", config);
+        Assert.Equal("dl-m-uk1", SavedCredentials.Load(dir.Path)!.User);
+    }
+
+    [Fact]
+    public async Task A_refused_token_is_not_tried_again()
+    {
+        using var dir = new TempDirectory();
+        await using var redirector = await StandInRedirector.StartAsync(StatusCodes.Status403Forbidden, StatusCodes.Status200OK);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => Client(dir.Path, token: "dlt_used", redirector.Url).ResolveAsync("127.0.0.1:6379", default));
+        Assert.Contains("refused (403)", e.Message);
+        Assert.Equal(1, redirector.Posts);
+        Assert.Null(SavedCredentials.Load(dir.Path));
+    }
+
+    /// <summary>A real Kestrel answering <c>POST /-/api/enroll</c> with the given statuses in turn (then the last one).</summary>
+    private sealed class StandInRedirector : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private int _posts;
+
+        private StandInRedirector(WebApplication app, string url) => (_app, Url) = (app, url);
+
+        public string Url { get; }
+
+        public int Posts => Volatile.Read(ref _posts);
+
+        public static async Task<StandInRedirector> StartAsync(params int[] statuses)
+        {
+            var url = $"http://127.0.0.1:{FreePort.Next()}";
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls(url);
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var host = new StandInRedirector(app, url);
+            app.MapPost("/-/api/enroll", (EnrollRequest request) =>
+            {
+                var n = Interlocked.Increment(ref host._posts);
+                var status = statuses[Math.Min(n, statuses.Length) - 1];
+                return status == StatusCodes.Status200OK
+                    ? Results.Json(new EnrollResponse { Id = request.Id, User = "dl-m-" + request.Id, Password = "pw" })
+                    : Results.Text("no", statusCode: status);
+            });
+            await app.StartAsync();
+            return host;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
 }

@@ -257,7 +257,7 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
         Assert.Equal(HttpStatusCode.Found, (await net.GetAsync(path)).StatusCode);
         // A replayed, validly signed serial 5 without the NOOBS file.
         net.Publish(await BuildManifestAsync(net.Files.Path, [OsPath], serial: 5, changedAt: 5));
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await net.Origin.FetchedAgainAsync(3, TimeSpan.FromSeconds(10), "several refresh rounds download the replayed serial");
         Assert.Equal(HttpStatusCode.Found, (await net.GetAsync(path)).StatusCode);
         Assert.Contains("\"serial\":7", await net.Http.GetStringAsync(net.Url + "/-/health"), StringComparison.Ordinal);
     }
@@ -280,13 +280,12 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     public async Task A_manifest_with_a_bad_signature_is_refused()
     {
         await using var net = await StartAsync(redis);
-        var bytes = net.Origin.Published!.Value.Manifest;
         var (otherKey, _) = Contracts.Manifests.ManifestSigner.GenerateKeyPair();
-        net.Origin.Published = (bytes, Contracts.Manifests.ManifestSigner.Sign(bytes, otherKey));
+        net.Origin.Publish(net.Origin.Published!.Value.Manifest, otherKey);
         await net.StartRedirectorAsync(waitReady: false);
         await Eventually.TrueAsync(async () => (await net.GetAsync("/-/health")).StatusCode == HttpStatusCode.ServiceUnavailable,
             TimeSpan.FromSeconds(10), "health reports no manifest");
-        await Task.Delay(500);
+        await net.Origin.FetchedAgainAsync(2, TimeSpan.FromSeconds(10), "more refresh rounds download the badly signed manifest");
         var response = await net.GetAsync("/" + Escaped(OsPath));
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Contains("no manifest loaded yet", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);

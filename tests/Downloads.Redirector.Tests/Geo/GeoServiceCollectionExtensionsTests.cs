@@ -1,5 +1,5 @@
 using System.Net;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Downloads.Redirector.Geo;
 using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Redis;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Downloads.Redirector.Geo;
 using Downloads.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -77,8 +77,7 @@ internal sealed class TestNetwork : IAsyncDisposable
     public void Publish(Manifest manifest)
     {
         Manifest = manifest;
-        var bytes = ManifestCodec.Serialize(manifest);
-        Origin.Published = (bytes, ManifestSigner.Sign(bytes, PrivateKey));
+        Origin.Publish(manifest, PrivateKey);
     }
 
     public Task AddMirrorAsync(string id, string url, double lat, double lon, string country, string continent,
@@ -91,23 +90,13 @@ internal sealed class TestNetwork : IAsyncDisposable
     public async Task StartRedirectorAsync(bool waitReady = true, params string[] extra)
     {
         var (city, asn) = SampleGeoDatabases.WriteAll(Files.Path);
-        var port = FreePort.Next();
-        Url = $"http://127.0.0.1:{port}";
-        var publicKey = ManifestSigner.PublicKeyOf(PrivateKey);
-        string[] args =
-        [
-            $"--urls={Url}",
-            $"--Redis:Configuration={Redis.Configuration}",
-            $"--Redirector:Origin={Origin.Url}",
-            $"--Redirector:PublicKey={publicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.2",
-            "--Redirector:CounterFlushSeconds=0.2",
-            "--Logging:LogLevel:Default=Warning",
-            $"--Geo:CityDatabase={city}",
-            $"--Geo:AsnDatabase={asn}",
-            .. extra,
-        ];
-        App = RedirectorApp.Build(args);
+        Url = $"http://127.0.0.1:{FreePort.Next()}";
+        var args = new RedirectorArgs
+        {
+            Url = Url, Redis = Redis.Configuration, Origin = Origin.Url, PublicKey = ManifestSigner.PublicKeyOf(PrivateKey),
+            CityDatabase = city, AsnDatabase = asn,
+        };
+        App = RedirectorApp.Build(args.Build(extra));
         await App.StartAsync();
         if (waitReady)
             await Eventually.TrueAsync(async () =>
@@ -125,6 +114,10 @@ internal sealed class TestNetwork : IAsyncDisposable
             request.Headers.Add("X-Forwarded-For", forwardedFor);
         return Http.SendAsync(request);
     }
+
+    /// <summary>The value of an unlabelled metric on the redirector's <c>/-/metrics</c>.</summary>
+    public async Task<double> MetricAsync(string name) =>
+        PrometheusText.Parse(await Http.GetStringAsync(Url + "/-/metrics")).Single(s => s.Name == name).Value;
 
     public static string Escaped(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
 

@@ -21,7 +21,7 @@ public class ManifestFetcherTests
         TestNetwork.Write(files, TestNetwork.OsPath, 1000, 1);
         var (priv, pub) = ManifestSigner.GenerateKeyPair();
         await using var origin = await StaticHost.StartAsync(files.Path);
-        Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7), priv);
+        origin.Publish(await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7), priv);
         using var http = new HttpClient();
         var fetcher = new ManifestFetcher(http, Options.Create(new RedirectorOptions { Origin = origin.Url, PublicKey = pub }), new CounterRegistry());
 
@@ -38,17 +38,17 @@ public class ManifestFetcherTests
         // The stand-in origin sends no ETag: only the signature was asked for.
         Assert.Equal(1, origin.Requests - before);
 
-        Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 8, changedAt: 7), priv);
+        origin.Publish(await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 8, changedAt: 7), priv);
         Assert.Equal(8, (await fetcher.FetchAsync(default)).Index?.Serial);
 
         // A document under a signature that does not verify is refused, and the next poll tries again.
         var (otherKey, _) = ManifestSigner.GenerateKeyPair();
-        Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 9, changedAt: 7), otherKey);
+        origin.Publish(await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 9, changedAt: 7), otherKey);
         Assert.NotNull((await fetcher.FetchAsync(default)).Error);
         Assert.NotNull((await fetcher.FetchAsync(default)).Error);
 
         // After Reset (the refresher refused the document) the same signature is fetched in full again.
-        Publish(origin, await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 10, changedAt: 7), priv);
+        origin.Publish(await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 10, changedAt: 7), priv);
         Assert.Equal(10, (await fetcher.FetchAsync(default)).Index?.Serial);
         fetcher.Reset();
         Assert.Equal(10, (await fetcher.FetchAsync(default)).Index?.Serial);
@@ -63,7 +63,7 @@ public class ManifestFetcherTests
         await using var origin = await StaticHost.StartAsync(files.Path);
         var manifest = await TestNetwork.BuildManifestAsync(files.Path, [TestNetwork.OsPath], serial: 7, changedAt: 7);
         // Signed by the right key (a compromised or buggy publisher): the signature alone does not make it acceptable.
-        Publish(origin, manifest with { Files = [manifest.Files[0] with { Sha256 = manifest.Files[0].Sha256.ToUpperInvariant() }] }, priv);
+        origin.Publish(manifest with { Files = [manifest.Files[0] with { Sha256 = manifest.Files[0].Sha256.ToUpperInvariant() }] }, priv);
         using var http = new HttpClient();
         var fetcher = new ManifestFetcher(http, Options.Create(new RedirectorOptions { Origin = origin.Url, PublicKey = pub }), new CounterRegistry());
 
@@ -168,11 +168,5 @@ public class ManifestFetcherTests
         var cap = endless == ManifestDefaults.SignaturePath ? ManifestDefaults.MaxSignatureBytes : options.MaxManifestBytes;
         Assert.Equal($"{endless} is larger than {cap} bytes: refused", result.Error);
         Assert.InRange(Interlocked.Read(ref sent), cap, 32L * 1024 * 1024);
-    }
-
-    private static void Publish(StaticHost origin, Manifest manifest, string privateKey)
-    {
-        var bytes = ManifestCodec.Serialize(manifest);
-        origin.Published = (bytes, ManifestSigner.Sign(bytes, privateKey));
     }
 }

@@ -1,4 +1,4 @@
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// The countries generated geo databases spread their places over: a rough centroid, how far places

@@ -3,7 +3,7 @@ using Downloads.Redirector.Counting;
 using Downloads.Testing;
 using StackExchange.Redis;
 
-namespace Downloads.Redirector.Tests.Ops;
+namespace Downloads.Redirector.Tests.Counting;
 
 /// <summary>The in-memory HyperLogLog is bit-for-bit Redis's, so merging it is the same as PFADD of the same addresses.</summary>
 public sealed class HyperLogLogTests(RedisServer redis) : IClassFixture<RedisServer>

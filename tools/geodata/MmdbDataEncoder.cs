@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.Text;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// Encodes values into the data section of a MaxMind DB (format 2.0): a control byte holding the type

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// Large generated databases for benchmarks: many IPv4 /24 networks spread over many countries, with

@@ -1,10 +1,10 @@
 using System.Net;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Downloads.Testing;
 using MaxMind.GeoIP2;
 using MaxMind.GeoIP2.Exceptions;
 
-namespace Downloads.Contracts.Tests.Geo;
+namespace Downloads.GeoData.Tests;
 
 /// <summary>The generated files are read back through MaxMind's own GeoIP2 reader, as production reads GeoLite2.</summary>
 public sealed class SampleGeoDatabasesTests : IDisposable

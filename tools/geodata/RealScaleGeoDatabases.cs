@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// Generated City and ASN databases of the scale and shape of GeoLite2: nearly all public IPv4 space

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// Writes MaxMind DB (format 2.0) files: the format of GeoIP2/GeoLite2, read by <c>MaxMind.Db</c> and

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// Generates small GeoIP2-City and GeoLite2-ASN schema databases covering <see cref="Networks"/> and

@@ -2,9 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Tests.Membership;
 using Downloads.Testing;
 
-namespace Downloads.Redirector.Tests.Membership;
+namespace Downloads.Redirector.Tests.Apis;
 
 public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer>
 {
@@ -56,7 +57,7 @@ public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer
     public async Task A_mirror_that_states_no_place_is_placed_where_the_trusted_proxy_says_it_is_not_at_the_proxy()
     {
         using var dir = new TempDirectory("place");
-        var (city, asn) = Downloads.Contracts.Geo.SampleGeoDatabases.WriteAll(dir.Path);
+        var (city, asn) = Downloads.GeoData.SampleGeoDatabases.WriteAll(dir.Path);
         var port = FreePort.Next();
         await using var app = RedirectorApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Redis:Configuration={redis.Configuration}",
             "--Admin:Token=s3cret", $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}",

@@ -6,7 +6,7 @@ using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
-namespace Downloads.Redirector.Tests.Ops;
+namespace Downloads.Redirector.Tests.Counting;
 
 /// <summary>
 /// Counts and asynchronous replication: a batch the master acknowledged leaves the redirector's memory

@@ -1,7 +1,7 @@
-namespace Downloads.Contracts.Geo;
+namespace Downloads.Redirector.Geo;
 
 /// <summary>Great-circle distance on a spherical Earth (haversine), accurate to ~0.5% — plenty for ranking mirrors.</summary>
-public static class GreatCircle
+internal static class GreatCircle
 {
     /// <summary>Mean Earth radius, km.</summary>
     public const double EarthRadiusKm = 6371.0088;

@@ -1,9 +1,9 @@
 using System.Net;
-using Downloads.Contracts.Geo;
+using Downloads.GeoData;
 using Downloads.Testing;
 using MaxMind.GeoIP2;
 
-namespace Downloads.Contracts.Tests.Geo;
+namespace Downloads.GeoData.Tests;
 
 public sealed class SyntheticGeoDatabasesTests
 {

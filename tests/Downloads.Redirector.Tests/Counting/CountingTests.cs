@@ -4,7 +4,7 @@ using Downloads.Redirector.Tests.Network;
 using Downloads.Testing;
 using StackExchange.Redis;
 
-namespace Downloads.Redirector.Tests.Ops;
+namespace Downloads.Redirector.Tests.Counting;
 
 /// <summary>
 /// Counting in every mode: redirects answered while Redis is away are counted in memory and merged
@@ -30,6 +30,9 @@ public sealed class CountingTests : IAsyncLifetime
             _redis.Dispose();
         }
     }
+
+    private const string FlushFailures = "downloads_counter_flush_failures_total";
+    private const string Pending = "downloads_counter_pending_redirects";
 
     private static string Address(int i) => $"100.{64 + i / 65536}.{i / 256 % 256}.{i % 256}";
 
@@ -95,13 +98,16 @@ public sealed class CountingTests : IAsyncLifetime
         // Down: persist what Redis holds, kill it; the redirector keeps redirecting and counting.
         await _redis.Admin.GetDatabase().ExecuteAsync("SAVE");
         _redis.Stop();
+        var failures = await _net.MetricAsync(FlushFailures);
         await RedirectAsync(1000, 1000, distinct);
-        await Task.Delay(1000); // several failed flushes
+        await Eventually.TrueAsync(async () => await _net.MetricAsync(FlushFailures) >= failures + 2
+            && await _net.MetricAsync(Pending) == 1000, TimeSpan.FromSeconds(20), "several flushes of the 1000 redirects fail; they are kept");
         _redis.Start();
         await RedirectAsync(2000, 1000, distinct);
 
         await ExpectTotalsAsync(3000, "all 3000 redirects counted after recovery");
-        await Task.Delay(1500); // more flushes: nothing counted twice
+        // A sleep that shows nothing happens: more flush rounds run, and nothing is counted twice.
+        await Task.Delay(1500);
         var totals = await TotalsAsync();
         Assert.Equal((3000L, 3000L, 3000L), (totals.Mirrors, totals.Files, totals.Countries));
         // 2000 distinct addresses; HyperLogLog's standard error is 0.81 %: allow 3 sigma.
@@ -118,17 +124,19 @@ public sealed class CountingTests : IAsyncLifetime
         // Writes stall on the server for 4.5 s, longer than the services' 2 s command timeout: the flush
         // times out on the client, yet the server applies it when the pause ends.
         await _redis.Admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "4500", "WRITE");
+        var failures = await _net.MetricAsync(FlushFailures);
         await RedirectAsync(200, 300, 200);
-        await Task.Delay(5000);
+        await Eventually.TrueAsync(async () => await _net.MetricAsync(FlushFailures) > failures, TimeSpan.FromSeconds(20),
+            "a flush times out on the client while the server is paused");
 
         await ExpectTotalsAsync(500, "all 500 redirects counted");
+        // A sleep that shows nothing happens: more flush rounds run after the paused one landed, and nothing is counted twice.
         await Task.Delay(1500);
         var totals = await TotalsAsync();
         Assert.Equal((500L, 500L, 500L), (totals.Mirrors, totals.Files, totals.Countries));
         Assert.InRange(totals.Addresses, 195, 205);
 
         // The ambiguous path was really taken: at least one flush failed on the client.
-        var metrics = PrometheusText.Parse(await _net.Http.GetStringAsync(_net.Url + "/-/metrics"));
-        Assert.True(metrics.Single(s => s.Name == "downloads_counter_flush_failures_total").Value >= 1);
+        Assert.True(await _net.MetricAsync(FlushFailures) >= 1);
     }
 }

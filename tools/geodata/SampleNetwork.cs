@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// One network of the generated sample geo databases: the public test networks MaxMind's own test

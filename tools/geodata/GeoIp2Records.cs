@@ -1,4 +1,4 @@
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>Builds records in the GeoIP2 City and GeoLite2 ASN schemas, as <see cref="MmdbWriter"/> input.</summary>
 internal static class GeoIp2Records

@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Downloads.Contracts.Geo;
+namespace Downloads.GeoData;
 
 /// <summary>
 /// The data section of a MaxMind DB being written. As MaxMind's own writer does, a value already in the

@@ -5,7 +5,7 @@ using Downloads.Redirector.Cli;
 using Downloads.Redirector.Tests.Network;
 using Downloads.Testing;
 
-namespace Downloads.Redirector.Tests.Ops;
+namespace Downloads.Redirector.Tests.Cli;
 
 /// <summary>Every CLI verb against a running redirector over HTTP, with the right token, a wrong one and none.</summary>
 public sealed class OpsCliTests : IAsyncLifetime

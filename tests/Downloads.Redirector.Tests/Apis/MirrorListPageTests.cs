@@ -1,0 +1,38 @@
+using Downloads.Contracts.Redis;
+using Downloads.Redirector.Tests.Network;
+using Downloads.Testing;
+using static Downloads.Redirector.Tests.Network.TestNetwork;
+
+namespace Downloads.Redirector.Tests.Apis;
+
+/// <summary>The <c>?mirrorlist</c> page is rendered from a template: what mirrors declare about themselves is text, never markup.</summary>
+public sealed class MirrorListPageTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private const string London = "81.2.69.142";
+    private const string Script = "<script>alert(1)</script>";
+
+    [Fact]
+    public async Task Hostile_names_and_urls_are_encoded_and_other_scripts_letters_kept()
+    {
+        await using var net = await StartAsync(redis);
+        // A candidate whose name and URL try to break out of the element and the attribute …
+        await net.AddMirrorAsync("evil", "http://127.0.0.1:9/\"><img src=x onerror=alert(2)>", 51.5, -0.1, "GB", "EU");
+        await MirrorStore.WriteInfoAsync(net.Db, "evil", [new(Keyspace.InfoFields.Name, Script + " & co")]);
+        // … one left out (stale) with the same name, and a harmless one named in Swedish.
+        await net.AddMirrorAsync("stale", "http://127.0.0.1:9", 51.4, -0.1, "GB", "EU", serial: 3);
+        await MirrorStore.WriteInfoAsync(net.Db, "stale", [new(Keyspace.InfoFields.Name, Script)]);
+        await MirrorStore.WriteInfoAsync(net.Db, "lon", [new(Keyspace.InfoFields.Name, "Linköping & Luleå")]);
+        // No probes: the hostile URL is a name, not a server, and must stay a candidate.
+        await net.StartRedirectorAsync(true, "--Health:Enabled=false");
+
+        var page = await net.Http.GetStringAsync($"{net.Url}/{Escaped(NoobsPath)}?mirrorlist&fromip={London}");
+
+        Assert.StartsWith("<!DOCTYPE html>", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", page, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<img", page, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</a> (evil)", page, StringComparison.Ordinal);
+        Assert.Contains("<td>&lt;script&gt;alert(1)&lt;/script&gt; (stale)</td>", page, StringComparison.Ordinal);
+        Assert.Contains("href=\"http://127.0.0.1:9/&quot;&gt;&lt;img src=x onerror=alert(2)&gt;/noobs/NOOBS%20v4.zip\"", page, StringComparison.Ordinal);
+        Assert.Contains("Linköping &amp; Luleå</a> (lon)", page, StringComparison.Ordinal);
+    }
+}
