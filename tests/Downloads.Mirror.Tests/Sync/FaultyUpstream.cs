@@ -62,22 +62,7 @@ public sealed class FaultyUpstream : IAsyncDisposable
     {
         if (path == "-/manifest.json" && EndlessManifest)
         {
-            var block = new byte[64 * 1024];
-            block.AsSpan().Fill((byte)' ');
-            for (var i = 0; i < 4096 && !context.RequestAborted.IsCancellationRequested; i++)
-            {
-                try
-                {
-                    await context.Response.Body.WriteAsync(block, context.RequestAborted);
-                    Interlocked.Add(ref _endlessBytes, block.Length);
-                    // Paced, so a client that left is noticed: Kestrel completes writes to a closed connection silently.
-                    await Task.Delay(1, context.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+            await EndlessBody.WriteAsync(context, 64 * 1024, 4096, n => Interlocked.Add(ref _endlessBytes, n));
             return;
         }
         using var upstream = await _origin.GetAsync(path);
