@@ -129,6 +129,6 @@ public sealed class CountingTests : IAsyncLifetime
 
         // The ambiguous path was really taken: at least one flush failed on the client.
         var metrics = PrometheusText.Parse(await _net.Http.GetStringAsync(_net.Url + "/-/metrics"));
-        Assert.True(metrics.Single(s => s.Name == "downloads_counter_flush_failures_total").Value >= 1);
+        Assert.True(metrics.Single(s => s.Name == "downloads_stats_flush_failures_total").Value >= 1);
     }
 }
