@@ -18,6 +18,15 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null \
     || { echo "test.sh: could not install ${need[*]}" >&2; exit 2; }
 fi
+# promtool (Debian's prometheus package) checks every service's /-/metrics and ops/prometheus/; without
+# recommends, which would add the node exporter.
+if ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
+  echo "test.sh: installing prometheus (for promtool)"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+    || { echo "test.sh: could not install prometheus" >&2; exit 2; }
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=TestResults

@@ -22,6 +22,13 @@ internal sealed class RedirectorMetrics
         public const string Metalink = "metalink";
     }
 
+    /// <summary>
+    /// Series each mirror adds to a scrape: the 12 per-mirror gauges, its redirect counter and its health-check
+    /// counter by result (ok, fail). The budget is this × 10,000 mirrors per redirector (docs/ops.md, "Series
+    /// budget"); a new per-mirror metric raises it and must be weighed against it.
+    /// </summary>
+    public const int SeriesPerMirror = 15;
+
     private readonly Counter _redirects;
     private readonly (Counting.Counter Source, string Outcome)[] _outcomes;
     private readonly Counter _rateLimited;

@@ -10,8 +10,12 @@ namespace Downloads.EndToEnd.Tests.Hosting;
 /// process and runtime metrics that stock Grafana dashboards and alerts expect (docs/ops.md, "Metrics").
 /// </summary>
 [Collection(QuietNetwork.Collection)]
-public sealed class PrometheusConventionsTests(QuietNetwork net)
+public sealed partial class PrometheusConventionsTests(QuietNetwork net)
 {
+    /// <summary>A metric of ours in a PromQL expression (recording rules' names have colons and are skipped).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![:\w])downloads_[a-z_]+(?![:\w])")]
+    private static partial System.Text.RegularExpressions.Regex MetricName();
+
     private static readonly string[] Standard =
     [
         "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_start_time_seconds",
@@ -28,9 +32,11 @@ public sealed class PrometheusConventionsTests(QuietNetwork net)
         (await net.Http.GetAsync($"{net.RedirectorUrl}/{QuietNetwork.FilePath}")).Dispose();
         (await net.Http.GetAsync($"{net.RedirectorUrl}/noobs/not-there.zip")).Dispose();
         (await net.Http.GetAsync($"{net.MirrorUrl}/{QuietNetwork.FilePath}")).Dispose();
+        var exported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, url) in new[] { ("origin", net.OriginUrl), ("mirror", net.MirrorUrl), ("redirector", net.RedirectorUrl) })
         {
             var text = await net.Http.GetStringAsync(url + "/-/metrics");
+            exported.UnionWith(PrometheusText.Parse(text).Select(s => s.Name));
             var (exit, output) = await Promtool.RunAsync(text, net.WorkingDirectory, "check", "metrics");
             Assert.True(exit == 0 && output.Trim().Length == 0, $"promtool check metrics on the {name}'s /-/metrics (exit {exit}):\n{output}");
 
@@ -44,6 +50,13 @@ public sealed class PrometheusConventionsTests(QuietNetwork net)
             Assert.True(Value("dotnet_thread_pool_threads") >= 1, $"{name}: thread-pool threads");
             Assert.True(Value("dotnet_gc_heap_total_allocated_bytes_total") > 1e6, $"{name}: allocated bytes");
         }
+
+        // The alert and recording rules (ops/prometheus/rules) name only metrics some service exports.
+        var rules = string.Join("\n", Directory.GetFiles(Path.Combine(Promtool.RepositoryRoot, "ops", "prometheus", "rules"), "*.yml").Select(File.ReadAllText));
+        var used = MetricName().Matches(rules).Select(m => m.Value).Distinct().ToArray();
+        Assert.True(used.Length >= 10, $"metric names found in the rules: {string.Join(", ", used)}");
+        var unknown = used.Where(m => !exported.Contains(m)).ToArray();
+        Assert.True(unknown.Length == 0, $"the rules use metrics no service exports: {string.Join(", ", unknown)}");
     }
 
     [Fact]

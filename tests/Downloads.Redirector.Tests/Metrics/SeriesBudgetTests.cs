@@ -1,0 +1,52 @@
+using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Health;
+using Downloads.Redirector.Metrics;
+using Downloads.Redirector.Snapshots;
+using Downloads.Testing;
+using Prometheus;
+using Xunit.Abstractions;
+
+namespace Downloads.Redirector.Tests.Metrics;
+
+/// <summary>
+/// The redirector's series budget (docs/ops.md, "Series budget"): every mirror costs at most
+/// <see cref="RedirectorMetrics.SeriesPerMirror"/> series, so 10,000 mirrors stay a known, bounded scrape.
+/// </summary>
+public sealed class SeriesBudgetTests(ITestOutputHelper output)
+{
+    private const int Mirrors = 10_000;
+
+    [Fact]
+    public async Task Ten_thousand_mirrors_cost_at_most_the_budgeted_series_each()
+    {
+        var records = new List<MirrorRecord>(Mirrors);
+        for (var i = 0; i < Mirrors; i++)
+            records.Add(Routing.Mirror($"m{i:D5}", -60 + i % 120, -170 + i % 340) with { QuotaBytes = 5_000_000_000_000 });
+        var holder = new SnapshotHolder();
+        holder.Publish(Routing.Snapshot(records));
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder);
+        // Every per-mirror series at once: redirects drained, a health round with both results.
+        var verdicts = new List<HealthVerdict>(2 * Mirrors);
+        foreach (var m in records)
+        {
+            metrics.MirrorRedirects(m.Id, 3);
+            verdicts.Add(new HealthVerdict(m.Id, new ProbeResult(true, "", "GET", 12), true, 3, false));
+            verdicts.Add(new HealthVerdict(m.Id, new ProbeResult(false, "timeout", "GET", 5000), false, 0, true));
+        }
+        metrics.RecordHealth(verdicts);
+
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        var samples = PrometheusText.Parse(text);
+        var perMirror = samples.Count(s => s.Label("mirror") is not null);
+        output.WriteLine($"{Mirrors} mirrors: {samples.Count} series, {perMirror} per-mirror, {stream.Length / 1e6:0.0} MB per scrape");
+
+        Assert.Equal(RedirectorMetrics.SeriesPerMirror * Mirrors, perMirror);
+        foreach (var id in new[] { "m00000", "m09999" })
+            Assert.Equal(RedirectorMetrics.SeriesPerMirror, samples.Count(s => s.Label("mirror") == id));
+        // Everything else is a fixed handful, whatever the number of mirrors.
+        Assert.InRange(samples.Count - perMirror, 20, 200);
+    }
+}
