@@ -11,13 +11,15 @@ namespace Downloads.Redirector.Tests.Metrics;
 /// <summary>
 /// The redirector's series budget (docs/ops.md, "Series budget"): every mirror costs at most
 /// <see cref="RedirectorMetrics.SeriesPerMirror"/> series, so 10,000 mirrors stay a known, bounded scrape.
+/// A new per-mirror metric fails it until the budget is raised on purpose.
 /// </summary>
 public sealed class SeriesBudgetTests(ITestOutputHelper output)
 {
-    private const int Mirrors = 10_000;
+    // The budget is per mirror; 2,000 keep the test quick (10,000: 150,064 series, 7.9 MB, docs/ops.md).
+    private const int Mirrors = 2_000;
 
     [Fact]
-    public async Task Ten_thousand_mirrors_cost_at_most_the_budgeted_series_each()
+    public async Task Every_mirror_costs_exactly_the_budgeted_series()
     {
         var records = new List<MirrorRecord>(Mirrors);
         for (var i = 0; i < Mirrors; i++)
@@ -44,7 +46,7 @@ public sealed class SeriesBudgetTests(ITestOutputHelper output)
         output.WriteLine($"{Mirrors} mirrors: {samples.Count} series, {perMirror} per-mirror, {stream.Length / 1e6:0.0} MB per scrape");
 
         Assert.Equal(RedirectorMetrics.SeriesPerMirror * Mirrors, perMirror);
-        foreach (var id in new[] { "m00000", "m09999" })
+        foreach (var id in new[] { "m00000", $"m{Mirrors - 1:D5}" })
             Assert.Equal(RedirectorMetrics.SeriesPerMirror, samples.Count(s => s.Label("mirror") == id));
         // Everything else is a fixed handful, whatever the number of mirrors.
         Assert.InRange(samples.Count - perMirror, 20, 200);
