@@ -13,12 +13,21 @@ command -v wget >/dev/null || need+=(wget)
 command -v chromium >/dev/null || need+=(chromium)
 # The checksum tests verify the redirector's SHA256SUMS signatures with the real minisign.
 command -v minisign >/dev/null || need+=(minisign)
-if [ ${#need[@]} -gt 0 ]; then
+# promtool (Debian's prometheus package) checks every service's /-/metrics and ops/prometheus/; installed
+# without recommends, which would add the node exporter.
+command -v promtool >/dev/null || need_promtool=1
+if [ ${#need[@]} -gt 0 ] || [ -n "${need_promtool:-}" ]; then
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
-  echo "test.sh: installing ${need[*]}"
+  echo "test.sh: installing ${need[*]}${need_promtool:+ prometheus (for promtool)}"
   $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null \
-    || { echo "test.sh: could not install ${need[*]}" >&2; exit 2; }
+  if [ ${#need[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null \
+      || { echo "test.sh: could not install ${need[*]}" >&2; exit 2; }
+  fi
+  if [ -n "${need_promtool:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+      || { echo "test.sh: could not install prometheus" >&2; exit 2; }
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

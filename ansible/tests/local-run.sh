@@ -26,6 +26,7 @@ redirectors=(9080 9081)
 london=81.2.69.142
 milton=216.160.83.56
 admin_token=local-ansible-admin-token
+metrics_token=local-ansible-scrape-token
 passed=0; failed=0
 started=$(date +%s)
 
@@ -202,6 +203,16 @@ after_r=$(size_of "$service_logs/dl-redirector-a.log"); after_m=$(size_of "$serv
 grep -qF "Request starting HTTP/1.1 GET http://127.0.0.1:9081/$file" "$service_logs/dl-redirector-b.log" 2>/dev/null \
   && ok "redirector_extra_args turns request logs on (redirector-b logged its request)" \
   || fail "redirector-b did not log its request with request logs switched on"
+
+# /-/metrics behind downloads_metrics_token on every service: 401 without it, Prometheus text with it.
+metrics_ok=0
+for port in 9000 9080 9001; do
+  anon=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/-/metrics")
+  body=$(curl -fsS -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$port/-/metrics" 2>/dev/null)
+  [ "$anon" = 401 ] && grep -q '^process_cpu_seconds_total ' <<<"$body" && metrics_ok=$((metrics_ok + 1))
+done
+[ $metrics_ok -eq 3 ] && ok "/-/metrics needs the scrape token (origin, redirector-a, uk-cam: 401 without, metrics with)" \
+  || fail "scrape token: $metrics_ok of 3 services refuse /-/metrics without it and serve it with it"
 
 # Tier 2: us-sea syncs from uk-cam; wait until it holds the origin's serial, then verify a download.
 t=$(date +%s)

@@ -1,9 +1,12 @@
 using Microsoft.AspNetCore.Builder;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Prometheus;
 using StackExchange.Redis;
 
@@ -65,10 +68,15 @@ public static class ServiceDefaults
     /// request, even when nothing records them — measured in the redirector as about a third of the bytes a
     /// redirect allocates (bench/README.md).
     /// <c>--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information</c> turns request logs back on.
+    /// Under systemd (<see cref="JournalLogging"/>) the console logger's default formatter is <c>systemd</c>.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
-        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = DefaultLogLevels });
+        IEnumerable<KeyValuePair<string, string?>> defaults = DefaultLogLevels;
+        if (JournalLogging.StdoutIsJournal())
+            defaults = [.. defaults, new(JournalLogging.FormatterKey, "systemd")];
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = defaults });
+        builder.Services.AddConsoleFormatterSetting();
         builder.Services.AddServiceDefaults();
         return builder;
     }
@@ -77,19 +85,22 @@ public static class ServiceDefaults
     /// Registers ProblemDetails, health checks and a per-application Prometheus registry
     /// (<see cref="CollectorRegistry"/>): several services can run in one process (tests) without
     /// mixing their metrics. Services create their metrics through the registered <see cref="IMetricFactory"/>.
+    /// The registry carries the process and runtime metrics (<see cref="RuntimeMetrics"/>).
     /// </summary>
     public static IServiceCollection AddServiceDefaults(this IServiceCollection services)
     {
         services.AddProblemDetails();
         services.AddHealthChecks();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section);
         var registry = Metrics.NewCustomRegistry();
+        RuntimeMetrics.Register(registry);
         services.AddSingleton(registry);
         services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(registry));
         return services;
     }
 
     /// <summary>
-    /// Maps <c>/-/metrics</c> (Prometheus text) and, unless the service answers <c>/-/health</c> itself
+    /// Maps <c>/-/metrics</c> (Prometheus text; behind <see cref="MetricsOptions.ScrapeToken"/> when one is set) and, unless the service answers <c>/-/health</c> itself
     /// with something richer (<paramref name="mapHealth"/> false), a plain health check there.
     /// </summary>
     public static IEndpointRouteBuilder MapServiceDefaults(this IEndpointRouteBuilder endpoints, bool mapHealth = true)
@@ -107,11 +118,23 @@ public static class ServiceDefaults
                 .CreateGauge("downloads_redis_up", "1 while the service's Redis connection is established.");
             registry.AddBeforeCollectCallback(() => up.Set(services.GetRequiredService<IConnectionMultiplexer>().IsConnected ? 1 : 0));
         }
+        var token = Encoding.UTF8.GetBytes(services.GetRequiredService<IOptions<MetricsOptions>>().Value.ScrapeToken);
         endpoints.MapGet(MetricsPath, async (HttpContext context) =>
         {
+            if (token.Length > 0 && !BearerMatches(context.Request.Headers.Authorization.ToString(), token))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
+                return;
+            }
             context.Response.ContentType = PrometheusConstants.ExporterContentTypeValue.ToString();
             await registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         });
         return endpoints;
     }
+
+    /// <summary><c>Authorization: Bearer TOKEN</c> with the expected token, compared in constant time.</summary>
+    private static bool BearerMatches(string header, byte[] expected) =>
+        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header.AsSpan(7).Trim().ToString()), expected);
 }

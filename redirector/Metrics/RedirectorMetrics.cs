@@ -23,8 +23,16 @@ internal sealed class RedirectorMetrics
         public const string Metalink = "metalink";
     }
 
+    /// <summary>
+    /// Series each mirror adds to a scrape: the 12 per-mirror gauges, its redirect counter and its health-check
+    /// counter by result (ok, fail). The budget is this × 10,000 mirrors per redirector (docs/ops.md, "Series
+    /// budget"); a new per-mirror metric raises it and must be weighed against it.
+    /// </summary>
+    public const int SeriesPerMirror = 15;
+
     private readonly Counter _redirects;
     private readonly (Counting.Counter Source, string Outcome)[] _outcomes;
+    private readonly Counter _rateLimited;
     private readonly Counter _mirrorRedirects;
     private readonly Counter _flushFailures;
     private readonly Gauge _pending;
@@ -57,10 +65,15 @@ internal sealed class RedirectorMetrics
         Selection = new LatencyRecorder(factory.CreateHistogram("downloads_selection_seconds",
             "Time to choose a mirror and its alternates for one redirect (sum counted at bucket upper bounds).",
             labelNames: [], new HistogramConfiguration { Buckets = bounds }), bounds);
+        var requestBounds = Histogram.ExponentialBuckets(0.000_002, 2, 16);
+        Request = new LatencyRecorder(factory.CreateHistogram("downloads_redirect_duration_seconds",
+            "Time to answer GET|HEAD /{path}, every outcome, from the handler's start until the answer is handed to the server (sum counted at bucket upper bounds).",
+            labelNames: [], new HistogramConfiguration { Buckets = requestBounds }), requestBounds);
+        _rateLimited = factory.CreateCounter("downloads_rate_limited_total", "Requests refused with 429 by the per-client rate limit (RateLimit:*).");
         _mirrorRedirects = factory.CreateCounter("downloads_mirror_redirects_total",
             "Redirects to each mirror (origin: fallbacks), counted when the counters are drained (every Redirector:CounterFlushSeconds).", ["mirror"]);
-        _flushFailures = factory.CreateCounter("downloads_counter_flush_failures_total", "Counter flushes Redis did not take (kept in memory and retried).");
-        _pending = factory.CreateGauge("downloads_counter_pending_redirects", "Redirects counted in memory and not yet acknowledged by Redis.");
+        _flushFailures = factory.CreateCounter("downloads_stats_flush_failures_total", "Flushes of the counted statistics that Redis did not take (kept in memory and retried).");
+        _pending = factory.CreateGauge("downloads_stats_pending_redirects", "Redirects counted in memory and not yet acknowledged by Redis.");
         _healthChecks = factory.CreateCounter("downloads_health_checks_total", "Active health probes run by this redirector, by mirror and result.", ["mirror", "result"]);
         _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
             labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
@@ -96,7 +109,9 @@ internal sealed class RedirectorMetrics
     public Counting.Counter BadRequest { get; } = new();
     public Counting.Counter MirrorList { get; } = new();
     public Counting.Counter Metalink { get; } = new();
+    public Counting.Counter RateLimited { get; } = new();
     public LatencyRecorder Selection { get; }
+    public LatencyRecorder Request { get; }
 
     public void MirrorRedirects(string id, long delta) => _mirrorRedirects.WithLabels(id).Inc(delta);
 
@@ -115,7 +130,9 @@ internal sealed class RedirectorMetrics
     {
         foreach (var (source, outcome) in _outcomes)
             _redirects.WithLabels(outcome).IncTo(source.Peek());
+        _rateLimited.IncTo(RateLimited.Peek());
         Selection.Publish();
+        Request.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);

@@ -11,7 +11,7 @@ namespace Downloads.Redirector.Overload;
 /// machine cost 7–9% of the redirector's requests/s in <c>bench/redirect.sh</c> for one global limiter
 /// that needs none of them (docs/reliability.md).
 /// </summary>
-internal sealed class RateLimitMiddleware(RequestDelegate next, ClientRateLimiter limiter)
+internal sealed class RateLimitMiddleware(RequestDelegate next, ClientRateLimiter limiter, Metrics.RedirectorMetrics metrics)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -21,6 +21,7 @@ internal sealed class RateLimitMiddleware(RequestDelegate next, ClientRateLimite
             lease.Dispose();
             return next(context);
         }
+        metrics.RateLimited.Increment();
         return RejectAsync(context, lease);
     }
 

@@ -15,6 +15,9 @@ namespace Downloads.EndToEnd.Tests.Hosting;
 /// </summary>
 public sealed class QuietNetwork : IAsyncLifetime
 {
+    /// <summary>The collection of the test classes that share one network.</summary>
+    public const string Collection = "quiet network";
+
     public const string FilePath = "noobs/NOOBS_quiet.zip";
 
     private readonly RedisServer _redis = new();
@@ -81,8 +84,11 @@ public sealed class QuietNetwork : IAsyncLifetime
     }
 
     /// <summary>A redirector with the network's settings plus <paramref name="extra"/>, listening on <paramref name="url"/> (default: the network's).</summary>
-    public ServiceProcess StartRedirector(string? url = null, params string[] extra) =>
-        ServiceProcess.Start("Downloads.Redirector.dll", WorkingDirectory, [$"--urls={url ?? RedirectorUrl}",
+    public ServiceProcess StartRedirector(string? url = null, params string[] extra) => StartRedirectorWith(null, url, extra);
+
+    /// <summary><see cref="StartRedirector"/> with <c>JOURNAL_STREAM</c> set (<see cref="ServiceProcess.StartUnder"/>).</summary>
+    public ServiceProcess StartRedirectorWith(string? journalStream, string? url, params string[] extra) =>
+        ServiceProcess.StartUnder(journalStream, "Downloads.Redirector.dll", WorkingDirectory, [$"--urls={url ?? RedirectorUrl}",
             $"--Redis:Configuration={RedisConfiguration}", $"--Redirector:Origin={OriginUrl}", $"--Redirector:PublicKey={PublicKey}", .. extra]);
 
     /// <summary>Polls <paramref name="url"/> until it answers <paramref name="expected"/>; fails with the service's output otherwise.</summary>
@@ -137,3 +143,7 @@ public sealed class QuietNetwork : IAsyncLifetime
         _dir.Dispose();
     }
 }
+
+/// <summary>One <see cref="QuietNetwork"/> for every class that needs the built services as processes.</summary>
+[CollectionDefinition(QuietNetwork.Collection)]
+public sealed class QuietNetworkGroup : ICollectionFixture<QuietNetwork>;

@@ -10,7 +10,8 @@ namespace Downloads.EndToEnd.Tests.Hosting;
 /// default log level a served request writes nothing, and no service watches its working directory (nor its
 /// application folder) for configuration changes.
 /// </summary>
-public sealed class QuietServicesTests(QuietNetwork net) : IClassFixture<QuietNetwork>
+[Collection(QuietNetwork.Collection)]
+public sealed class QuietServicesTests(QuietNetwork net)
 {
     private const int Requests = 20;
 

@@ -42,15 +42,33 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="assembly"/> (a file name in this test's output folder, where the build copies the services).</summary>
-    public static ServiceProcess Start(string assembly, string workingDirectory, params string[] args)
+    public static ServiceProcess Start(string assembly, string workingDirectory, params string[] args) =>
+        StartUnder(null, assembly, workingDirectory, args);
+
+    /// <summary>
+    /// Starts <paramref name="assembly"/> as <see cref="Start(string, string, string[])"/> does, through
+    /// <c>/bin/sh</c> when <paramref name="journalStream"/> is given: the shell sets <c>JOURNAL_STREAM</c> to it,
+    /// or, for <c>"stdout"</c>, to the device and inode of the service's own standard output, as systemd does
+    /// for a service whose output goes to the journal.
+    /// </summary>
+    public static ServiceProcess StartUnder(string? journalStream, string assembly, string workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(journalStream is null ? DotnetHost() : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (journalStream is not null)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(journalStream == "stdout"
+                ? "export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/1); exec \"$@\""
+                : $"export JOURNAL_STREAM='{journalStream}'; exec \"$@\"");
+            psi.ArgumentList.Add("sh");
+            psi.ArgumentList.Add(DotnetHost());
+        }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
         foreach (var arg in args)
             psi.ArgumentList.Add(arg);
@@ -58,7 +76,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             if (key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase) || key.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase)
                 || key.StartsWith("COMPlus_", StringComparison.OrdinalIgnoreCase) || key.StartsWith("Logging", StringComparison.OrdinalIgnoreCase)
-                || key.Contains("__", StringComparison.Ordinal))
+                || key.Contains("__", StringComparison.Ordinal) || key == "JOURNAL_STREAM")
                 psi.Environment.Remove(key);
         }
         return new ServiceProcess(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {assembly}"));

@@ -53,6 +53,10 @@ public sealed class OverloadTests(RedisServer redis) : IClassFixture<RedisServer
             using var health = await rig.GetAsync("/-/health", RedirectorRig.London);
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         }
+
+        // Every refusal is counted for the shedding alert (ops/prometheus/rules/downloads-alerts.yml).
+        var metrics = PrometheusText.Parse(await rig.Http.GetStringAsync(rig.Url + "/-/metrics"));
+        Assert.Equal(6, metrics.Single(s => s.Name == "downloads_rate_limited_total").Value);
     }
 
     [Fact]

@@ -31,8 +31,8 @@ public sealed class CountingTests : IAsyncLifetime
         }
     }
 
-    private const string FlushFailures = "downloads_counter_flush_failures_total";
-    private const string Pending = "downloads_counter_pending_redirects";
+    private const string FlushFailures = "downloads_stats_flush_failures_total";
+    private const string Pending = "downloads_stats_pending_redirects";
 
     private static string Address(int i) => $"100.{64 + i / 65536}.{i / 256 % 256}.{i % 256}";
 

@@ -115,13 +115,17 @@ public sealed class OpsApiTests : IAsyncLifetime
         Assert.Equal(1, Value("downloads_redirects_total", "outcome", "not_found"));
         Assert.Equal(1, Value("downloads_redirects_total", "outcome", "mirrorlist"));
         Assert.Equal(5, Value("downloads_selection_seconds_count"));
+        // Every answer to GET /{path} is timed, whatever its outcome: 5 redirects, a 404, a mirror list.
+        Assert.Equal(7, Value("downloads_redirect_duration_seconds_count"));
+        Assert.Equal(7, samples.Single(s => s.Name == "downloads_redirect_duration_seconds_bucket" && s.Label("le") == "+Inf").Value);
+        Assert.Equal(0, Value("downloads_rate_limited_total"));
         Assert.Equal("histogram", samples.First(s => s.Name == "downloads_selection_seconds_bucket").Type);
         Assert.Equal(1, Value("downloads_mirror_up", "mirror", "lon"));
         Assert.Equal(1, Value("downloads_mirror_healthy", "mirror", "tyo"));
         Assert.Equal(7, Value("downloads_manifest_serial"));
         Assert.Equal(0, Value("downloads_heartbeat_panic"));
         Assert.Equal(1, Value("downloads_redis_up"));
-        Assert.Equal(0, Value("downloads_counter_pending_redirects"));
+        Assert.Equal(0, Value("downloads_stats_pending_redirects"));
         Assert.True(Value("downloads_health_probe_seconds_count") >= 2);
     }
 }

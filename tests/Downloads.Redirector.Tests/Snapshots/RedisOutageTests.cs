@@ -35,7 +35,7 @@ public class RedisOutageTests
             Assert.Equal(System.Net.HttpStatusCode.Found, response.StatusCode);
             Assert.StartsWith(net.London.Url, response.Headers.Location!.OriginalString, StringComparison.Ordinal);
         }
-        await Eventually.TrueAsync(async () => await net.MetricAsync("downloads_counter_pending_redirects") == 20, TimeSpan.FromSeconds(10),
+        await Eventually.TrueAsync(async () => await net.MetricAsync("downloads_stats_pending_redirects") == 20, TimeSpan.FromSeconds(10),
             "a flush of the 20 redirects fails and keeps them");
 
         // Redis comes back empty (no persistence): the 20 redirects made during the outage still arrive.
