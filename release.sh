@@ -74,6 +74,23 @@ publish() { # project output extra-args...
   dotnet publish "$root/$project" -c Release -o "$output" --artifacts-path "$work/build" -nologo -v q -clp:ErrorsOnly "$@"
 }
 
+# Nothing changed since the last run into this folder (same sources, RIDs, version and key): nothing to do.
+# The digest covers every file git would see (tracked and untracked, not ignored), so it is a few seconds,
+# where even an up-to-date publish of each project costs the better part of a minute.
+digest=$( {
+  echo "$version ${rids[*]} ${key:+$(sha256sum <"$key")}"
+  git -C "$root" ls-files -co --exclude-standard -z | (cd "$root" && xargs -0 sha256sum 2>/dev/null)
+} | sha256sum | cut -d' ' -f1)
+if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$digest" ]; then
+  names=$(sed 's/^[0-9a-f]*  //' "$out/SHA256SUMS" 2>/dev/null || true)
+  if [ -n "$names" ] && (cd "$out" && sha256sum --quiet -c SHA256SUMS >/dev/null 2>&1); then
+    for name in $names; do echo "unchanged $name"; done
+    echo "release.sh: $version in $out (sources unchanged since the last release into it)"
+    exit 0
+  fi
+fi
+rm -f "$out/.stamp"
+
 failed=()
 archives=()
 stage=$work/stage
@@ -148,3 +165,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "release.sh: not built: ${failed[*]}" >&2
   exit 1
 fi
+echo "$digest" >"$out/.stamp"
