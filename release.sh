@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --rid) rids+=("${2:?--rid needs a runtime identifier}"); shift 2 ;;
+    --rid=*) rids+=("${1#--rid=}"); shift ;;
     --version) version=${2:?--version needs a value}; shift 2 ;;
     --key) key=${2:?--key needs a minisign secret key file}; shift 2 ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
