@@ -76,11 +76,11 @@ publish() { # project output extra-args...
 }
 
 # Nothing changed since the last run into this folder (same sources, RIDs, version and key): nothing to do.
-# The digest covers every file git would see (tracked and untracked, not ignored), so it is a few seconds,
-# where even an up-to-date publish of each project costs the better part of a minute.
+# The digest covers every file git would see (tracked and untracked, not ignored) but the documentation, so
+# it is a few seconds, where even an up-to-date publish of each project costs the better part of a minute.
 digest=$( {
   echo "$version ${rids[*]} ${key:+$(sha256sum <"$key")}"
-  git -C "$root" ls-files -co --exclude-standard -z | (cd "$root" && xargs -0 sha256sum 2>/dev/null)
+  git -C "$root" ls-files -co --exclude-standard -z -- . ':!*.md' | (cd "$root" && xargs -0 sha256sum 2>/dev/null)
 } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$digest" ]; then
   names=$(sed 's/^[0-9a-f]*  //' "$out/SHA256SUMS" 2>/dev/null || true)
