@@ -11,8 +11,10 @@ command -v aria2c >/dev/null || need+=(aria2)
 command -v wget >/dev/null || need+=(wget)
 # The ops dashboard test drives Debian's chromium through Playwright (no browser download).
 command -v chromium >/dev/null || need+=(chromium)
-# The checksum tests verify the redirector's SHA256SUMS signatures with the real minisign.
+# The checksum tests verify the redirector's SHA256SUMS signatures with the real minisign, and release.sh signs
+# its SHA256SUMS with it; release.sh renders the systemd unit with Jinja2 (docs/release.md).
 command -v minisign >/dev/null || need+=(minisign)
+{ python3 -c 'import jinja2' 2>/dev/null || /usr/bin/python3 -c 'import jinja2' 2>/dev/null; } || need+=(python3-jinja2)
 # promtool (Debian's prometheus package) checks every service's /-/metrics and ops/prometheus/; installed
 # without recommends, which would add the node exporter.
 command -v promtool >/dev/null || need_promtool=1
@@ -35,6 +37,17 @@ results=TestResults
 rm -rf "$results"; mkdir -p "$results"
 dotnet build Downloads.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
 status=0
+# The release archives, built once: the donor tests install the linux-x64 one and check each archive
+# (DOWNLOADS_RELEASE_DIR), and the Ansible run's build.yml finds them up to date and deploys them
+# (DOWNLOADS_ARTIFACTS). linux-arm is left out: its runtime packs are not served here (docs/release.md).
+# A throwaway minisign key signs SHA256SUMS; an unchanged tree makes the next run a matter of seconds.
+export DOWNLOADS_ARTIFACTS=$PWD/.artifacts/release DOWNLOADS_RELEASE_RIDS="linux-x64 linux-arm64"
+export DOWNLOADS_RELEASE_DIR=$DOWNLOADS_ARTIFACTS DOWNLOADS_RELEASE_KEY=$PWD/.artifacts/release-key/minisign.key
+mkdir -p "$(dirname "$DOWNLOADS_RELEASE_KEY")"
+[ -f "$DOWNLOADS_RELEASE_KEY" ] || minisign -G -W -p "${DOWNLOADS_RELEASE_KEY%.key}.pub" -s "$DOWNLOADS_RELEASE_KEY" >/dev/null
+release_failed=0
+# shellcheck disable=SC2086
+./release.sh --out "$DOWNLOADS_ARTIFACTS" $(printf -- '--rid %s ' $DOWNLOADS_RELEASE_RIDS) || release_failed=1
 for proj in tests/*/*.Tests.csproj; do
   name=$(basename "$proj" .csproj)
   dotnet test "$proj" -c Release --no-build -nologo \
@@ -68,5 +81,6 @@ fi
 projects=$(ls tests/*/*.Tests.csproj | wc -l)
 if [ "$files" -lt "$projects" ]; then failed=$((failed + projects - files)); fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$release_failed" -ne 0 ]; then echo "test.sh: release.sh failed" >&2; failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -121,7 +121,7 @@ if command -v systemd-analyze >/dev/null; then
     ansible localhost -c local -m ansible.builtin.template \
       -a "src=roles/common/templates/downloads.service.j2 dest=$units/$1.service mode=0644" -e "$2" >>"$logs/units.log" 2>&1
   }
-  render dl-mirror-uk-cam '{"common_service_name":"dl-mirror-uk-cam","common_service_description":"Downloads mirror uk-cam","common_service_user":"root","common_service_workdir":"/","common_service_env_file":"/etc/downloads/dl-mirror-uk-cam/dl-mirror-uk-cam.env","common_service_exec":"/usr/bin/dotnet /opt/downloads/dl-mirror-uk-cam/current/Downloads.Mirror.dll","common_service_rw_paths":["/var/lib/downloads/dl-mirror-uk-cam"],"common_service_fingerprint":"x","common_service_net_bind":true}'
+  render dl-mirror-uk-cam '{"common_service_name":"dl-mirror-uk-cam","common_service_description":"Downloads mirror uk-cam","common_service_user":"root","common_service_workdir":"/","common_service_env_file":"/etc/downloads/dl-mirror-uk-cam/dl-mirror-uk-cam.env","common_service_exec":"/opt/downloads/dl-mirror-uk-cam/current/Downloads.Mirror","common_service_rw_paths":["/var/lib/downloads/dl-mirror-uk-cam"],"common_service_fingerprint":"x","common_service_net_bind":true}'
   render dl-redis '{"common_service_name":"dl-redis","common_service_description":"Downloads Redis","common_service_user":"root","common_service_workdir":"/","common_service_env_file":"","common_service_exec":"/usr/bin/redis-server /etc/downloads/dl-redis/redis.conf --supervised systemd","common_service_rw_paths":["/etc/downloads/dl-redis","/var/lib/downloads/dl-redis"],"common_service_fingerprint":"x","common_service_type":"notify"}'
   verdict=$(systemd-analyze verify "$units"/*.service 2>&1)
   if [ "$(ls "$units"/*.service 2>/dev/null | wc -l)" -eq 2 ] && [ -z "$verdict" ]; then
@@ -134,7 +134,7 @@ fi
 # --- Build --------------------------------------------------------------------------------------
 t=$(date +%s)
 if ansible-playbook build.yml >"$logs/build.log" 2>&1; then
-  ok "build.yml published origin, mirror and redirector ($(elapsed "$t"))"
+  ok "build.yml ran release.sh: $(sed 's/^[0-9a-f]*  //' "$DOWNLOADS_ARTIFACTS/SHA256SUMS" | paste -sd' ') ($(elapsed "$t"))"
 else
   fail "build.yml (see $logs/build.log)"; tail -20 "$logs/build.log" | sed 's/^/  /'
   echo "ansible: $passed passed, $failed failed"; exit 1
@@ -150,6 +150,13 @@ else
   grep -E 'fatal:|FAILED!|ERROR' "$logs/run1.log" | head -5 | cut -c1-400 | sed 's/^/  /'
   echo "ansible: $passed passed, $failed failed"; exit 1
 fi
+
+# The mirrors run the self-contained binary from the release archive a donor installs, not dotnet + a dll.
+exe=$(readlink "/proc/$(cat "$run_dir/dl-mirror-uk-cam.pid" 2>/dev/null)/exe" 2>/dev/null)
+case $exe in
+  */dl-mirror-uk-cam/releases/*/Downloads.Mirror) ok "uk-cam runs the self-contained mirror binary of downloads-mirror-linux-x64.tar.gz" ;;
+  *) fail "uk-cam runs ${exe:-nothing}, not the release's self-contained Downloads.Mirror" ;;
+esac
 
 pids=$(alive_pids | wc -l)
 [ "$pids" -eq 10 ] && ok "10 services run as background processes (2 redis, 2 sentinel, origin, 2 redirectors, 3 mirrors)" \

@@ -46,8 +46,14 @@ public static class Keyspace
     public static IReadOnlyList<string> MirrorWritablePatterns(string id) =>
         [$"dl:m:{{{id}}}:info", $"dl:m:{{{id}}}:state", $"dl:m:{{{id}}}:alive", $"dl:m:{{{id}}}:month:*"];
 
-    /// <summary>Key patterns a mirror's ACL user may only read: its ops-owned config (to log its status).</summary>
-    public static IReadOnlyList<string> MirrorReadOnlyPatterns(string id) => [$"dl:m:{{{id}}}:config"];
+    /// <summary>
+    /// Key patterns a mirror's ACL user may only read: its ops-owned config (to log its status), and what
+    /// redirectors write about it, its health verdict and bandwidth history, so that its donor sees the
+    /// mirror as the network does (<c>Downloads.Mirror status</c>). Not the health leases, nor anything of
+    /// another mirror.
+    /// </summary>
+    public static IReadOnlyList<string> MirrorReadOnlyPatterns(string id) =>
+        [$"dl:m:{{{id}}}:config", $"dl:h:{{{id}}}", $"dl:h:{{{id}}}:bw:min", $"dl:h:{{{id}}}:bw:hour"];
 
     /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
     public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";

@@ -97,6 +97,20 @@ public static class MirrorStore
         return result;
     }
 
+    /// <summary>
+    /// Builds a record from the raw hashes as the redirectors do (missing fields take their defaults): the
+    /// mirror's own <c>status</c> command reads its keys with its own user and merges them here.
+    /// </summary>
+    public static MirrorRecord Merge(string id, HashEntry[] config, HashEntry[] info, HashEntry[] state,
+        bool alive, RedisValue monthBytes, HashEntry[] health)
+    {
+        var live = new LiveValues(
+            [Field(state, StateFields.Serial), Field(state, StateFields.RateBps), Field(state, StateFields.BytesServed),
+             Field(state, StateFields.Requests), Field(state, StateFields.Connections), Field(state, StateFields.LastError)],
+            alive ? (RedisValue)1 : RedisValue.Null, monthBytes, [Field(health, HealthFields.Ok), Field(health, HealthFields.Reason)]);
+        return ApplyLive(FromStatic(id, config, info), live, fresh: true);
+    }
+
     /// <summary>The ops config and the mirror's declared info: what changes only on a pub/sub message or the slow poll.</summary>
     private static MirrorRecord FromStatic(string id, HashEntry[] c, HashEntry[] n)
     {

@@ -5,14 +5,15 @@ namespace Downloads.Redirector.Membership;
 
 /// <summary>
 /// A mirror's own Redis ACL user (Redis 7 key permissions). It may read and write exactly its own
-/// info, state, heartbeat and month counters, read its ops-owned config, and subscribe to the
-/// announcement channel; nothing else: not another mirror's keys, not its config, not the mirror
-/// table, not health keys, no PUBLISH, no KEYS/SCAN/FLUSH, no CLIENT KILL.
+/// info, state, heartbeat and month counters, read its ops-owned config and what redirectors write about
+/// it (health verdict, bandwidth history: its donor's <c>status</c> command), and subscribe to the
+/// announcement channel; nothing else: not another mirror's keys, not the mirror table, no write to its
+/// config or health, no PUBLISH, no KEYS/SCAN/FLUSH, no CLIENT KILL.
 /// </summary>
 internal static class MirrorAcl
 {
     // What a mirror does: its report (MULTI, HSET, SET PX, INCRBY, EXPIRE, EXEC), registration (HSET,
-    // HGET of its config), SUBSCRIBE to announcements, and what StackExchange.Redis sends when it
+    // HGET of its config), SUBSCRIBE to announcements, the donor's status read (HGETALL, GET, TTL, LRANGE), and what StackExchange.Redis sends when it
     // connects (HELLO/AUTH, CLIENT SETNAME/SETINFO/ID, PING, ECHO, INFO, GET of its tie-breaker key,
     // which is refused harmlessly). Explicit commands rather than categories: @connection includes CLIENT KILL.
     private static readonly string[] Commands =
@@ -21,7 +22,7 @@ internal static class MirrorAcl
         "+auth", "+hello", "+ping", "+echo", "+quit", "+reset", "+select", "+info",
         "+client|setname", "+client|getname", "+client|id",
         "+multi", "+exec", "+discard", "+watch", "+unwatch",
-        "+hset", "+hmset", "+hget", "+hmget", "+hgetall", "+hdel",
+        "+hset", "+hmset", "+hget", "+hmget", "+hgetall", "+hdel", "+lrange",
         "+get", "+set", "+setex", "+psetex", "+incr", "+incrby", "+expire", "+pexpire", "+exists", "+ttl", "+pttl", "+type",
         "+subscribe", "+unsubscribe",
     ];
@@ -67,12 +68,27 @@ internal static class MirrorAcl
             if (existing.IsNull)
                 return false;
             await db.ExecuteAsync("ACL", "SETUSER", user, on ? "on" : "off");
+            if (on)
+                await GrantReadsAsync(db, id);
             return true;
         }
         catch (RedisServerException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Adds the current read-only patterns and read commands to an existing user (additive, idempotent), so
+    /// that a mirror enrolled before a pattern was added gets it when ops approve or re-enable it.
+    /// </summary>
+    private static async Task GrantReadsAsync(IDatabaseAsync db, string id)
+    {
+        var args = new List<object> { "SETUSER", Keyspace.MirrorAclUser(id) };
+        foreach (var p in Keyspace.MirrorReadOnlyPatterns(id))
+            args.Add("%R~" + p);
+        args.Add("+lrange");
+        await db.ExecuteAsync("ACL", args);
     }
 
     /// <summary>Deletes the user (removal of a mirror).</summary>

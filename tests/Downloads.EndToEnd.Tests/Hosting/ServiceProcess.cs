@@ -82,6 +82,39 @@ public sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {assembly}"));
     }
 
+    /// <summary>
+    /// Starts an installed executable as its systemd unit would: <paramref name="environment"/> (the unit's
+    /// EnvironmentFile) on top of the same clean environment as <see cref="Start"/>.
+    /// </summary>
+    public static ServiceProcess StartExecutable(string path, string workingDirectory, IEnumerable<KeyValuePair<string, string>> environment, params string[] args)
+    {
+        var psi = new ProcessStartInfo(path)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+            psi.ArgumentList.Add(arg);
+        foreach (var key in psi.Environment.Keys.ToArray())
+        {
+            if (key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase) || key.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("COMPlus_", StringComparison.OrdinalIgnoreCase) || key.StartsWith("Logging", StringComparison.OrdinalIgnoreCase)
+                || key.Contains("__", StringComparison.Ordinal))
+                psi.Environment.Remove(key);
+        }
+        foreach (var (key, value) in environment)
+            psi.Environment[key] = value;
+        return new ServiceProcess(Process.Start(psi) ?? throw new InvalidOperationException($"could not start {path}"));
+    }
+
+    /// <summary>Whether the process has ended (its exit code is then in <see cref="ExitCode"/>).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Exit code once ended.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>Waits until nothing has been written for <paramref name="quiet"/> (start-up lines settled), at most <paramref name="limit"/>.</summary>
     public async Task WaitForQuietAsync(TimeSpan quiet, TimeSpan limit)
     {

@@ -74,6 +74,51 @@ public sealed class AclIsolationTests(RedisServer redis) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task A_mirror_reads_what_redirectors_write_about_it_but_not_about_another_mirror_and_writes_none_of_it()
+    {
+        var service = Members.Service(redis);
+        var a = await Members.EnrollAsync(service, "acl-see-a");
+        await Members.EnrollAsync(service, "acl-see-b");
+        Assert.True((await service.ApproveAsync("acl-see-a")).Ok);
+        var admin = redis.Admin.GetDatabase();
+        foreach (var id in new[] { "acl-see-a", "acl-see-b" })
+        {
+            await admin.HashSetAsync(Keyspace.MirrorHealth(id), [new(Keyspace.HealthFields.Ok, "0"), new(Keyspace.HealthFields.Reason, "timeout " + id)]);
+            await admin.ListRightPushAsync(Keyspace.MirrorBandwidthMinutes(id), "1764849600:125000");
+            await admin.ListRightPushAsync(Keyspace.MirrorBandwidthHours(id), "1764849600:100000");
+        }
+        await admin.StringSetAsync(Keyspace.MirrorHealthLease("acl-see-a", 1), "redirector-1");
+
+        await using var mux = await ConnectAsAsync(a.User!, a.Password!);
+        var db = mux.GetDatabase();
+        Assert.Equal("timeout acl-see-a", (string?)await db.HashGetAsync(Keyspace.MirrorHealth("acl-see-a"), Keyspace.HealthFields.Reason));
+        Assert.Equal("1764849600:125000", (string?)(await db.ListRangeAsync(Keyspace.MirrorBandwidthMinutes("acl-see-a")))[0]);
+        Assert.Single(await db.ListRangeAsync(Keyspace.MirrorBandwidthHours("acl-see-a")));
+
+        await AssertRefusedAsync(() => db.HashGetAllAsync(Keyspace.MirrorHealth("acl-see-b")), "read B health");
+        await AssertRefusedAsync(() => db.ListRangeAsync(Keyspace.MirrorBandwidthMinutes("acl-see-b")), "read B history");
+        await AssertRefusedAsync(() => db.StringGetAsync(Keyspace.MirrorHealthLease("acl-see-a", 1)), "read own health lease");
+        await AssertRefusedAsync(() => db.HashSetAsync(Keyspace.MirrorHealth("acl-see-a"), "ok", "1"), "write own health");
+        await AssertRefusedAsync(() => db.ListRightPushAsync(Keyspace.MirrorBandwidthMinutes("acl-see-a"), "1:1"), "write own history");
+    }
+
+    [Fact]
+    public async Task Approval_grants_the_current_read_patterns_to_a_user_made_before_them()
+    {
+        var service = Members.Service(redis);
+        var a = await Members.EnrollAsync(service, "acl-old");
+        // As an older release made it: its own keys and config only, no health, no history, no LRANGE.
+        await redis.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "dl-m-acl-old", "resetkeys", "%RW~dl:m:{acl-old}:*", "-lrange");
+        Assert.True((await service.ApproveAsync("acl-old")).Ok);
+
+        await using var mux = await ConnectAsAsync(a.User!, a.Password!);
+        var db = mux.GetDatabase();
+        await db.HashGetAllAsync(Keyspace.MirrorHealth("acl-old"));
+        await db.ListRangeAsync(Keyspace.MirrorBandwidthMinutes("acl-old"));
+        await AssertRefusedAsync(() => db.HashSetAsync(Keyspace.MirrorHealth("acl-old"), "ok", "1"), "write own health");
+    }
+
+    [Fact]
     public async Task A_mirror_can_subscribe_to_announcements()
     {
         var service = Members.Service(redis);

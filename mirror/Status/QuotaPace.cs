@@ -1,0 +1,35 @@
+namespace Downloads.Mirror.Status;
+
+/// <summary>
+/// Where this month's transfer is heading: the bytes served so far in the UTC calendar month (the same month
+/// the quota counter <c>dl:m:{id}:month:yyyyMM</c> counts) projected to the month's end at the month's mean
+/// rate so far, and the day the quota runs out at that pace.
+/// </summary>
+internal readonly record struct QuotaPace(long UsedBytes, long QuotaBytes, double ElapsedDays, int DaysInMonth, long ForecastBytes, DateTimeOffset? RunsOutAt)
+{
+    /// <summary>Share of the quota used, 0 when there is no quota.</summary>
+    public double UsedShare => QuotaBytes > 0 ? (double)UsedBytes / QuotaBytes : 0;
+
+    /// <summary>Share of the quota the month will use at this pace, 0 when there is no quota.</summary>
+    public double ForecastShare => QuotaBytes > 0 ? (double)ForecastBytes / QuotaBytes : 0;
+
+    /// <summary>Computes the pace at <paramref name="now"/> for <paramref name="usedBytes"/> served this month.</summary>
+    public static QuotaPace At(DateTimeOffset now, long usedBytes, long quotaBytes)
+    {
+        var utc = now.UtcDateTime;
+        var start = new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var end = start.AddMonths(1);
+        var elapsed = now - start;
+        var month = end - start;
+        // In the first minutes of a month a few bytes would project to anything: count at least an hour.
+        var elapsedForRate = elapsed < TimeSpan.FromHours(1) ? TimeSpan.FromHours(1) : elapsed;
+        var perSecond = usedBytes / elapsedForRate.TotalSeconds;
+        var forecast = (long)Math.Min(long.MaxValue, usedBytes + (perSecond * (end - now).TotalSeconds));
+        DateTimeOffset? runsOut = null;
+        if (quotaBytes > 0 && usedBytes >= quotaBytes)
+            runsOut = now;
+        else if (quotaBytes > 0 && forecast > quotaBytes && perSecond > 0)
+            runsOut = now + TimeSpan.FromSeconds((quotaBytes - usedBytes) / perSecond);
+        return new QuotaPace(usedBytes, quotaBytes, elapsed.TotalDays, (int)Math.Round(month.TotalDays), forecast, runsOut);
+    }
+}
