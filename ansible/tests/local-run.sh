@@ -121,7 +121,11 @@ if command -v systemd-analyze >/dev/null; then
     ansible localhost -c local -m ansible.builtin.template \
       -a "src=roles/common/templates/downloads.service.j2 dest=$units/$1.service mode=0644" -e "$2" >>"$logs/units.log" 2>&1
   }
-  render dl-mirror-uk-cam '{"common_service_name":"dl-mirror-uk-cam","common_service_description":"Downloads mirror uk-cam","common_service_user":"root","common_service_workdir":"/","common_service_env_file":"/etc/downloads/dl-mirror-uk-cam/dl-mirror-uk-cam.env","common_service_exec":"/opt/downloads/dl-mirror-uk-cam/current/Downloads.Mirror","common_service_rw_paths":["/var/lib/downloads/dl-mirror-uk-cam"],"common_service_fingerprint":"x","common_service_net_bind":true}'
+  # systemd checks that the command exists: the released mirror binary is not installed yet at this point,
+  # so a stand-in executable takes its path.
+  bin=$DOWNLOADS_ARTIFACTS/unit-bin
+  rm -rf "$bin"; mkdir -p "$bin"; printf '#!/bin/sh\n' >"$bin/Downloads.Mirror"; chmod 755 "$bin/Downloads.Mirror"
+  render dl-mirror-uk-cam '{"common_service_name":"dl-mirror-uk-cam","common_service_description":"Downloads mirror uk-cam","common_service_user":"root","common_service_workdir":"/","common_service_env_file":"/etc/downloads/dl-mirror-uk-cam/dl-mirror-uk-cam.env","common_service_exec":"'"$bin"'/Downloads.Mirror","common_service_rw_paths":["/var/lib/downloads/dl-mirror-uk-cam"],"common_service_fingerprint":"x","common_service_net_bind":true}'
   render dl-redis '{"common_service_name":"dl-redis","common_service_description":"Downloads Redis","common_service_user":"root","common_service_workdir":"/","common_service_env_file":"","common_service_exec":"/usr/bin/redis-server /etc/downloads/dl-redis/redis.conf --supervised systemd","common_service_rw_paths":["/etc/downloads/dl-redis","/var/lib/downloads/dl-redis"],"common_service_fingerprint":"x","common_service_type":"notify"}'
   verdict=$(systemd-analyze verify "$units"/*.service 2>&1)
   if [ "$(ls "$units"/*.service 2>/dev/null | wc -l)" -eq 2 ] && [ -z "$verdict" ]; then

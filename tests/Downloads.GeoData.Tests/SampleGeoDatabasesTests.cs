@@ -142,4 +142,23 @@ public sealed class SampleGeoDatabasesTests : IDisposable
         _asn.Dispose();
         _dir.Dispose();
     }
+
+    [Fact]
+    public void Writing_the_same_samples_again_leaves_the_files_as_they_are_so_no_watcher_reloads()
+    {
+        using var dir = new Downloads.Testing.TempDirectory("samples");
+        var (city, asn) = SampleGeoDatabases.WriteAll(dir.Path);
+        var before = (File.GetLastWriteTimeUtc(city), new FileInfo(city).Length, File.GetLastWriteTimeUtc(asn));
+        File.SetLastWriteTimeUtc(city, before.Item1.AddMinutes(-5));
+        File.SetLastWriteTimeUtc(asn, before.Item3.AddMinutes(-5));
+
+        SampleGeoDatabases.WriteAll(dir.Path);
+
+        Assert.Equal(before.Item1.AddMinutes(-5), File.GetLastWriteTimeUtc(city));
+        Assert.Equal(before.Item3.AddMinutes(-5), File.GetLastWriteTimeUtc(asn));
+        // Other content still replaces the file.
+        SampleGeoDatabases.WriteCity(city, SampleGeoDatabases.Networks.Take(1));
+        Assert.NotEqual(before.Length, new FileInfo(city).Length);
+        Assert.Empty(Directory.EnumerateFiles(dir.Path, "*.tmp"));
+    }
 }

@@ -192,11 +192,44 @@ public sealed class MmdbWriter
                 stream.Flush(flushToDisk: true);
             }
 
-            File.Move(temp, full, overwrite: true);
+            // An identical file stays as it is: a redirector watching it (processes share the sample folder) sees
+            // no change and reloads nothing.
+            if (!SameBytes(temp, full))
+            {
+                File.Move(temp, full, overwrite: true);
+            }
         }
         finally
         {
             File.Delete(temp);
+        }
+    }
+
+    private static bool SameBytes(string a, string b)
+    {
+        var info = new FileInfo(b);
+        if (!info.Exists || info.Length != new FileInfo(a).Length)
+        {
+            return false;
+        }
+
+        using var x = new FileStream(a, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var y = new FileStream(b, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        Span<byte> bx = stackalloc byte[8192];
+        Span<byte> by = stackalloc byte[8192];
+        while (true)
+        {
+            var n = x.ReadAtLeast(bx, bx.Length, throwOnEndOfStream: false);
+            if (n == 0)
+            {
+                return true;
+            }
+
+            y.ReadExactly(by[..n]);
+            if (!bx[..n].SequenceEqual(by[..n]))
+            {
+                return false;
+            }
         }
     }
 
