@@ -82,5 +82,11 @@ projects=$(ls tests/*/*.Tests.csproj | wc -l)
 if [ "$files" -lt "$projects" ]; then failed=$((failed + projects - files)); fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$release_failed" -ne 0 ]; then echo "test.sh: release.sh failed" >&2; failed=$((failed + 1)); fi
+# Name every failed test just above the summary, where a CI log's tail shows it.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/FAILED: \1/p'
+done
+grep -E '^(FAIL|not ok)' "$ansible_log" 2>/dev/null | sed 's/^/FAILED (ansible): /' | head -20
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
