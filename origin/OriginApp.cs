@@ -1,5 +1,6 @@
 using Downloads.Contracts.Hosting;
 using Downloads.Origin.Apis;
+using Downloads.Origin.Limits;
 using Downloads.Origin.Metrics;
 using Downloads.Origin.Publishing;
 
@@ -16,8 +17,10 @@ public static class OriginApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddServiceDefaults();
         builder.Services.AddPublishing();
+        builder.Services.AddOriginLimits();
         var app = builder.Build();
         app.Services.UseOriginMetrics();
+        app.UseOriginLimits();
         app.MapServiceDefaults(mapHealth: false);
         app.MapFiles();
         return app;

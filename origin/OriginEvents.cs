@@ -2,7 +2,7 @@ namespace Downloads.Origin;
 
 /// <summary>
 /// Log event ids of the origin, all in this one table so they stay unique (a test reflects over every
-/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 10xx publishing.
+/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 10xx publishing, 103x limits.
 /// </summary>
 internal static class OriginEvents
 {
@@ -14,4 +14,5 @@ internal static class OriginEvents
     public const int LoadFailed = 1011;
     public const int Announced = 1020;
     public const int NotAnnounced = 1021;
+    public const int Shedding = 1030;
 }

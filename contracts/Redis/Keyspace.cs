@@ -145,6 +145,8 @@ public static class Keyspace
         public const string Weight = "weight";
         /// <summary>Monthly quota in bytes, 0 for none.</summary>
         public const string QuotaBytes = "quotaBytes";
+        /// <summary>The mirror's Ed25519 public key (base64 of the raw 32 bytes), recorded by ops' approval; verifies its signed requests (docs/security.md).</summary>
+        public const string PublicKey = "publicKey";
     }
 
     /// <summary>Field names of <see cref="MirrorInfo"/>.</summary>

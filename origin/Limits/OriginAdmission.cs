@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Downloads.Contracts.Identity;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Prometheus;
+
+namespace Downloads.Origin.Limits;
+
+/// <summary>
+/// Sheds file requests the origin cannot carry, and keeps part of its capacity for mirrors. A request signed
+/// by an approved mirror (<see cref="RequestSignature"/>) may use all of <see cref="OriginLimitsOptions.MaxRequests"/>;
+/// a public one only what is left above <see cref="OriginLimitsOptions.ReservedForMirrors"/>, and at most
+/// <see cref="OriginLimitsOptions.PerClient"/> at once from one client. Refusals: 429 for a client over its own
+/// limit, 503 when the origin is full, both with Retry-After and a one-line reason. Permits are held until the
+/// response has been sent (a file download holds one for its whole transfer).
+/// </summary>
+internal sealed partial class OriginAdmission : IDisposable
+{
+    private const string Mirror = "mirror";
+    private const string Public = "public";
+
+    private readonly OriginLimitsOptions _options;
+    private readonly MirrorKeyDirectory _keys;
+    private readonly NonceCache _nonces;
+    private readonly TimeProvider _time;
+    private readonly ILogger<OriginAdmission> _log;
+    private readonly PartitionedRateLimiter<Request> _capacity;
+    private readonly PartitionedRateLimiter<Request> _perClient;
+    private readonly string _retryAfter;
+    private readonly Counter _outcomes;
+    private readonly Counter _signatures;
+    private long _refused;
+
+    public OriginAdmission(IOptions<OriginLimitsOptions> options, MirrorKeyDirectory keys, NonceCache nonces, TimeProvider time,
+        IMetricFactory metrics, ILogger<OriginAdmission> log)
+    {
+        _options = options.Value;
+        _keys = keys;
+        _nonces = nonces;
+        _time = time;
+        _log = log;
+        _retryAfter = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        var max = _options.MaxRequests;
+        var publicMax = max - _options.ReservedForMirrors;
+        // Everyone counts against the total; public requests also against the public share.
+        _capacity = PartitionedRateLimiter.CreateChained(
+            PartitionedRateLimiter.Create<Request, int>(_ => RateLimitPartition.GetConcurrencyLimiter(0, _ => Concurrency(max))),
+            PartitionedRateLimiter.Create<Request, string>(r => r.MirrorId is null
+                ? RateLimitPartition.GetConcurrencyLimiter(Public, _ => Concurrency(publicMax))
+                : RateLimitPartition.GetNoLimiter(Mirror)));
+        var perClient = _options.PerClient;
+        _perClient = PartitionedRateLimiter.Create<Request, ClientPrefix>(r => r.MirrorId is null && perClient > 0
+            ? RateLimitPartition.GetConcurrencyLimiter(r.Client, _ => Concurrency(perClient))
+            : RateLimitPartition.GetNoLimiter(default(ClientPrefix)));
+        _outcomes = metrics.CreateCounter("downloads_origin_admission_total",
+            "File requests by who asked (mirror: a valid mirror signature) and what they got (served, per_client: 429, full: 503).",
+            ["client", "outcome"]);
+        _signatures = metrics.CreateCounter("downloads_origin_signature_refused_total",
+            "Requests with mirror signature headers that did not verify, by reason; they are served as public requests.", ["reason"]);
+    }
+
+    private static ConcurrencyLimiterOptions Concurrency(int permits) =>
+        new() { PermitLimit = Math.Max(permits, 1), QueueLimit = 0, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
+
+    /// <summary>The middleware: admits, refuses, or passes service endpoints straight on.</summary>
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        if (_options.MaxRequests <= 0 || context.Request.Path.StartsWithSegments("/-", StringComparison.Ordinal))
+            return next(context);
+        var request = new Request(Identify(context.Request), ClientPrefix.Of(context.Connection.RemoteIpAddress));
+        var who = request.MirrorId is null ? Public : Mirror;
+
+        var own = _perClient.AttemptAcquire(request);
+        if (!own.IsAcquired)
+        {
+            own.Dispose();
+            return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
+                $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+        }
+        var share = _capacity.AttemptAcquire(request);
+        if (!share.IsAcquired)
+        {
+            share.Dispose();
+            own.Dispose();
+            return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
+                $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
+        }
+        context.Response.RegisterForDispose(own);
+        context.Response.RegisterForDispose(share);
+        _outcomes.WithLabels(who, "served").Inc();
+        return next(context);
+    }
+
+    private string? Identify(HttpRequest request)
+    {
+        var input = request.Headers[RequestSignature.InputHeader];
+        var signature = request.Headers[RequestSignature.SignatureHeader];
+        if (input.Count == 0 && signature.Count == 0)
+            return null;
+        if (input.Count != 1 || signature.Count != 1)
+        {
+            _signatures.WithLabels("malformed").Inc();
+            return null;
+        }
+        var id = RequestSignature.Verify(request.Method, request.Host.Value ?? "", request.Path.Value ?? "/", request.QueryString.Value ?? "",
+            input[0], signature[0], _keys.Find, _time.GetUtcNow(), _nonces, out var reason);
+        if (id is null)
+            _signatures.WithLabels(Label(reason)).Inc();
+        return id;
+    }
+
+    // Bounded label values: the reasons Verify gives, in metric form.
+    private static string Label(string reason) => reason switch
+    {
+        "malformed signature headers" or "malformed created" => "malformed",
+        "signature outside the time window" => "expired",
+        "unknown key" => "unknown_key",
+        "bad signature" => "bad_signature",
+        "replayed nonce" => "replayed",
+        _ => "other",
+    };
+
+    private Task Refuse(HttpContext context, string who, string outcome, int status, string message)
+    {
+        _outcomes.WithLabels(who, outcome).Inc();
+        // The first refusal and then every 1000th, not one line per request during a surge.
+        if (Interlocked.Increment(ref _refused) % 1000 == 1)
+            LogShedding(_log, outcome, _options.MaxRequests, _options.ReservedForMirrors, _options.PerClient);
+        context.Response.StatusCode = status;
+        context.Response.Headers[HeaderNames.RetryAfter] = _retryAfter;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(message + "\n");
+    }
+
+    public void Dispose()
+    {
+        _capacity.Dispose();
+        _perClient.Dispose();
+    }
+
+    [LoggerMessage(EventId = OriginEvents.Shedding, Level = LogLevel.Warning,
+        Message = "Shedding file requests ({Outcome}): Limits:MaxRequests {Max}, ReservedForMirrors {Reserved}, PerClient {PerClient}; logged once per 1000 refusals")]
+    private static partial void LogShedding(ILogger logger, string outcome, int max, int reserved, int perClient);
+
+    /// <summary>What the limiters partition by.</summary>
+    internal readonly record struct Request(string? MirrorId, ClientPrefix Client);
+}
