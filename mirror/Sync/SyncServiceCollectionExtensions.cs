@@ -11,7 +11,9 @@ public static class SyncServiceCollectionExtensions
     {
         services.AddOptions<SyncOptions>().BindConfiguration(SyncOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // Sync logs one line per file and a progress line; per-request HttpClient logs would drown them.
-        services.AddHttpClient(UpstreamClient.HttpClientName).RemoveAllLoggers();
+        services.AddSingleton<UpstreamSigningKey>();
+        services.AddTransient<UpstreamSigningHandler>();
+        services.AddHttpClient(UpstreamClient.HttpClientName).AddHttpMessageHandler<UpstreamSigningHandler>().RemoveAllLoggers();
         services.AddSingleton(sp => new DiskStore(sp.GetRequiredService<IOptions<MirrorOptions>>().Value.DataDir));
         services.AddSingleton<SyncStatus>();
         services.AddSingleton<BandwidthLimiter>();

@@ -45,7 +45,8 @@ public sealed class SyncWorld : IAsyncDisposable
         ChunkSize = ChunkSize,
     };
 
-    public static async Task<SyncWorld> StartAsync()
+    /// <summary>Publishes the tiny sample tree and starts the origin; <paramref name="originExtra"/> are more --Key=Value arguments (later ones win).</summary>
+    public static async Task<SyncWorld> StartAsync(params string[] originExtra)
     {
         var (priv, pub) = ManifestSigner.GenerateKeyPair();
         var world = new SyncWorld(new TempDirectory("sync"), priv, pub);
@@ -54,7 +55,7 @@ public sealed class SyncWorld : IAsyncDisposable
         var port = FreePort.Next();
         world.OriginUrl = $"http://127.0.0.1:{port}";
         world.Origin = OriginApp.Build([$"--urls={world.OriginUrl}", $"--Origin:Root={world.Root}", $"--Origin:StateDir={world.OriginOptions.StateDir}",
-            $"--Origin:PrivateKey={priv}", $"--Origin:ChunkSize={ChunkSize}", $"--Redis:Configuration={NoRedis}"]);
+            $"--Origin:PrivateKey={priv}", $"--Origin:ChunkSize={ChunkSize}", $"--Redis:Configuration={NoRedis}", .. originExtra]);
         await world.Origin.StartAsync();
         world._apps.Add(world.Origin);
         return world;

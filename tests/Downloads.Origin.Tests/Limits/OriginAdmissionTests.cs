@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Downloads.Contracts.Identity;
 using Downloads.Contracts.Redis;
 using Downloads.Testing;
@@ -46,9 +45,9 @@ public sealed class OriginAdmissionTests
         await app.Services.GetRequiredService<MirrorKeyDirectory>().RefreshAsync();
         Assert.Equal(1, app.Services.GetRequiredService<MirrorKeyDirectory>().Count);
 
-        using var a = From("127.0.0.2");
-        using var b = From("127.0.0.3");
-        using var c = From("127.0.0.4");
+        using var a = LoopbackClients.From("127.0.0.2");
+        using var b = LoopbackClients.From("127.0.0.3");
+        using var c = LoopbackClients.From("127.0.0.4");
         var held = new List<HttpResponseMessage>();
         try
         {
@@ -138,25 +137,4 @@ public sealed class OriginAdmissionTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return response;
     }
-
-    /// <summary>An HttpClient whose connections come from <paramref name="address"/> (a loopback address), as a distinct client.</summary>
-    private static HttpClient From(string address) => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (context, cancellationToken) =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                socket.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
-    { Timeout = TimeSpan.FromSeconds(30) };
 }
