@@ -29,15 +29,23 @@ $O --urls=http://127.0.0.1:$OP "${CFG[@]}" >"$W/origin.log" 2>&1 & OPID=$!
 until curl -sf -o /dev/null http://127.0.0.1:$OP/-/manifest.json; do sleep 0.2; done
 echo "manifest: $(curl -s http://127.0.0.1:$OP/-/manifest.json | wc -c) bytes for $N files"
 
+metric() { curl -s http://127.0.0.1:$MP/-/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 $M --urls=http://127.0.0.1:$MP --Mirror:Id=bench --Mirror:DataDir="$W/data" --Mirror:Upstream=http://127.0.0.1:$OP \
    --Mirror:PublicKey="$PUB" --Redis:Configuration=127.0.0.1:1 --Sync:PollInterval=00:00:02 --Sync:Parallelism=8 \
-   --Logging:LogLevel:Default=Warning --Logging:LogLevel:Downloads.Mirror.Sync.SyncEngine=Debug >"$W/mirror.log" 2>&1 & MPID=$!
-for _ in $(seq 1 1200); do grep -q 'verified and live' "$W/mirror.log" && break; sleep 0.1; done
-echo "initial sync: $(grep -o 'fetched in [0-9.]* s' "$W/mirror.log" | head -1)"
-# (a) polls at the same serial
-for _ in $(seq 1 100); do [ "$(grep -c 'Sync pass done at serial 1' "$W/mirror.log")" -ge 4 ] && break; sleep 0.2; done
-echo "no-op poll, same serial (ms):      $(grep 'Sync pass done at serial 1' "$W/mirror.log" | tail -3 | grep -o 'in [0-9.]* ms' | awk '{print $2}' | tr '\n' ' ')"
+   >"$W/mirror.log" 2>&1 & MPID=$!
+# Timings come from the mirror's own metrics (downloads_mirror_sync_*), at its shipped log level.
+for _ in $(seq 1 1200); do [ "$(metric downloads_mirror_live_serial)" = "1" ] && break; sleep 0.1; done
+echo "initial sync (s):                  $(metric downloads_mirror_sync_last_publish_pass_seconds)"
+# (a) polls at the same serial: three passes after the first
+first=$(metric downloads_mirror_sync_passes_total)
+polls=""
+for _ in $(seq 1 200); do
+  n=$(metric downloads_mirror_sync_passes_total)
+  if [ "${n%.*}" -gt "${last:-${first%.*}}" ]; then last=${n%.*}; polls="$polls $(metric downloads_mirror_sync_last_pass_seconds)"; fi
+  [ "$(echo $polls | wc -w)" -ge 3 ] && break; sleep 0.1
+done
+echo "no-op poll, same serial (s):      $polls"
 # (b) a new serial with nothing changed
 $O publish "${CFG[@]}" >/dev/null
-for _ in $(seq 1 100); do grep -q 'Sync pass done at serial 2' "$W/mirror.log" && break; sleep 0.2; done
-echo "new serial, nothing changed (ms):  $(grep 'Sync pass done at serial 2' "$W/mirror.log" | head -1 | grep -o 'in [0-9.]* ms' | awk '{print $2}')"
+for _ in $(seq 1 200); do [ "$(metric downloads_mirror_live_serial)" = "2" ] && break; sleep 0.1; done
+echo "new serial, nothing changed (s):   $(metric downloads_mirror_sync_last_publish_pass_seconds)"

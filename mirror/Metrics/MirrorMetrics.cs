@@ -26,6 +26,9 @@ internal static class MirrorMetrics
         var fetched = factory.CreateCounter("downloads_mirror_sync_fetched_bytes_total", "Bytes fetched from upstream by the sync engine.");
         var errors = factory.CreateCounter("downloads_mirror_sync_errors_total", "Sync passes that ended in an error.");
         var failing = factory.CreateGauge("downloads_mirror_sync_failing", "1 while the last sync pass failed.");
+        var passes = factory.CreateCounter("downloads_mirror_sync_passes_total", "Sync passes completed (polls at an unchanged serial included).");
+        var lastPass = factory.CreateGauge("downloads_mirror_sync_last_pass_seconds", "Duration of the last completed sync pass.");
+        var lastPublish = factory.CreateGauge("downloads_mirror_sync_last_publish_pass_seconds", "Duration of the last sync pass that made a new serial live (0 before the first).");
         // Sources resolved at scrape time, not at build: building them early would change the start-up order.
         registry.AddBeforeCollectCallback(() =>
         {
@@ -42,6 +45,9 @@ internal static class MirrorMetrics
             fetched.IncTo(sync.BytesFetched);
             errors.IncTo(sync.Errors);
             failing.Set(sync.LastError.Length > 0 ? 1 : 0);
+            passes.IncTo(sync.Passes);
+            lastPass.Set(sync.LastPassSeconds);
+            lastPublish.Set(sync.LastPublishPassSeconds);
         });
     }
 }

@@ -60,12 +60,15 @@ public sealed partial class SyncEngine(
     public async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        var serialBefore = live.Current.Serial;
         try
         {
             var ok = await SyncAsync(cancellationToken);
             if (ok)
                 status.LastError = "";
-            Log.PassDone(logger, live.Current.Serial, time.GetElapsedTime(started).TotalMilliseconds);
+            var elapsed = time.GetElapsedTime(started);
+            status.PassDone(elapsed.TotalSeconds, live.Current.Serial != serialBefore);
+            Log.PassDone(logger, live.Current.Serial, elapsed.TotalMilliseconds);
             return ok;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

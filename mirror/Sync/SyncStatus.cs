@@ -10,6 +10,9 @@ public sealed class SyncStatus
     private long _errors;
     private long _targetSerial;
     private long _bytesFetched;
+    private long _passes;
+    private double _lastPassSeconds;
+    private double _lastPublishPassSeconds;
 
     /// <summary>Last sync error (one line), empty after a successful sync.</summary>
     public string LastError
@@ -34,4 +37,22 @@ public sealed class SyncStatus
 
     /// <summary>Adds fetched bytes.</summary>
     public void AddFetched(long bytes) => Interlocked.Add(ref _bytesFetched, bytes);
+
+    /// <summary>Sync passes completed since start (polls at an unchanged serial included).</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>How long the last completed pass took, seconds.</summary>
+    public double LastPassSeconds => Volatile.Read(ref _lastPassSeconds);
+
+    /// <summary>How long the last pass that published a new serial took, seconds (0 before the first).</summary>
+    public double LastPublishPassSeconds => Volatile.Read(ref _lastPublishPassSeconds);
+
+    /// <summary>Records a completed pass; <paramref name="published"/> when it made a new serial live.</summary>
+    public void PassDone(double seconds, bool published)
+    {
+        Volatile.Write(ref _lastPassSeconds, seconds);
+        if (published)
+            Volatile.Write(ref _lastPublishPassSeconds, seconds);
+        Interlocked.Increment(ref _passes);
+    }
 }
