@@ -1,4 +1,5 @@
 using Downloads.Contracts.Identity;
+using Microsoft.Extensions.Options;
 using NSec.Cryptography;
 
 namespace Downloads.Mirror.Sync;
@@ -9,9 +10,13 @@ namespace Downloads.Mirror.Sync;
 /// from ops' approval) then serves the mirror from capacity public clients cannot take. Without a key,
 /// requests go unsigned and are served as any client's.
 /// </summary>
-public sealed class UpstreamSigningKey : IDisposable
+public sealed class UpstreamSigningKey(IOptions<MirrorOptions> mirror) : IDisposable
 {
+    /// <summary>File in the data folder holding the mirror's Ed25519 private key (base64 seed), written at enrollment (mode 0600).</summary>
+    public const string IdentityFile = "mirror-identity.key";
+
     private Identity? _current;
+    private int _loaded;
 
     /// <summary>The mirror id requests are signed as, or null while there is no key.</summary>
     public string? MirrorId => Volatile.Read(ref _current)?.Id;
@@ -25,8 +30,18 @@ public sealed class UpstreamSigningKey : IDisposable
 
     internal void Sign(HttpRequestMessage request, DateTimeOffset now)
     {
+        // The key file is read on first use: enrollment writes it before the sync starts.
+        if (Interlocked.Exchange(ref _loaded, 1) == 0 && Volatile.Read(ref _current) is null)
+            Load();
         if (Volatile.Read(ref _current) is { } identity)
             RequestSignature.Sign(request, identity.Id, identity.Key, now);
+    }
+
+    private void Load()
+    {
+        var path = Path.Combine(mirror.Value.DataDir, IdentityFile);
+        if (File.Exists(path))
+            Set(mirror.Value.Id, File.ReadAllText(path));
     }
 
     /// <inheritdoc />

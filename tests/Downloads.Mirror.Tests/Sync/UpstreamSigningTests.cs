@@ -49,9 +49,10 @@ public sealed class UpstreamSigningTests
             await Eventually.TrueAsync(async () => await PublicRefusalsAsync(world) >= 2, TimeSpan.FromSeconds(10),
                 "the unsigned mirror's file requests are refused like the public");
 
+            // The identity key enrollment left in the data folder.
             using var signedDir = new TempDirectory("signed");
+            await File.WriteAllTextAsync(Path.Combine(signedDir.Path, UpstreamSigningKey.IdentityFile), seed + "\n");
             var signed = await world.StartMirrorAsync("uk-cam", world.OriginUrl, signedDir.Path, "--Mirror:Sets=noobs");
-            signed.App.Services.GetRequiredService<UpstreamSigningKey>().Set("uk-cam", seed);
 
             var serial = world.CurrentManifest().Serial;
             await signed.WaitForSerialAsync(serial);
