@@ -36,6 +36,8 @@ public static class RedirectorApp
         builder.Services.AddOverloadProtection();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        // Listens to Kestrel's meter from the start, so a refusal before the first scrape is counted too.
+        app.Services.GetRequiredService<KestrelRejections>();
         app.UseOverloadProtection();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();
@@ -51,7 +53,9 @@ public static class RedirectorApp
         services.AddSingleton<RedirectorInstance>();
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<RedirectorMetrics>();
+        services.AddSingleton<KestrelRejections>();
         services.AddSingleton<CounterRegistry>();
+        services.AddSingleton<RequestCounter>();
         services.AddSingleton(sp => new MirrorSelector(sp.GetRequiredService<IOptions<RedirectorOptions>>().Value, Random.Shared));
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<RedirectHandler>();

@@ -33,6 +33,13 @@ public class RateLimitBenchmarks
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(Options.Create(new RedirectorOptions()));
         services.AddSingleton<ClientAddressResolver>();
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        services.AddSingleton(registry);
+        services.AddSingleton<Prometheus.IMetricFactory>(Prometheus.Metrics.WithCustomRegistry(registry));
+        services.AddSingleton<Downloads.Redirector.Snapshots.SnapshotHolder>();
+        services.AddSingleton<Downloads.Redirector.Metrics.RedirectorMetrics>();
+        services.AddSingleton<Downloads.Redirector.Counting.CounterRegistry>();
+        services.AddSingleton<Downloads.Redirector.Counting.RequestCounter>();
         services.AddOptions<RateLimitOptions>().Configure(o => o.PermitsPerSecond = 1_000_000);
         services.AddSingleton<ClientRateLimiter>();
         var provider = services.BuildServiceProvider();

@@ -84,17 +84,29 @@ public static class Keyspace
     // Cluster slot, so a redirector's flush of that day is a single-slot MULTI/EXEC guarded by its
     // acknowledgement key (exactly-once counting, see docs/ops.md).
 
-    /// <summary>HASH written by redirectors: redirects per mirror id (field <c>origin</c> for fallbacks) on a UTC day.</summary>
+    /// <summary>HASH written by redirectors: GET redirects per mirror id (field <c>origin</c> for fallbacks) on a UTC day.</summary>
     public static RedisKey StatsMirrors(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:mirrors";
 
-    /// <summary>HASH written by redirectors: downloads (redirects) per file path on a UTC day.</summary>
+    /// <summary>HASH written by redirectors: downloads (GET redirects and Metalinks, not HEADs) per file path on a UTC day.</summary>
     public static RedisKey StatsFiles(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:files";
 
-    /// <summary>HASH written by redirectors: redirects per client country code (<c>--</c> when unknown) on a UTC day.</summary>
+    /// <summary>HASH written by redirectors: downloads per client country code (<c>--</c> when unknown) on a UTC day.</summary>
     public static RedisKey StatsCountries(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:countries";
 
-    /// <summary>HyperLogLog written by redirectors: distinct client addresses on a UTC day (PFCOUNT it).</summary>
+    /// <summary>HyperLogLog written by redirectors: distinct addresses of downloading clients on a UTC day (PFCOUNT it).</summary>
     public static RedisKey StatsAddresses(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:addrs";
+
+    /// <summary>HASH written by redirectors: every request answered on a UTC day, per outcome (<c>mirror</c>, <c>fallback</c>, <c>head</c>, <c>metalink</c>, <c>rate_limited</c>, …; docs/ops.md).</summary>
+    public static RedisKey StatsOutcomes(DateTimeOffset day) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:outcomes";
+
+    /// <summary>HASH written by redirectors: requests with one outcome per file path on a UTC day (only outcomes that name a manifest file).</summary>
+    public static RedisKey StatsOutcomeFiles(DateTimeOffset day, string outcome) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:o:{outcome}:files";
+
+    /// <summary>HASH written by redirectors: requests with one outcome per client country code (<c>--</c> when unknown) on a UTC day.</summary>
+    public static RedisKey StatsOutcomeCountries(DateTimeOffset day, string outcome) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:o:{outcome}:countries";
+
+    /// <summary>HyperLogLog written by redirectors: distinct client addresses with one outcome on a UTC day (PFCOUNT several for their union).</summary>
+    public static RedisKey StatsOutcomeAddresses(DateTimeOffset day, string outcome) => $"dl:s:{{{day.UtcDateTime:yyyyMMdd}}}:o:{outcome}:addrs";
 
     /// <summary>
     /// STRING written by a redirector in the same transaction as one counter batch, with a TTL of

@@ -20,7 +20,7 @@ internal sealed class RedirectHandler
     private readonly SnapshotHolder _holder;
     private readonly MirrorSelector _selector;
     private readonly ClientAddressResolver _clients;
-    private readonly IGeoLocator? _geo;
+    private readonly RequestCounter _count;
     private readonly CounterRegistry _counters;
     private readonly RedirectorMetrics _metrics;
     private readonly RedirectorOptions _options;
@@ -30,15 +30,15 @@ internal sealed class RedirectHandler
     private static StringBuilder? _link;
 
     public RedirectHandler(SnapshotHolder holder, MirrorSelector selector, ClientAddressResolver clients,
-        CounterRegistry counters, RedirectorMetrics metrics, IOptions<RedirectorOptions> options, IServiceProvider services)
+        RequestCounter count, CounterRegistry counters, RedirectorMetrics metrics, IOptions<RedirectorOptions> options)
     {
         _holder = holder;
         _selector = selector;
         _clients = clients;
+        _count = count;
         _counters = counters;
         _metrics = metrics;
         _options = options.Value;
-        _geo = services.GetService<IGeoLocator>();
         var fallbacks = new List<string>();
         foreach (var f in _options.Fallbacks)
         {
@@ -81,21 +81,16 @@ internal sealed class RedirectHandler
         }
     }
 
+    /// <summary>Every answer is counted by what it got (<see cref="RequestCounter"/>), once, where it is decided.</summary>
     private Task AnswerAsync(HttpContext context)
     {
         var request = context.Request;
         var decoded = request.Path.Value ?? "";
         if (decoded.StartsWith("/-/", StringComparison.Ordinal))
-        {
-            _metrics.NotFound.Increment();
-            return Problems.Write(context, StatusCodes.Status404NotFound, "no such service endpoint");
-        }
+            return Refuse(context, Outcome.NotFound, StatusCodes.Status404NotFound, "no such service endpoint");
         var raw = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
         if (RequestPath.Problem(raw, decoded) is { } problem)
-        {
-            _metrics.BadRequest.Increment();
-            return Problems.Write(context, StatusCodes.Status400BadRequest, problem);
-        }
+            return Refuse(context, Outcome.BadRequest, StatusCodes.Status400BadRequest, problem);
 
         var snapshot = _holder.Current;
         var mode = Mode.Redirect;
@@ -113,10 +108,7 @@ internal sealed class RedirectHandler
             // move real traffic and skew the counts at anyone's request.
             if ((mode == Mode.Json || mode == Mode.MirrorList)
                 && query.TryGetValue("fromip", out var from) && !IPAddress.TryParse(from.ToString(), out fromIp))
-            {
-                _metrics.BadRequest.Increment();
-                return Problems.Write(context, StatusCodes.Status400BadRequest, "fromip is not an IP address");
-            }
+                return Refuse(context, Outcome.BadRequest, StatusCodes.Status400BadRequest, "fromip is not an IP address");
         }
 
         var path = decoded.AsSpan(1);
@@ -126,30 +118,37 @@ internal sealed class RedirectHandler
                 && snapshot.Index.FilesBySpan.TryGetValue(path[..^".meta4".Length], out file))
                 mode = Mode.Metalink;
             else if (ChecksumsApi.TryWrite(context, snapshot.Index, path, _options.PublicKey) is { } checksum)
-                return checksum;
-            else
             {
-                _metrics.NotFound.Increment();
-                return Problems.Write(context, StatusCodes.Status404NotFound,
-                    !snapshot.Index.IsLoaded ? "no manifest loaded yet" : "not in the manifest");
+                CountUnlocated(context, Outcome.Checksums);
+                return checksum;
             }
+            else
+                return Refuse(context, Outcome.NotFound, StatusCodes.Status404NotFound,
+                    !snapshot.Index.IsLoaded ? "no manifest loaded yet" : "not in the manifest");
         }
 
-        var address = fromIp ?? _clients.Resolve(context);
-        var client = address is not null && _geo is not null ? _geo.Locate(address) : ClientLocation.Unknown;
+        // Counted under the requester's own address and country; fromip only changes whom the list is for.
+        var address = _clients.Resolve(context);
+        var client = _count.Locate(address);
         var https = _clients.IsHttps(context);
         if (mode != Mode.Redirect)
         {
-            (mode == Mode.Metalink ? _metrics.Metalink : _metrics.MirrorList).Increment();
-            return mode == Mode.Metalink
-                ? MetalinkApi.WriteAsync(context, this, snapshot, file, client, https)
-                : MirrorListApi.WriteAsync(context, this, snapshot, file, client, address, https, mode == Mode.Json);
+            if (mode == Mode.Metalink)
+            {
+                _count.Count(Outcome.Metalink, address, client.Country, file);
+                return MetalinkApi.WriteAsync(context, this, snapshot, file, client, https);
+            }
+            _count.Count(Outcome.MirrorList, address, client.Country, file);
+            var asked = fromIp ?? address;
+            var place = fromIp is null ? client : _count.Locate(fromIp);
+            return MirrorListApi.WriteAsync(context, this, snapshot, file, place, asked, https, mode == Mode.Json);
         }
 
         Span<int> picks = stackalloc int[_options.MaxAlternates];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // Only a GET is a download that will load the mirror; a HEAD answered the same way adds nothing.
-        var count = _selector.Select(snapshot, file, client, https, picks, account: HttpMethods.IsGet(request.Method));
+        var get = HttpMethods.IsGet(request.Method);
+        var count = _selector.Select(snapshot, file, client, https, picks, account: get);
         _metrics.Selection.Observe(System.Diagnostics.Stopwatch.GetTimestamp() - started);
 
         var response = context.Response;
@@ -158,13 +157,15 @@ internal sealed class RedirectHandler
         headers.CacheControl = "private, no-store";
         headers["Digest"] = file.Digest;
         headers["Repr-Digest"] = file.ReprDigest;
+        Outcome outcome;
         if (count == 0)
         {
             headers.Location = string.Concat(_fallbacks[0], "/", file.EscapedPath);
             if (_fallbacks.Length > 1)
                 headers.Link = FallbackLink(file);
-            _counters.Mirror(CounterRegistry.FallbackId).Increment();
-            _metrics.Fallback.Increment();
+            outcome = Outcome.Fallback;
+            if (get)
+                _counters.Mirror(CounterRegistry.FallbackId).Increment();
         }
         else
         {
@@ -172,14 +173,25 @@ internal sealed class RedirectHandler
             headers.Location = string.Concat(target.BaseUrl(https), "/", file.EscapedPath);
             if (count > 1)
                 headers.Link = MirrorLink(snapshot, picks[1..count], file, https);
-            target.Redirects.Increment();
-            _metrics.Mirror.Increment();
+            outcome = Outcome.Mirror;
+            if (get)
+                target.Redirects.Increment();
         }
-        file.Downloads.Increment();
-        _counters.Country(client.Country.Length == 0 ? "--" : client.Country).Increment();
-        if (address is not null)
-            _counters.SeeAddress(address);
+        _count.Count(get ? outcome : Outcome.Head, address, client.Country, file);
         return Task.CompletedTask;
+    }
+
+    /// <summary>An error answer, counted by outcome, country and address (no file: the path is not one).</summary>
+    private Task Refuse(HttpContext context, Outcome outcome, int status, string reason)
+    {
+        CountUnlocated(context, outcome);
+        return Problems.Write(context, status, reason);
+    }
+
+    private void CountUnlocated(HttpContext context, Outcome outcome)
+    {
+        var address = _clients.Resolve(context);
+        _count.Count(outcome, address, _count.Locate(address).Country);
     }
 
     /// <summary><c>Link: &lt;url&gt;; rel=duplicate; pri=2; geo=gb, …</c> (RFC 6249) for the alternates.</summary>

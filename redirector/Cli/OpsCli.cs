@@ -61,7 +61,7 @@ public static class OpsCli
             (body, _) => $"{Tables.Str(body, "token")}  (valid until {Tables.Str(body, "expires")}; give it to the host as --Enrollment:Token)\n");
         issue.Options.Add(hours);
         var tokens = new Command("tokens", "Enrollment tokens.") { issue };
-        var stats = Call(ctx, "stats", "Network figures today: redirects/s, unique addresses, per mirror, file and country.", [],
+        var stats = Call(ctx, "stats", "Network figures today: every request by outcome (live and today), redirects/s, unique addresses, per mirror, file and country.", [],
             _ => ctx.Get("/-/api/stats"), PrintStats);
 
         var root = new RootCommand("Downloads ops CLI: drives a redirector's admin API.") { mirrors, tokens, stats };
@@ -175,8 +175,12 @@ public static class OpsCli
             ["redirects/s (network)", Tables.Num(v, "redirectsPerSecond").ToString("0.0", CultureInfo.InvariantCulture)],
             ["redirects/s (this redirector)", Tables.Num(v, "localRedirectsPerSecond").ToString("0.0", CultureInfo.InvariantCulture)],
             ["redirects today", Tables.Num(v, "redirectsToday").ToString("0", CultureInfo.InvariantCulture)],
+            ["requests today (every outcome)", Tables.Num(v, "requestsToday").ToString("0", CultureInfo.InvariantCulture)],
+            ["downloads today (GET redirects + Metalinks)", Tables.Num(v, "downloadsToday").ToString("0", CultureInfo.InvariantCulture)],
             ["unique addresses today", Tables.Num(v, "uniqueAddressesToday").ToString("0", CultureInfo.InvariantCulture)],
+            ["unique addresses today (every outcome)", Tables.Num(v, "uniqueAddressesAllToday").ToString("0", CultureInfo.InvariantCulture)],
             ["pending (not yet in Redis)", Tables.Num(v, "pendingRedirects").ToString("0", CultureInfo.InvariantCulture)],
+            ["pending requests (every outcome)", Tables.Num(v, "pendingRequests").ToString("0", CultureInfo.InvariantCulture)],
             ["redis", Tables.Bool(v, "redisAvailable") ? "ok" : "UNAVAILABLE: " + Tables.Str(v, "redisError")],
         ]);
         var mirrors = Tables.Render(["mirror", "rate Mbit/s", "capacity Mbit/s", "redirects today", "share", "behind", "health"],
@@ -190,10 +194,24 @@ public static class OpsCli
                 Tables.Num(m, "serialsBehind").ToString("0", CultureInfo.InvariantCulture),
                 Tables.Bool(m, "healthy") ? "ok" : "FAIL " + Tables.Str(m, "healthReason"),
             }));
+        var outcomes = Tables.Render(["outcome", "today", "/s (network)", "/s (this redirector)", "unique addresses today", "download"],
+            Items(v, "outcomes").Select(o => new[]
+            {
+                Tables.Str(o, "outcome"),
+                Tables.Num(o, "today").ToString("0", CultureInfo.InvariantCulture),
+                Tables.Num(o, "perSecond").ToString("0.0", CultureInfo.InvariantCulture),
+                Tables.Num(o, "localPerSecond").ToString("0.0", CultureInfo.InvariantCulture),
+                Tables.Num(o, "uniqueAddressesToday").ToString("0", CultureInfo.InvariantCulture),
+                Tables.Bool(o, "download") ? "yes" : "",
+            }));
         var files = Tables.Render(["file", "downloads today"], v.GetProperty("files").EnumerateArray().Select(Count));
-        var countries = Tables.Render(["country", "redirects today"], v.GetProperty("countries").EnumerateArray().Select(Count));
-        return string.Join('\n', head, mirrors, files, countries);
+        var countries = Tables.Render(["country", "downloads today"], v.GetProperty("countries").EnumerateArray().Select(Count));
+        var kestrel = Tables.Render(["refused by Kestrel (this redirector, since start)", "count"], Items(v, "serverRejections").Select(Count));
+        return string.Join('\n', head, outcomes, mirrors, files, countries, kestrel);
     }
+
+    private static JsonElement[] Items(JsonElement v, string name) =>
+        v.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array ? [.. list.EnumerateArray()] : [];
 
     private static string[] Count(JsonElement e) => [Tables.Str(e, "key"), Tables.Num(e, "count").ToString("0", CultureInfo.InvariantCulture)];
 

@@ -36,8 +36,8 @@ internal sealed partial class CounterFlusher(
     /// <summary>Redirects counted here and not yet acknowledged by Redis.</summary>
     public long PendingRedirects { get; private set; }
 
-    /// <summary>Local estimate of the distinct addresses not yet acknowledged by Redis (today's and older batches together).</summary>
-    public double PendingAddressesEstimate { get; private set; }
+    /// <summary>Requests of every outcome counted here and not yet acknowledged by Redis.</summary>
+    public long PendingRequests { get; private set; }
 
     /// <summary>Whether the last flush reached Redis.</summary>
     public bool Healthy => !_failing;
@@ -103,19 +103,28 @@ internal sealed partial class CounterFlusher(
             DayBatch.Add(batch.Mirrors, id, delta);
             metrics.MirrorRedirects(id, delta);
         }
-        foreach (var (path, counter) in counters.Files)
+        foreach (var (path, counts) in counters.Files)
         {
-            var delta = counter.Drain();
-            if (delta != 0)
-                DayBatch.Add(batch.Files, path, delta);
+            foreach (var outcome in Outcomes.All)
+            {
+                // A plain read first: most files see nothing in most flushes, and an exchange is a locked instruction.
+                if (Outcomes.IsPerFile(outcome) && counts.Peek(outcome) != 0)
+                    batch.AddFile(outcome, path, counts.Drain(outcome));
+            }
         }
-        foreach (var (country, counter) in counters.Countries)
+        foreach (var (country, counts) in counters.Countries)
         {
-            var delta = counter.Drain();
-            if (delta != 0)
-                DayBatch.Add(batch.Countries, country, delta);
+            foreach (var outcome in Outcomes.All)
+            {
+                if (counts.Peek(outcome) != 0)
+                    batch.AddCountry(outcome, country, counts.Drain(outcome));
+            }
         }
-        counters.DrainAddressesInto(batch.Addresses);
+        foreach (var outcome in Outcomes.All)
+        {
+            if (counters.HasAddresses(outcome))
+                counters.DrainAddressesInto(outcome, batch.Addresses(outcome));
+        }
         if (batch.IsEmpty)
             _open.Remove(today);
     }
@@ -132,14 +141,24 @@ internal sealed partial class CounterFlusher(
             Increment(tran, Keyspace.StatsMirrors(day), batch.Mirrors);
             Increment(tran, Keyspace.StatsFiles(day), batch.Files);
             Increment(tran, Keyspace.StatsCountries(day), batch.Countries);
-            if (!batch.Addresses.IsEmpty)
+            IncrementOutcomes(tran, day, batch);
+            var scratch = Keyspace.StatsScratch(day, batch.Id);
+            var downloaders = Keyspace.StatsAddresses(day);
+            foreach (var outcome in Outcomes.All)
             {
-                var scratch = Keyspace.StatsScratch(day, batch.Id);
-                var addrs = Keyspace.StatsAddresses(day);
-                _ = tran.StringSetAsync(scratch, batch.Addresses.ToRedisDense(), Keyspace.StatsScratchTtl);
+                if (batch.AddressesOf(outcome) is not { IsEmpty: false } sketch)
+                    continue;
+                // One scratch key, set, merged and deleted in turn for each outcome: the commands run in order.
+                var addrs = Keyspace.StatsOutcomeAddresses(day, Outcomes.Name(outcome));
+                _ = tran.StringSetAsync(scratch, sketch.ToRedisDense(), Keyspace.StatsScratchTtl);
                 _ = tran.HyperLogLogMergeAsync(addrs, [addrs, scratch]);
-                _ = tran.KeyDeleteAsync(scratch);
                 _ = tran.KeyExpireAsync(addrs, Keyspace.StatsRetention);
+                if (Outcomes.IsDownload(outcome))
+                {
+                    _ = tran.HyperLogLogMergeAsync(downloaders, [downloaders, scratch]);
+                    _ = tran.KeyExpireAsync(downloaders, Keyspace.StatsRetention);
+                }
+                _ = tran.KeyDeleteAsync(scratch);
             }
             _ = tran.StringSetAsync(ack, 1, Keyspace.StatsAckRetention);
             if (!await tran.ExecuteAsync())
@@ -160,7 +179,7 @@ internal sealed partial class CounterFlusher(
         {
             metrics.FlushFailed();
             if (!_failing)
-                LogFlushFailed(log, batch.Redirects, ex.Message);
+                LogFlushFailed(log, batch.Requests, ex.Message);
             _failing = true;
             return false;
         }
@@ -179,7 +198,7 @@ internal sealed partial class CounterFlusher(
             return Confirmed(batch);
         batch.AwaitingReplica = true;
         if (!_unreplicated)
-            LogReplicaUnconfirmed(log, batch.Id, batch.Redirects, waitMs);
+            LogReplicaUnconfirmed(log, batch.Id, batch.Requests, waitMs);
         _unreplicated = true;
         return false;
     }
@@ -201,6 +220,28 @@ internal sealed partial class CounterFlusher(
         return replicas.Resp2Type == ResultType.Array ? replicas.Length : 0;
     }
 
+    /// <summary>Requests per outcome, and per file and per country of each outcome.</summary>
+    private static void IncrementOutcomes(ITransaction tran, DateTimeOffset day, DayBatch batch)
+    {
+        var totals = Keyspace.StatsOutcomes(day);
+        var any = false;
+        foreach (var outcome in Outcomes.All)
+        {
+            var total = batch.Totals[(int)outcome];
+            if (total == 0)
+                continue;
+            var name = Outcomes.Name(outcome);
+            _ = tran.HashIncrementAsync(totals, name, total);
+            any = true;
+            if (batch.FilesOf(outcome) is { } files)
+                Increment(tran, Keyspace.StatsOutcomeFiles(day, name), files);
+            if (batch.CountriesOf(outcome) is { } countries)
+                Increment(tran, Keyspace.StatsOutcomeCountries(day, name), countries);
+        }
+        if (any)
+            _ = tran.KeyExpireAsync(totals, Keyspace.StatsRetention);
+    }
+
     private static void Increment(ITransaction tran, RedisKey key, Dictionary<string, long> deltas)
     {
         if (deltas.Count == 0)
@@ -212,23 +253,20 @@ internal sealed partial class CounterFlusher(
 
     private void UpdatePending()
     {
-        long redirects = _sealed?.Redirects ?? 0;
-        var addresses = new HyperLogLog();
-        if (_sealed is not null)
-            addresses.Merge(_sealed.Addresses);
+        long redirects = _sealed?.Redirects ?? 0, requests = _sealed?.Requests ?? 0;
         foreach (var b in _open.Values)
         {
             redirects += b.Redirects;
-            addresses.Merge(b.Addresses);
+            requests += b.Requests;
         }
         PendingRedirects = redirects;
-        PendingAddressesEstimate = addresses.IsEmpty ? 0 : addresses.Estimate();
+        PendingRequests = requests;
         metrics.SetPending(redirects);
     }
 
     [LoggerMessage(EventId = RedirectorEvents.CounterFlushFailed, Level = LogLevel.Warning,
-        Message = "Counter flush failed ({Redirects} redirects in the batch); counting goes on in memory and the batch is retried with the same id: {Reason}")]
-    private static partial void LogFlushFailed(ILogger logger, long redirects, string reason);
+        Message = "Counter flush failed ({Requests} requests in the batch); counting goes on in memory and the batch is retried with the same id: {Reason}")]
+    private static partial void LogFlushFailed(ILogger logger, long requests, string reason);
 
     [LoggerMessage(EventId = RedirectorEvents.CounterFlushRecovered, Level = LogLevel.Information,
         Message = "Counter flush works again (batch {Batch}); counts kept in memory are merged")]
@@ -239,8 +277,8 @@ internal sealed partial class CounterFlusher(
     private static partial void LogAlreadyApplied(ILogger logger, string batch);
 
     [LoggerMessage(EventId = RedirectorEvents.CounterReplicaUnconfirmed, Level = LogLevel.Warning,
-        Message = "Counter batch {Batch} ({Redirects} redirects) was applied by the Redis master but no replica confirmed it within {WaitMs} ms; it stays in memory and is re-sent with the same id (not counted twice) until one does")]
-    private static partial void LogReplicaUnconfirmed(ILogger logger, string batch, long redirects, int waitMs);
+        Message = "Counter batch {Batch} ({Requests} requests) was applied by the Redis master but no replica confirmed it within {WaitMs} ms; it stays in memory and is re-sent with the same id (not counted twice) until one does")]
+    private static partial void LogReplicaUnconfirmed(ILogger logger, string batch, long requests, int waitMs);
 
     [LoggerMessage(EventId = RedirectorEvents.CounterReplicaConfirmed, Level = LogLevel.Information,
         Message = "A Redis replica confirms counter batches again (batch {Batch})")]

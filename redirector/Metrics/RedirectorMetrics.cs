@@ -2,6 +2,8 @@ using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Prometheus;
+using Outcome = Downloads.Redirector.Counting.Outcome;
+using Outcomes = Downloads.Redirector.Counting.Outcomes;
 
 namespace Downloads.Redirector.Metrics;
 
@@ -12,17 +14,6 @@ namespace Downloads.Redirector.Metrics;
 /// </summary>
 internal sealed class RedirectorMetrics
 {
-    /// <summary>Outcomes of <c>GET|HEAD /{path}</c>.</summary>
-    public static class Outcomes
-    {
-        public const string Mirror = "mirror";
-        public const string Fallback = "fallback";
-        public const string NotFound = "not_found";
-        public const string BadRequest = "bad_request";
-        public const string MirrorList = "mirrorlist";
-        public const string Metalink = "metalink";
-    }
-
     /// <summary>
     /// Series each mirror adds to a scrape: the 12 per-mirror gauges, its redirect counter and its health-check
     /// counter by result (ok, fail). The budget is this × 10,000 mirrors per redirector (docs/ops.md, "Series
@@ -31,7 +22,7 @@ internal sealed class RedirectorMetrics
     public const int SeriesPerMirror = 15;
 
     private readonly Counter _redirects;
-    private readonly (Counting.Counter Source, string Outcome)[] _outcomes;
+    private readonly Counting.Counter[] _answered = new Counting.Counter[Outcomes.Count];
     private readonly Counter _rateLimited;
     private readonly Counter _mirrorRedirects;
     private readonly Counter _flushFailures;
@@ -58,9 +49,11 @@ internal sealed class RedirectorMetrics
 
     public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder)
     {
-        _redirects = factory.CreateCounter("downloads_redirects_total", "Answers to GET|HEAD /{path} by outcome.", ["outcome"]);
-        _outcomes = [(Mirror, Outcomes.Mirror), (Fallback, Outcomes.Fallback), (NotFound, Outcomes.NotFound),
-            (BadRequest, Outcomes.BadRequest), (MirrorList, Outcomes.MirrorList), (Metalink, Outcomes.Metalink)];
+        for (var i = 0; i < _answered.Length; i++)
+            _answered[i] = new Counting.Counter();
+        _redirects = factory.CreateCounter("downloads_redirects_total",
+            "Answers to GET|HEAD /{path} by outcome (mirror and fallback: GET redirects; head; metalink; mirrorlist; checksums; not_found; bad_request). "
+            + "Requests refused with 429 are downloads_rate_limited_total.", ["outcome"]);
         var bounds = Histogram.ExponentialBuckets(0.000_000_25, 2, 14);
         Selection = new LatencyRecorder(factory.CreateHistogram("downloads_selection_seconds",
             "Time to choose a mirror and its alternates for one redirect (sum counted at bucket upper bounds).",
@@ -103,13 +96,10 @@ internal sealed class RedirectorMetrics
     }
 
     // The request path bumps these plain interlocked counters; they are copied into Prometheus at scrape time.
-    public Counting.Counter Mirror { get; } = new();
-    public Counting.Counter Fallback { get; } = new();
-    public Counting.Counter NotFound { get; } = new();
-    public Counting.Counter BadRequest { get; } = new();
-    public Counting.Counter MirrorList { get; } = new();
-    public Counting.Counter Metalink { get; } = new();
-    public Counting.Counter RateLimited { get; } = new();
+    public Counting.Counter Answered(Outcome outcome) => _answered[(int)outcome];
+    public Counting.Counter Mirror => Answered(Outcome.Mirror);
+    public Counting.Counter Fallback => Answered(Outcome.Fallback);
+    public Counting.Counter RateLimited => Answered(Outcome.RateLimited);
     public LatencyRecorder Selection { get; }
     public LatencyRecorder Request { get; }
 
@@ -128,8 +118,12 @@ internal sealed class RedirectorMetrics
 
     private void Update(RoutingSnapshot snapshot)
     {
-        foreach (var (source, outcome) in _outcomes)
-            _redirects.WithLabels(outcome).IncTo(source.Peek());
+        foreach (var outcome in Outcomes.All)
+        {
+            // Kept apart, as before every request was counted: alert rules add the two.
+            if (outcome != Outcome.RateLimited)
+                _redirects.WithLabels(Outcomes.Name(outcome)).IncTo(Answered(outcome).Peek());
+        }
         _rateLimited.IncTo(RateLimited.Peek());
         Selection.Publish();
         Request.Publish();

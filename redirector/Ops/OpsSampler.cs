@@ -20,11 +20,14 @@ namespace Downloads.Redirector.Ops;
 /// </summary>
 internal sealed partial class OpsSampler(
     SnapshotHolder holder, IConnectionMultiplexer redis, CounterFlusher flusher, RedirectorMetrics metrics,
-    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log, RedirectorInstance? instance = null) : BackgroundService
+    IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log, RedirectorInstance? instance = null,
+    KestrelRejections? kestrel = null) : BackgroundService
 {
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(30);
     private readonly Queue<(DateTimeOffset Time, long Total)> _network = new();
     private readonly Queue<(DateTimeOffset Time, long Total)> _local = new();
+    private readonly Queue<(DateTimeOffset Time, long Total)>[] _outcomeNetwork = NewQueues();
+    private readonly Queue<(DateTimeOffset Time, long Total)>[] _outcomeLocal = NewQueues();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
     private readonly string _instance = (instance ?? new RedirectorInstance()).Id;
     private readonly Lock _viewLock = new();
@@ -91,8 +94,17 @@ internal sealed partial class OpsSampler(
         foreach (var e in _lastStats.Mirrors)
             total += e.Value.TryParse(out long v) ? v : 0;
         var local = metrics.Mirror.Peek() + metrics.Fallback.Peek();
+        var outcomes = OutcomeTotals(_lastStats.Outcomes);
+        var networkRates = new double[Outcomes.Count];
+        var localRates = new double[Outcomes.Count];
+        foreach (var outcome in Outcomes.All)
+        {
+            var i = (int)outcome;
+            networkRates[i] = error.Length == 0 ? Rate(_outcomeNetwork[i], now, outcomes[i]) : 0;
+            localRates[i] = Rate(_outcomeLocal[i], now, metrics.Answered(outcome).Peek());
+        }
         Volatile.Write(ref _sample, new Sample(now, _lastStats, error, total,
-            error.Length == 0 ? Rate(_network, now, total) : 0, Rate(_local, now, local)));
+            error.Length == 0 ? Rate(_network, now, total) : 0, Rate(_local, now, local), outcomes, networkRates, localRates));
         var minute = now.ToUnixTimeSeconds() / 60;
         if (minute != _lastMinute)
         {
@@ -140,9 +152,45 @@ internal sealed partial class OpsSampler(
         var files = batch.HashGetAllAsync(Keyspace.StatsFiles(now));
         var countries = batch.HashGetAllAsync(Keyspace.StatsCountries(now));
         var addresses = batch.HyperLogLogLengthAsync(Keyspace.StatsAddresses(now));
+        var outcomes = batch.HashGetAllAsync(Keyspace.StatsOutcomes(now));
+        var keys = new RedisKey[Outcomes.Count];
+        var perOutcome = new Task<long>[Outcomes.Count];
+        foreach (var outcome in Outcomes.All)
+        {
+            keys[(int)outcome] = Keyspace.StatsOutcomeAddresses(now, Outcomes.Name(outcome));
+            perOutcome[(int)outcome] = batch.HyperLogLogLengthAsync(keys[(int)outcome]);
+        }
+        // PFCOUNT of several keys counts their union: every distinct address that asked anything today.
+        var everyone = batch.HyperLogLogLengthAsync(keys);
         batch.Execute();
-        await Task.WhenAll(mirrors, files, countries, addresses);
-        return new Stats(await mirrors, await files, await countries, await addresses);
+        await Task.WhenAll(mirrors, files, countries, addresses, outcomes, everyone, Task.WhenAll(perOutcome));
+        var outcomeAddresses = new long[Outcomes.Count];
+        for (var i = 0; i < outcomeAddresses.Length; i++)
+            outcomeAddresses[i] = await perOutcome[i];
+        return new Stats(await mirrors, await files, await countries, await addresses, await outcomes, outcomeAddresses, await everyone);
+    }
+
+    private static long[] OutcomeTotals(HashEntry[] entries)
+    {
+        var totals = new long[Outcomes.Count];
+        foreach (var outcome in Outcomes.All)
+        {
+            var name = Outcomes.Name(outcome);
+            foreach (var e in entries)
+            {
+                if (e.Name == name && e.Value.TryParse(out long v))
+                    totals[(int)outcome] = v;
+            }
+        }
+        return totals;
+    }
+
+    private static Queue<(DateTimeOffset Time, long Total)>[] NewQueues()
+    {
+        var queues = new Queue<(DateTimeOffset Time, long Total)>[Outcomes.Count];
+        for (var i = 0; i < queues.Length; i++)
+            queues[i] = new Queue<(DateTimeOffset Time, long Total)>();
+        return queues;
     }
 
     private static Dictionary<string, long> ToDictionary(HashEntry[] entries)
@@ -201,6 +249,21 @@ internal sealed partial class OpsSampler(
             RedirectsToday = total,
             UniqueAddressesToday = stats.Addresses,
             PendingRedirects = flusher.PendingRedirects,
+            PendingRequests = flusher.PendingRequests,
+            RequestsToday = Sum(sample.Outcomes, _ => true),
+            DownloadsToday = Sum(sample.Outcomes, Outcomes.IsDownload),
+            UniqueAddressesAllToday = stats.EveryAddress,
+            Outcomes = [.. Outcomes.All.Select(o => new OutcomeView
+            {
+                Outcome = Outcomes.Name(o),
+                Download = Outcomes.IsDownload(o),
+                Today = sample.Outcomes[(int)o],
+                PerSecond = sample.OutcomeRates[(int)o],
+                LocalPerSecond = sample.LocalOutcomeRates[(int)o],
+                LocalSinceStart = metrics.Answered(o).Peek(),
+                UniqueAddressesToday = stats.OutcomeAddresses.Length > (int)o ? stats.OutcomeAddresses[(int)o] : 0,
+            })],
+            ServerRejections = kestrel?.Snapshot() ?? [],
             Mirrors = mirrors,
             Files = Top(ToDictionary(stats.Files), options.Value.Top),
             Countries = Top(ToDictionary(stats.Countries), options.Value.Top),
@@ -224,13 +287,26 @@ internal sealed partial class OpsSampler(
     private static CountEntry[] Top(Dictionary<string, long> counts, int n) =>
         [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(n).Select(kv => new CountEntry(kv.Key, kv.Value))];
 
+    private static long Sum(long[] totals, Func<Outcome, bool> which)
+    {
+        long sum = 0;
+        foreach (var outcome in Outcomes.All)
+        {
+            if (which(outcome))
+                sum += totals[(int)outcome];
+        }
+        return sum;
+    }
+
     /// <summary>One round's reading: what a view is built from.</summary>
-    private sealed record Sample(DateTimeOffset Time, Stats Stats, string RedisError, long Total, double NetworkRate, double LocalRate);
+    private sealed record Sample(DateTimeOffset Time, Stats Stats, string RedisError, long Total, double NetworkRate, double LocalRate,
+        long[] Outcomes, double[] OutcomeRates, double[] LocalOutcomeRates);
 
     /// <summary>Today's statistics as Redis returned them: turned into dictionaries only when a view is built.</summary>
-    private sealed record Stats(HashEntry[] Mirrors, HashEntry[] Files, HashEntry[] Countries, long Addresses)
+    private sealed record Stats(HashEntry[] Mirrors, HashEntry[] Files, HashEntry[] Countries, long Addresses,
+        HashEntry[] Outcomes, long[] OutcomeAddresses, long EveryAddress)
     {
-        public static Stats Empty { get; } = new([], [], [], 0);
+        public static Stats Empty { get; } = new([], [], [], 0, [], [], 0);
     }
 
     [LoggerMessage(EventId = RedirectorEvents.OpsSampleFailed, Level = LogLevel.Warning, Message = "Dashboard could not read today's statistics from Redis; showing the last good figures: {Reason}")]

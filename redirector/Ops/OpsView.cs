@@ -17,17 +17,29 @@ public sealed record OpsView
     public double RedirectsPerSecond { get; init; }
     /// <summary>Redirects per second answered by this redirector.</summary>
     public double LocalRedirectsPerSecond { get; init; }
-    /// <summary>Redirects today (UTC) over the whole network, as flushed to Redis.</summary>
+    /// <summary>GET redirects today (UTC) over the whole network, as flushed to Redis.</summary>
     public long RedirectsToday { get; init; }
-    /// <summary>Distinct client addresses today (HyperLogLog estimate, ±0.81 %).</summary>
+    /// <summary>Distinct addresses of downloading clients today (HyperLogLog estimate, ±0.81 %).</summary>
     public long UniqueAddressesToday { get; init; }
     /// <summary>Redirects counted by this redirector and not yet in Redis (non-zero while Redis is away).</summary>
     public long PendingRedirects { get; init; }
+    /// <summary>Requests of every outcome counted by this redirector and not yet in Redis.</summary>
+    public long PendingRequests { get; init; }
+    /// <summary>Requests answered today (UTC) over the whole network, every outcome, as flushed to Redis.</summary>
+    public long RequestsToday { get; init; }
+    /// <summary>Downloads today over the whole network: GET redirects and Metalinks (not HEADs, mirror lists or 429s).</summary>
+    public long DownloadsToday { get; init; }
+    /// <summary>Distinct client addresses today that asked anything, refused ones included (HyperLogLog union).</summary>
+    public long UniqueAddressesAllToday { get; init; }
+    /// <summary>Every request by what it got: today, live, distinct addresses.</summary>
+    public IReadOnlyList<OutcomeView> Outcomes { get; init; } = [];
+    /// <summary>Connections and requests Kestrel refused itself before the application saw them (431, 414, connection cap), since this redirector started.</summary>
+    public IReadOnlyList<CountEntry> ServerRejections { get; init; } = [];
     /// <summary>Every mirror.</summary>
     public IReadOnlyList<MirrorView> Mirrors { get; init; } = [];
     /// <summary>Downloads per file today, busiest first.</summary>
     public IReadOnlyList<CountEntry> Files { get; init; } = [];
-    /// <summary>Redirects per client country today, busiest first.</summary>
+    /// <summary>Downloads per client country today, busiest first.</summary>
     public IReadOnlyList<CountEntry> Countries { get; init; } = [];
 }
 
@@ -72,6 +84,25 @@ public sealed record MirrorView
     public long RedirectsToday { get; init; }
     /// <summary>Its share of today's redirects, 0–1.</summary>
     public double Share { get; init; }
+}
+
+/// <summary>Requests with one outcome (docs/ops.md, "Counting every request").</summary>
+public sealed record OutcomeView
+{
+    /// <summary><c>mirror</c>, <c>fallback</c>, <c>head</c>, <c>metalink</c>, <c>mirrorlist</c>, <c>checksums</c>, <c>not_found</c>, <c>bad_request</c>, <c>rate_limited</c>.</summary>
+    public required string Outcome { get; init; }
+    /// <summary>Whether it counts as a download.</summary>
+    public bool Download { get; init; }
+    /// <summary>Today over the whole network, as flushed to Redis.</summary>
+    public long Today { get; init; }
+    /// <summary>Per second over the whole network (last ~30 s of flushed counts).</summary>
+    public double PerSecond { get; init; }
+    /// <summary>Per second answered by this redirector (live, not waiting for a flush).</summary>
+    public double LocalPerSecond { get; init; }
+    /// <summary>Answered by this redirector since it started.</summary>
+    public long LocalSinceStart { get; init; }
+    /// <summary>Distinct client addresses today with this outcome.</summary>
+    public long UniqueAddressesToday { get; init; }
 }
 
 /// <summary>A key (file path, country) and its count.</summary>

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Downloads.Redirector.Clients;
+using Downloads.Redirector.Counting;
 
 namespace Downloads.Redirector.Overload;
 
@@ -9,9 +11,11 @@ namespace Downloads.Redirector.Overload;
 /// <c>429</c> with <c>Retry-After</c>. Synchronous and allocation-free when granted. It replaces
 /// <c>UseRateLimiter()</c>, whose per-request endpoint-policy lookup, combined lease and async state
 /// machine cost 7–9% of the redirector's requests/s in <c>bench/redirect.sh</c> for one global limiter
-/// that needs none of them (docs/reliability.md).
+/// that needs none of them (docs/reliability.md). A refusal is counted like any answer (outcome
+/// <c>rate_limited</c>, country, distinct address) from the address the limiter already resolved: no manifest
+/// lookup, one bounded geo lookup (bench/README.md, "Counting the 429 path").
 /// </summary>
-internal sealed class RateLimitMiddleware(RequestDelegate next, ClientRateLimiter limiter, Metrics.RedirectorMetrics metrics)
+internal sealed class RateLimitMiddleware(RequestDelegate next, ClientRateLimiter limiter, ClientAddressResolver clients, RequestCounter count)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -21,12 +25,12 @@ internal sealed class RateLimitMiddleware(RequestDelegate next, ClientRateLimite
             lease.Dispose();
             return next(context);
         }
-        metrics.RateLimited.Increment();
+        count.CountRefused(clients.Resolve(context));
         return RejectAsync(context, lease);
     }
 
     /// <summary>429, <c>Retry-After</c> in whole seconds, a one-line reason.</summary>
-    private static async Task RejectAsync(HttpContext context, RateLimitLease lease)
+    internal static async Task RejectAsync(HttpContext context, RateLimitLease lease)
     {
         using (lease)
         {

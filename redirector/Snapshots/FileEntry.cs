@@ -17,7 +17,7 @@ internal sealed class FileEntry
     private const int Base64Length = 44;
 
     private readonly CounterRegistry _counters;
-    private Counter? _downloads;
+    private OutcomeCounts? _counts;
     private string? _digest;
     private string? _reprDigest;
 
@@ -64,6 +64,6 @@ internal sealed class FileEntry
             state.suffix.CopyTo(span[^state.suffix.Length..]);
         });
 
-    /// <summary>Redirects for this file; the counter is created on first use so unrequested files cost nothing.</summary>
-    public Counter Downloads => _downloads ?? Interlocked.CompareExchange(ref _downloads, _counters.File(Path), null) ?? _downloads;
+    /// <summary>Requests for this file by outcome; the counters are created on first use so unrequested files cost nothing.</summary>
+    public OutcomeCounts Counts => _counts ?? Interlocked.CompareExchange(ref _counts, _counters.File(Path), null) ?? _counts;
 }

@@ -63,6 +63,25 @@
     }
   }
 
+  function renderOutcomes(view) {
+    const body = $("outcomes").tBodies[0];
+    body.replaceChildren();
+    for (const o of view.outcomes) {
+      const row = body.insertRow();
+      row.dataset.outcome = o.outcome;
+      cell(row, o.outcome);
+      cell(row, String(o.today));
+      cell(row, fmt.format(o.perSecond));
+      cell(row, fmt.format(o.localPerSecond));
+      cell(row, String(o.uniqueAddressesToday));
+      cell(row, o.download ? "yes" : "");
+    }
+    $("requests-today").textContent = String(view.requestsToday);
+    $("unique-all").textContent = String(view.uniqueAddressesAllToday);
+    $("downloads-today").textContent = view.downloadsToday + " downloads";
+    $("kestrel").textContent = view.serverRejections.map(e => e.key + " " + e.count).join(", ") || "none";
+  }
+
   function chartWidth() { return Math.min(980, document.body.clientWidth - 40); }
 
   function updateLive(view) {
@@ -139,6 +158,7 @@
       $("unique").textContent = String(view.uniqueAddressesToday);
       $("serial").textContent = String(view.manifestSerial);
       $("pending").textContent = String(view.pendingRedirects);
+      renderOutcomes(view);
       renderMirrors(view);
       renderCounts("files", view.files);
       renderCounts("countries", view.countries);

@@ -114,6 +114,7 @@ public sealed class RedisSentinelFailoverTests(Xunit.Abstractions.ITestOutputHel
         }
         Assert.Equal(sent, await SumAsync(db, Keyspace.StatsFiles(day)));
         Assert.Equal(sent, (long)await db.HashGetAsync(Keyspace.StatsCountries(day), "GB"));
+        Assert.Equal(sent, await SumAsync(db, Keyspace.StatsOutcomes(day))); // every request by outcome, the same batches
     }
 
     private static async Task<long> SumAsync(IDatabase db, RedisKey key)

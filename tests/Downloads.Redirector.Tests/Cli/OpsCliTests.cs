@@ -98,6 +98,9 @@ public sealed class OpsCliTests : IAsyncLifetime
         Assert.Matches(@"(?m)^redirects today\s+3$", stats.Out);
         Assert.Matches(@"(?m)^lon\s+\d+\.\d\s+1000\s+3\s+100\.0 %", stats.Out);
         Assert.Matches(@"(?m)^GB\s+3$", stats.Out);
+        Assert.Matches(@"(?m)^requests today \(every outcome\)\s+3$", stats.Out);
+        Assert.Matches(@"(?m)^mirror\s+3\s+\d+\.\d\s+\d+\.\d\s+1\s+yes", stats.Out);
+        Assert.Matches(@"(?m)^rate_limited\s+0\s", stats.Out);
     }
 
     [Fact]

@@ -25,22 +25,22 @@ public class CounterRegistryTests
         var seen = Enumerable.Range(0, 20_000).Select(i => Address(i % 9_000)).ToList();
         seen.Add(IPAddress.Parse("2001:db8::1"));
         foreach (var a in seen)
-            counters.SeeAddress(a);
+            counters.SeeAddress(Outcome.Mirror, a);
         var first = new HyperLogLog();
-        counters.DrainAddressesInto(first);
+        counters.DrainAddressesInto(Outcome.Mirror, first);
         Assert.Equal(Expected(seen).ToRedisDense(), first.ToRedisDense());
         Assert.InRange(first.Estimate(), 9_001 * 0.97, 9_001 * 1.03);
 
         // Only what came after: nothing, then one address (the retired sketch is cleared before reuse).
         var second = new HyperLogLog();
-        counters.DrainAddressesInto(second);
+        counters.DrainAddressesInto(Outcome.Mirror, second);
         Assert.True(second.IsEmpty);
-        counters.SeeAddress(Address(42));
+        counters.SeeAddress(Outcome.Mirror, Address(42));
         var third = new HyperLogLog();
-        counters.DrainAddressesInto(third);
+        counters.DrainAddressesInto(Outcome.Mirror, third);
         Assert.Equal(Expected([Address(42)]).ToRedisDense(), third.ToRedisDense());
         var fourth = new HyperLogLog();
-        counters.DrainAddressesInto(fourth);
+        counters.DrainAddressesInto(Outcome.Mirror, fourth);
         Assert.True(fourth.IsEmpty);
     }
 
@@ -53,10 +53,10 @@ public class CounterRegistryTests
         {
             // Every thread adds every address, in its own order: maximal contention on every register.
             for (var i = 0; i < addresses.Length; i++)
-                counters.SeeAddress(addresses[(i + (t * 25_013)) % addresses.Length]);
+                counters.SeeAddress(Outcome.Mirror, addresses[(i + (t * 25_013)) % addresses.Length]);
         });
         var drained = new HyperLogLog();
-        counters.DrainAddressesInto(drained);
+        counters.DrainAddressesInto(Outcome.Mirror, drained);
         Assert.Equal(Expected(addresses).ToRedisDense(), drained.ToRedisDense());
     }
 
@@ -66,15 +66,31 @@ public class CounterRegistryTests
         var counters = new CounterRegistry();
         var v4 = Address(7);
         var v6 = IPAddress.Parse("2001:db8:85a3::8a2e:370:7334");
-        counters.SeeAddress(v4);
-        counters.SeeAddress(v6);
+        counters.SeeAddress(Outcome.RateLimited, v4);
+        counters.SeeAddress(Outcome.RateLimited, v6);
         Assert.Equal(0, Allocations.Fewest(() =>
         {
             for (var i = 0; i < 10_000; i++)
             {
-                counters.SeeAddress(v4);
-                counters.SeeAddress(v6);
+                counters.SeeAddress(Outcome.RateLimited, v4);
+                counters.SeeAddress(Outcome.RateLimited, v6);
             }
         }));
+    }
+
+    [Fact]
+    public void Each_outcome_has_its_own_addresses()
+    {
+        var counters = new CounterRegistry();
+        counters.SeeAddress(Outcome.RateLimited, Address(1));
+        counters.SeeAddress(Outcome.RateLimited, Address(2));
+        counters.SeeAddress(Outcome.Head, Address(3));
+        Assert.True(counters.HasAddresses(Outcome.RateLimited));
+        Assert.False(counters.HasAddresses(Outcome.Mirror));
+        var refused = new HyperLogLog();
+        counters.DrainAddressesInto(Outcome.RateLimited, refused);
+        Assert.Equal(Expected([Address(1), Address(2)]).ToRedisDense(), refused.ToRedisDense());
+        Assert.False(counters.HasAddresses(Outcome.RateLimited));
+        Assert.True(counters.HasAddresses(Outcome.Head));
     }
 }

@@ -45,20 +45,21 @@ public sealed class CountingTests : IAsyncLifetime
         }
     }
 
-    /// <summary>Sums of today's (and, across midnight, yesterday's) hashes: mirrors, files, countries.</summary>
-    private async Task<(long Mirrors, long Files, long Countries, long Addresses)> TotalsAsync()
+    /// <summary>Sums of today's (and, across midnight, yesterday's) hashes: mirrors, files, countries, and every outcome's requests.</summary>
+    private async Task<(long Mirrors, long Files, long Countries, long Addresses, long Requests)> TotalsAsync()
     {
         var db = _redis.Admin.GetDatabase();
         var now = DateTimeOffset.UtcNow;
-        long m = 0, f = 0, c = 0;
+        long m = 0, f = 0, c = 0, r = 0;
         foreach (var day in new[] { now, now.AddDays(-1) })
         {
             m += (await db.HashValuesAsync(Keyspace.StatsMirrors(day))).Sum(v => (long)v);
             f += (await db.HashValuesAsync(Keyspace.StatsFiles(day))).Sum(v => (long)v);
             c += (await db.HashValuesAsync(Keyspace.StatsCountries(day))).Sum(v => (long)v);
+            r += (await db.HashValuesAsync(Keyspace.StatsOutcomes(day))).Sum(v => (long)v);
         }
         var a = await db.HyperLogLogLengthAsync([Keyspace.StatsAddresses(now), Keyspace.StatsAddresses(now.AddDays(-1))]);
-        return (m, f, c, a);
+        return (m, f, c, a, r);
     }
 
     private async Task ExpectTotalsAsync(long n, string what)
@@ -72,7 +73,7 @@ public sealed class CountingTests : IAsyncLifetime
                 {
                     var t = await TotalsAsync();
                     last = t.ToString();
-                    return t.Mirrors == n && t.Files == n && t.Countries == n;
+                    return t.Mirrors == n && t.Files == n && t.Countries == n && t.Requests == n;
                 }
                 catch (RedisException e)
                 {
@@ -83,7 +84,7 @@ public sealed class CountingTests : IAsyncLifetime
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException($"{e.Message}; last totals (mirrors, files, countries, addresses): {last}", e);
+            throw new TimeoutException($"{e.Message}; last totals (mirrors, files, countries, addresses, requests): {last}", e);
         }
     }
 
@@ -109,7 +110,7 @@ public sealed class CountingTests : IAsyncLifetime
         // A sleep that shows nothing happens: more flush rounds run, and nothing is counted twice.
         await Task.Delay(1500);
         var totals = await TotalsAsync();
-        Assert.Equal((3000L, 3000L, 3000L), (totals.Mirrors, totals.Files, totals.Countries));
+        Assert.Equal((3000L, 3000L, 3000L, 3000L), (totals.Mirrors, totals.Files, totals.Countries, totals.Requests));
         // 2000 distinct addresses; HyperLogLog's standard error is 0.81 %: allow 3 sigma.
         Assert.InRange(totals.Addresses, distinct * 0.975, distinct * 1.025);
     }
@@ -133,7 +134,7 @@ public sealed class CountingTests : IAsyncLifetime
         // A sleep that shows nothing happens: more flush rounds run after the paused one landed, and nothing is counted twice.
         await Task.Delay(1500);
         var totals = await TotalsAsync();
-        Assert.Equal((500L, 500L, 500L), (totals.Mirrors, totals.Files, totals.Countries));
+        Assert.Equal((500L, 500L, 500L, 500L), (totals.Mirrors, totals.Files, totals.Countries, totals.Requests));
         Assert.InRange(totals.Addresses, 195, 205);
 
         // The ambiguous path was really taken: at least one flush failed on the client.

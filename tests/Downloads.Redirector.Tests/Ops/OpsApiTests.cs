@@ -62,13 +62,22 @@ public sealed class OpsApiTests : IAsyncLifetime
     {
         for (var i = 0; i < 30; i++)
             (await _net.GetAsync("/" + TestNetwork.Escaped(TestNetwork.OsPath), "81.2.69.142")).Dispose();
+        // Not downloads: two HEADs and a miss, from another client.
+        for (var i = 0; i < 2; i++)
+            (await _net.GetAsync("/" + TestNetwork.Escaped(TestNetwork.OsPath), "89.160.20.128", HttpMethod.Head)).Dispose();
+        (await _net.GetAsync("/os/none.img", "89.160.20.128")).Dispose();
         JsonElement view = default;
         await Eventually.TrueAsync(async () =>
         {
             using var answer = await GetAsync("/-/ops/view", Basic(Token));
             view = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.Clone();
-            return view.GetProperty("redirectsToday").GetInt64() == 30;
-        }, TimeSpan.FromSeconds(15), "the view counts 30 redirects");
+            return view.GetProperty("redirectsToday").GetInt64() == 30 && view.GetProperty("requestsToday").GetInt64() == 33;
+        }, TimeSpan.FromSeconds(15), "the view counts 30 redirects and 33 requests");
+        var outcomes = view.GetProperty("outcomes").EnumerateArray().ToDictionary(o => o.GetProperty("outcome").GetString()!, o => o.GetProperty("today").GetInt64());
+        Assert.Equal((30L, 2L, 1L, 0L), (outcomes["mirror"], outcomes["head"], outcomes["not_found"], outcomes["rate_limited"]));
+        Assert.Equal(30, view.GetProperty("downloadsToday").GetInt64());
+        Assert.Equal(2, view.GetProperty("uniqueAddressesAllToday").GetInt64());
+        Assert.Contains(view.GetProperty("serverRejections").EnumerateArray(), e => e.GetProperty("key").GetString() == "rejected_connections");
         var mirrors = view.GetProperty("mirrors").EnumerateArray().ToList();
         Assert.Equal(["lon", "tyo"], mirrors.Select(m => m.GetProperty("id").GetString()));
         var lon = mirrors[0];
