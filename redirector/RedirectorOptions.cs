@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Downloads.Contracts.Mirrors;
 
 namespace Downloads.Redirector;
 
@@ -48,6 +49,18 @@ public sealed class RedirectorOptions
     /// <summary>Where a client of unknown location is assumed to be (longitude, degrees).</summary>
     [Range(-180.0, 180.0)]
     public double DefaultLongitude { get; set; } = 0;
+
+    /// <summary>
+    /// Quota pacing (contracts/Mirrors/QuotaBudget.cs): how far, in percent of its quota, a mirror may run ahead of
+    /// the linear budget for the time elapsed in its billing period before the capacity it is given starts to fall
+    /// (it falls to nothing over the next as many percent).
+    /// </summary>
+    [Range(0.0, 100.0)]
+    public double QuotaBurstPercent { get; set; } = QuotaBudget.DefaultBurstShare * 100;
+
+    /// <summary>Hard ceiling, percent of its quota: past it a mirror gets no new redirects until the next period.</summary>
+    [Range(1.0, 100.0)]
+    public double QuotaCeilingPercent { get; set; } = QuotaBudget.DefaultCeilingShare * 100;
 
     /// <summary>Capacity assumed for a mirror that declares none, Mbit/s.</summary>
     [Range(0.001, 1_000_000.0)]

@@ -19,8 +19,9 @@ internal static class Eligibility
     /// <summary>
     /// The reasons that keep a mirror out whatever the file or client; the first that applies wins. With
     /// <paramref name="heartbeatPanic"/> a missing heartbeat is not one of them (<see cref="HeartbeatPanic"/>).
+    /// <paramref name="pace"/> is the share of its capacity its quota budget allows now (<see cref="Pace"/>).
     /// </summary>
-    public static Exclusion Standing(MirrorRecord r, double spareBps, bool heartbeatPanic = false)
+    public static Exclusion Standing(MirrorRecord r, double spareBps, bool heartbeatPanic = false, double pace = 1)
     {
         if (r.Status != MirrorStatus.Approved)
             return Exclusion.Pending;
@@ -34,6 +35,9 @@ internal static class Eligibility
             return Exclusion.Unhealthy;
         if (r.QuotaBytes > 0 && r.MonthBytes >= r.QuotaBytes)
             return Exclusion.OverQuota;
+        // Ahead of its quota budget by the whole burst, or past the ceiling: nothing new until time catches up.
+        if (pace <= 0)
+            return Exclusion.Paced;
         // A mirror at capacity gets no new redirects until its reported rate drops.
         if (spareBps <= 0)
             return Exclusion.Full;
@@ -42,18 +46,34 @@ internal static class Eligibility
 
     /// <summary>The standing exclusion of a mirror in a snapshot (as the snapshot's tables were built).</summary>
     public static Exclusion Standing(RoutingSnapshot snapshot, MirrorEntry mirror) =>
-        Standing(mirror.Record, mirror.SpareBps, snapshot.HeartbeatPanic);
+        Standing(mirror.Record, mirror.SpareBps, snapshot.HeartbeatPanic, mirror.Pace);
 
-    /// <summary>Spare bandwidth as reported, bytes/s: capacity (ops' or declared, else the default) less the reported rate.</summary>
-    public static double SpareBps(MirrorRecord r, double defaultCapacityMbps) =>
-        Bandwidth.BytesPerSecond(r.CapacityMbps > 0 ? r.CapacityMbps : defaultCapacityMbps) - r.RateBps;
+    /// <summary>
+    /// Spare bandwidth as reported, bytes/s: capacity (ops' or declared, else the default), scaled by the quota
+    /// pace, less the reported rate. Pacing works by shrinking the capacity the mirror is believed to have, so
+    /// every later rule (the lottery, "full", the last resort among full mirrors) honours it.
+    /// </summary>
+    public static double SpareBps(MirrorRecord r, double defaultCapacityMbps, double pace = 1) =>
+        (Bandwidth.BytesPerSecond(r.CapacityMbps > 0 ? r.CapacityMbps : defaultCapacityMbps) * pace) - r.RateBps;
+
+    /// <summary>
+    /// The share of its capacity a mirror's quota budget allows at <paramref name="now"/> (<see cref="QuotaBudget.Pace"/>),
+    /// in steps of 1/64 so that a snapshot is rebuilt only when it moved visibly. 1 without a quota.
+    /// </summary>
+    public static double Pace(MirrorRecord r, RedirectorOptions options, DateTimeOffset now)
+    {
+        if (r.QuotaBytes <= 0)
+            return 1;
+        var budget = new QuotaBudget(r.QuotaBytes, options.QuotaBurstPercent / 100, options.QuotaCeilingPercent / 100);
+        return Math.Round(budget.Pace(r.MonthBytes, now) * 64) / 64;
+    }
 
     /// <summary>
     /// A mirror that would be serving but for its heartbeat: approved, enabled, not draining, passing health
     /// checks, synced to some serial, with a URL (quota and capacity do not matter here).
     /// </summary>
     public static bool WouldServe(MirrorRecord r) =>
-        Standing(r, spareBps: 1, heartbeatPanic: true) is Exclusion.None or Exclusion.OverQuota or Exclusion.Full
+        Standing(r, spareBps: 1, heartbeatPanic: true) is Exclusion.None or Exclusion.OverQuota or Exclusion.Paced or Exclusion.Full
         && r.Serial > 0 && (r.HttpUrl.Length > 0 || r.HttpsUrl.Length > 0);
 
     /// <summary>Whether the mirror has a base URL for the request's scheme.</summary>

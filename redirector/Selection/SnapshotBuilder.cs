@@ -38,7 +38,7 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
         // counting them instead of dropping the estimate after OwnRedirectsMaxAgeSeconds.
         TimeSpan MaxAge(MirrorRecord r) => panic && !r.Alive ? TimeSpan.MaxValue : maxAge;
         var reuse = previous is not null && previous.Mirrors.Length == records.Count && previous.HeartbeatPanic == panic ? previous.Mirrors : null;
-        if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records))
+        if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records, options, at))
         {
             foreach (var entry in reuse)
                 entry.Assigned.Roll(reported: false, at, MaxAge(entry.Record));
@@ -62,7 +62,7 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
         {
             var r = records[i];
             MirrorEntry entry;
-            if (reuse is not null && ReferenceEquals(reuse[i].Record, r))
+            if (reuse is not null && ReferenceEquals(reuse[i].Record, r) && reuse[i].Pace.Equals(Eligibility.Pace(r, options, at)))
             {
                 entry = reuse[i];
                 entry.Assigned.Roll(reported: false, at, MaxAge(r));
@@ -72,10 +72,10 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
                 var before = Find(previous, r.Id);
                 var load = before?.Assigned ?? new AssignedLoad(at);
                 load.Roll(before is not null && Reported(before.Record, r), at, MaxAge(r));
-                entry = Entry(r, options, counters, load);
+                entry = Entry(r, options, counters, load, at);
             }
             mirrors[i] = entry;
-            if (Eligibility.Standing(r, entry.SpareBps, panic) != Exclusion.None)
+            if (Eligibility.Standing(r, entry.SpareBps, panic, entry.Pace) != Exclusion.None)
                 continue;
             if (Eligibility.SpeaksScheme(r, https: false))
                 http.Add(i);
@@ -96,11 +96,12 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
         };
     }
 
-    private static bool SameRecords(MirrorEntry[] entries, IReadOnlyList<MirrorRecord> records)
+    // Same record instances, and no quota pace moved with the clock (an idle paced mirror's record does not change).
+    private static bool SameRecords(MirrorEntry[] entries, IReadOnlyList<MirrorRecord> records, RedirectorOptions options, DateTimeOffset now)
     {
         for (var i = 0; i < entries.Length; i++)
         {
-            if (!ReferenceEquals(entries[i].Record, records[i]))
+            if (!ReferenceEquals(entries[i].Record, records[i]) || !entries[i].Pace.Equals(Eligibility.Pace(records[i], options, now)))
                 return false;
         }
         return true;
@@ -132,12 +133,14 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
         !ReferenceEquals(before, after) && (!before.RateBps.Equals(after.RateBps) || before.BytesServed != after.BytesServed
             || before.Requests != after.Requests || before.Connections != after.Connections || before.Serial != after.Serial);
 
-    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load)
+    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load, DateTimeOffset now)
     {
-        var spare = Eligibility.SpareBps(r, options.DefaultCapacityMbps);
+        var pace = Eligibility.Pace(r, options, now);
+        var spare = Eligibility.SpareBps(r, options.DefaultCapacityMbps, pace);
         return new MirrorEntry
         {
             Record = r,
+            Pace = pace,
             SpareBps = spare,
             LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
             CountryLower = r.Country.ToLowerInvariant(),

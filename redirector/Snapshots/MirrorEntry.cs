@@ -8,7 +8,10 @@ internal sealed class MirrorEntry
 {
     public required MirrorRecord Record { get; init; }
 
-    /// <summary>Spare bandwidth, bytes/s: capacity minus the reported rate.</summary>
+    /// <summary>Share of its capacity the mirror's quota budget allows (1 without a quota; <c>Eligibility.Pace</c>).</summary>
+    public double Pace { get; init; } = 1;
+
+    /// <summary>Spare bandwidth, bytes/s: capacity (scaled by <see cref="Pace"/>) minus the reported rate.</summary>
     public double SpareBps { get; init; }
 
     /// <summary>Lottery weight among the near candidates: spare bandwidth scaled by ops' weight.</summary>
