@@ -19,7 +19,7 @@ internal sealed class RedirectorMetrics
     /// counter by result (ok, fail). The budget is this × 10,000 mirrors per redirector (docs/ops.md, "Series
     /// budget"); a new per-mirror metric raises it and must be weighed against it.
     /// </summary>
-    public const int SeriesPerMirror = 15;
+    public const int SeriesPerMirror = 16;
 
     private readonly Counter _redirects;
     private readonly Counting.Counter[] _answered = new Counting.Counter[Outcomes.Count];
@@ -43,6 +43,7 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _mirrorLag;
     private readonly Gauge _mirrorMonthBytes;
     private readonly Gauge _mirrorQuota;
+    private readonly Gauge _mirrorPace;
     private readonly Gauge[] _perMirror;
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
@@ -85,8 +86,10 @@ internal sealed class RedirectorMetrics
         _mirrorLag = factory.CreateGauge("downloads_mirror_sync_lag_serials", "Serials the mirror is behind the redirector's manifest.", ["mirror"]);
         _mirrorMonthBytes = factory.CreateGauge("downloads_mirror_month_bytes", "Bytes the mirror served this UTC month.", ["mirror"]);
         _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Monthly quota of the mirror, 0 for none.", ["mirror"]);
+        _mirrorPace = factory.CreateGauge("downloads_mirror_quota_pace_ratio",
+            "Share of its capacity the mirror's quota budget allows now (1 unpaced, 0 at its allowance or past the ceiling; docs/launch-day.md).", ["mirror"]);
         _perMirror = [_mirrorUp, _mirrorHealthy, _mirrorCandidate, _mirrorRate, _mirrorCapacity, _mirrorBytes, _mirrorRequests,
-            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota];
+            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota, _mirrorPace];
         registry.AddBeforeCollectCallback(() =>
         {
             // Two scrapes at once must not interleave their label bookkeeping.
@@ -147,6 +150,7 @@ internal sealed class RedirectorMetrics
             _mirrorLag.WithLabels(m.Id).Set(snapshot.Index.IsLoaded ? Math.Max(0, serial - m.Serial) : 0);
             _mirrorMonthBytes.WithLabels(m.Id).Set(m.MonthBytes);
             _mirrorQuota.WithLabels(m.Id).Set(m.QuotaBytes);
+            _mirrorPace.WithLabels(m.Id).Set(entry.Pace);
         }
         // A removed mirror's series disappear rather than freezing at their last value.
         foreach (var gone in _labelled)
