@@ -14,7 +14,7 @@ public sealed class DataRateTests
         var log = new RecordingLoggerProvider();
         // A rate far above what a stalled reader's socket buffers can absorb in the test's time, so it trips in
         // seconds (with the shipped 4 KiB/s the buffers' few MB would last minutes; the mechanism is the same).
-        await using var world = await LimitsWorld.StartAsync("rate1", 64 * 1024 * 1024, services => services.AddSingleton<ILoggerProvider>(log),
+        await using var world = await LimitsWorld.StartAsync("rate1", 16 * 1024 * 1024, services => services.AddSingleton<ILoggerProvider>(log),
             "--Serving:MinDataRateBytesPerSecond=1048576", "--Serving:MinDataRateGraceSeconds=2",
             "--Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel=Debug");
         var counters = world.Counters;
