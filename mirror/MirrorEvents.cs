@@ -2,7 +2,7 @@ namespace Downloads.Mirror;
 
 /// <summary>
 /// Log event ids of the mirror, all in this one table so they stay unique (a test reflects over every
-/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 20xx sync, 31xx reporting, 32xx enrollment, 33xx limits.
+/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 20xx sync, 31xx reporting, 32xx enrollment, 33xx and 37xx limits.
 /// </summary>
 internal static class MirrorEvents
 {
@@ -38,4 +38,6 @@ internal static class MirrorEvents
     public const int EnrollmentRetry = 3206;
 
     public const int ConnectionRefused = 3301;
+
+    public const int AddressConnectionRefused = 3700;
 }

@@ -207,6 +207,11 @@ public static class Keyspace
         public const string LastError = "lastError";
         /// <summary>Unix seconds of this report.</summary>
         public const string Updated = "updated";
+        /// <summary>
+        /// Key (base64url) with which redirectors sign their health probes of this mirror, made by the mirror at
+        /// start (<see cref="Mirrors.ProbeToken"/>); read only by redirectors, so no client can forge a probe.
+        /// </summary>
+        public const string ProbeKey = "probeKey";
     }
 
     /// <summary>Field names of <see cref="MirrorHealth"/>.</summary>

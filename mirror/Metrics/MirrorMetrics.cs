@@ -1,3 +1,4 @@
+using Downloads.Mirror.Limits;
 using Downloads.Mirror.Reporting;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Sync;
@@ -21,6 +22,12 @@ internal static class MirrorMetrics
         var requests = factory.CreateCounter("downloads_mirror_requests_total", "HTTP requests received.");
         var connections = factory.CreateGauge("downloads_mirror_open_connections", "Client connections open now.");
         var accepted = factory.CreateCounter("downloads_mirror_connections_total", "Client connections accepted.");
+        var refused = factory.CreateCounter("downloads_mirror_refused_total", "Requests answered 503 on a connection over a limit: limit=\"connections\" (Serving:MaxConnections) or \"address\" (Serving:MaxConnectionsPerAddress).",
+            new CounterConfiguration { LabelNames = ["limit"] });
+        var refusedTotal = refused.WithLabels("connections");
+        var refusedAddress = refused.WithLabels("address");
+        var probes = factory.CreateCounter("downloads_mirror_probes_exempted_total", "Authenticated health probes served on a connection over a limit.");
+        var addresses = factory.CreateGauge("downloads_mirror_client_addresses", "Client addresses (IPv4 addresses, IPv6 /64s) with connections open now.");
         var serial = factory.CreateGauge("downloads_mirror_live_serial", "Manifest serial of the verified tree being served.");
         var target = factory.CreateGauge("downloads_mirror_sync_target_serial", "Serial the sync engine is working towards (0 when idle).");
         var fetched = factory.CreateCounter("downloads_mirror_sync_fetched_bytes_total", "Bytes fetched from upstream by the sync engine.");
@@ -35,11 +42,16 @@ internal static class MirrorMetrics
             var traffic = services.GetRequiredService<TrafficCounters>();
             var live = services.GetRequiredService<LiveTree>();
             var sync = services.GetRequiredService<SyncStatus>();
+            var limits = services.GetRequiredService<LimitCounters>();
             bytes.IncTo(traffic.Bytes);
             fileBytes.IncTo(traffic.FileBytes);
             requests.IncTo(traffic.Requests);
             connections.Set(traffic.OpenConnections);
             accepted.IncTo(traffic.ConnectionsTotal);
+            refusedTotal.IncTo(limits.RefusedTotal);
+            refusedAddress.IncTo(limits.RefusedAddress);
+            probes.IncTo(limits.ProbesExempted);
+            addresses.Set(services.GetRequiredService<AddressConnections>().Addresses);
             serial.Set(live.Current.Serial);
             target.Set(sync.TargetSerial);
             fetched.IncTo(sync.BytesFetched);

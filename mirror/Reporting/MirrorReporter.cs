@@ -1,5 +1,6 @@
 using System.Globalization;
 using Downloads.Contracts.Redis;
+using Downloads.Mirror.Limits;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Sync;
 using Microsoft.Extensions.Options;
@@ -31,6 +32,7 @@ public sealed partial class MirrorReporter
     private readonly SyncStatus _sync;
     private readonly TimeProvider _time;
     private readonly ILogger<MirrorReporter> _log;
+    private readonly ProbeKey? _probeKey;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _registered;
     private long _reportedBytes;
@@ -38,10 +40,11 @@ public sealed partial class MirrorReporter
     private long _lastTimestamp;
     private ReportState _state = ReportState.Reporting;
 
-    /// <summary>Creates the reporter.</summary>
+    /// <summary>Creates the reporter; <paramref name="probeKey"/> is published with every report, so redirectors can sign their probes.</summary>
     public MirrorReporter(IConnectionMultiplexer redis, IOptions<MirrorOptions> mirror, IOptions<ReportingOptions> options,
-        TrafficCounters counters, LiveTree live, SyncStatus sync, TimeProvider time, ILogger<MirrorReporter> log)
+        TrafficCounters counters, LiveTree live, SyncStatus sync, TimeProvider time, ILogger<MirrorReporter> log, ProbeKey? probeKey = null)
     {
+        _probeKey = probeKey;
         _redis = redis;
         _mirror = mirror.Value;
         _options = options.Value;
@@ -91,7 +94,7 @@ public sealed partial class MirrorReporter
             var timestamp = _time.GetTimestamp();
             var seconds = _time.GetElapsedTime(_lastTimestamp, timestamp).TotalSeconds;
             var rate = seconds > 0 ? (bytes - _lastBytes) / seconds : 0;
-            var state = new KeyValuePair<string, string>[]
+            var state = new List<KeyValuePair<string, string>>(8)
             {
                 new(StateFields.Serial, _live.Current.Serial.ToString(CultureInfo.InvariantCulture)),
                 new(StateFields.BytesServed, bytes.ToString(CultureInfo.InvariantCulture)),
@@ -101,6 +104,8 @@ public sealed partial class MirrorReporter
                 new(StateFields.LastError, _sync.LastError),
                 new(StateFields.Updated, _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)),
             };
+            if (_probeKey is not null)
+                state.Add(new(StateFields.ProbeKey, _probeKey.Encoded));
             await MirrorStore.ReportAsync(_redis.GetDatabase(), _mirror.Id, state, _options.EffectiveHeartbeatTtl,
                 bytes - _reportedBytes, _time.GetUtcNow());
             _reportedBytes = bytes;

@@ -8,7 +8,7 @@ namespace Downloads.Mirror.Transport;
 
 /// <summary>
 /// Kestrel connection middleware (<c>ListenOptions.Use</c>), outermost on every endpoint: counts open
-/// connections (<see cref="ConnectionAdmission"/> for the connection limit) and puts a
+/// connections, in all and per client address (<see cref="ConnectionAdmission"/> for the connection limits), and puts a
 /// <see cref="SocketOutput"/> under the connection, which sends every byte itself, files with sendfile,
 /// and counts what the kernel accepts. Installed before any TLS layer, it counts what leaves the host
 /// (TLS overhead included): the bytes a quota bills. A transport without a socket keeps its own output,
@@ -16,10 +16,13 @@ namespace Downloads.Mirror.Transport;
 /// </summary>
 internal static class ClientConnections
 {
-    public static ConnectionDelegate Wrap(ConnectionDelegate next, TrafficCounters counters) => async connection =>
+    /// <summary>Wraps <paramref name="next"/>; <paramref name="addresses"/> null: no per-address count (its limit is off).</summary>
+    public static ConnectionDelegate Wrap(ConnectionDelegate next, TrafficCounters counters, AddressConnections? addresses = null) => async connection =>
     {
         var open = counters.ConnectionOpened();
-        connection.Features.Set(new ConnectionAdmission(open));
+        var address = default(UInt128);
+        var counted = addresses is not null && AddressKey.TryGet(connection.RemoteEndPoint, out address);
+        connection.Features.Set(new ConnectionAdmission(open, counted ? addresses!.Opened(address) : 0));
         var original = connection.Transport;
         var output = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket
             ? new SocketOutput(socket, connection, counters)
@@ -36,6 +39,8 @@ internal static class ClientConnections
             if (output is not null)
                 await output.DisposeAsync();
             connection.Transport = original;
+            if (counted)
+                addresses!.Closed(address);
             counters.ConnectionClosed();
         }
     };

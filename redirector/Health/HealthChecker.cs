@@ -57,11 +57,15 @@ public sealed partial class HealthChecker : IDisposable
         _random = random ?? Random.Shared;
         // No redirects followed: a mirror must serve the file itself. No connection reuse across
         // rounds beyond a minute, so a mirror's DNS change is seen. Names are resolved off the thread pool.
-        _http = new HttpClient(new SocketsHttpHandler
+        // Probes are signed with each mirror's key (ProbeSigner), so a mirror full of clients still serves them.
+        _http = new HttpClient(new ProbeSigner(time)
         {
-            AllowAutoRedirect = false,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            ConnectCallback = connector.ConnectAsync,
+            InnerHandler = new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+                ConnectCallback = connector.ConnectAsync,
+            },
         })
         {
             Timeout = _options.Timeout,
@@ -117,21 +121,21 @@ public sealed partial class HealthChecker : IDisposable
         if (_silentSince.Count > mirrors.Count)
             ForgetRemoved(mirrors);
 
-        // One round trip for every lease and every previous good-round count.
+        // One round trip for every lease, every previous good-round count and every mirror's probe key.
         var batch = db.CreateBatch();
-        var leases = new (MirrorRecord Mirror, Task<bool> Lease, Task<RedisValue> Good)[live.Count];
+        var leases = new (MirrorRecord Mirror, Task<bool> Lease, Task<RedisValue> Good, Task<RedisValue> Key)[live.Count];
         for (var i = 0; i < live.Count; i++)
         {
             var id = live[i].Id;
             leases[i] = (live[i], batch.StringSetAsync(MirrorHealthLease(id, round), _instance, _options.Interval * 2, When.NotExists),
-                batch.HashGetAsync(MirrorHealth(id), HealthFields.GoodRounds));
+                batch.HashGetAsync(MirrorHealth(id), HealthFields.GoodRounds), batch.HashGetAsync(MirrorState(id), StateFields.ProbeKey));
         }
         batch.Execute();
-        var mine = new List<(MirrorRecord Mirror, int Good)>();
-        foreach (var (mirror, lease, good) in leases)
+        var mine = new List<(MirrorRecord Mirror, int Good, byte[]? Key)>();
+        foreach (var (mirror, lease, good, key) in leases)
         {
             if (await lease)
-                mine.Add((mirror, (await good).TryParse(out int g) ? g : 0));
+                mine.Add((mirror, (await good).TryParse(out int g) ? g : 0, ProbeToken.DecodeKey(await key)));
         }
 
         var verdicts = new ConcurrentBag<HealthVerdict>();
@@ -143,6 +147,7 @@ public sealed partial class HealthChecker : IDisposable
                 int seed;
                 lock (_random)
                     seed = _random.Next();
+                ProbeSigner.Use(item.Key);
                 var result = Probed(item.Mirror)
                     ? await _prober.ProbeAsync(item.Mirror, manifest, new Random(seed), linked.Token)
                     : new ProbeResult(false, "heartbeat expired: it will be probed before it gets traffic again", "", 0);

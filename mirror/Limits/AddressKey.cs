@@ -1,0 +1,41 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Downloads.Mirror.Limits;
+
+/// <summary>
+/// What the per-address limit counts by: an IPv4 address whole (an IPv4-mapped IPv6 address as the IPv4
+/// address it is), an IPv6 address by its /64 — one subscriber's usual allocation, so a client cannot dodge
+/// the limit by taking a new address from its own prefix. Both fit one 128-bit value that never collides:
+/// a /64 key has its low 64 bits zero, a mapped IPv4 key has <c>ffff</c> in them.
+/// </summary>
+internal static class AddressKey
+{
+    private const ulong Low64 = ulong.MaxValue;
+
+    /// <summary>The key of <paramref name="endpoint"/>, or false when it has no IP address (a Unix socket, a test transport).</summary>
+    public static bool TryGet(EndPoint? endpoint, out UInt128 key)
+    {
+        key = default;
+        if (endpoint is not IPEndPoint { Address: var address })
+            return false;
+        Span<byte> bytes = stackalloc byte[16];
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            // ::ffff:a.b.c.d, as a dual-stack socket would report the same client.
+            bytes[10] = 0xff;
+            bytes[11] = 0xff;
+            if (!address.TryWriteBytes(bytes[12..], out _))
+                return false;
+            key = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+            return true;
+        }
+        if (address.AddressFamily != AddressFamily.InterNetworkV6 || !address.TryWriteBytes(bytes, out _))
+            return false;
+        key = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        if (!address.IsIPv4MappedToIPv6)
+            key &= ~(UInt128)Low64;
+        return true;
+    }
+}
