@@ -3,8 +3,9 @@
 # ansible-lint (production profile), applies site.yml with inventories/local (every service on
 # 127.0.0.1:9xxx under a scratch prefix, started without systemd), proves the network works
 # (a redirect from a deployed redirector to a deployed mirror, a verified download, the tier-2
-# mirror synced through its tier-1 upstream), applies site.yml again and requires changed=0,
-# fails Redis over with Sentinel, changes one setting (only that service restarts; Ansible keeps
+# mirror synced through its tier-1 upstream; Redis and Sentinel only over TLS with the roles' private CA;
+# Sentinel refuses commands without a password), applies site.yml again and requires changed=0,
+# fails Redis over with Sentinel (as the admin user), changes one setting (only that service restarts; Ansible keeps
 # Sentinel's topology), then stops everything it started.
 #
 # One line per check: "ok: …" or "FAIL: …"; last line "ansible: N passed, M failed"; exit 1 on a failure.
@@ -28,6 +29,9 @@ milton=216.160.83.56
 admin_token=local-ansible-admin-token
 metrics_token=local-ansible-scrape-token
 passed=0; failed=0
+# Redis and Sentinel speak only TLS here (downloads_redis_tls in the local inventory); redis-cli trusts the roles' CA.
+ca=$DOWNLOADS_PREFIX/etc/downloads/redis-ca.pem
+T=(--tls --cacert "$ca")
 started=$(date +%s)
 
 ok() { passed=$((passed + 1)); echo "ok: $*"; }
@@ -244,16 +248,45 @@ grep -q '^Mirror__Upstream=http://127.0.0.1:9001$' "$DOWNLOADS_PREFIX/etc/downlo
 users=0
 for id in uk-cam se-sto us-sea; do
   for port in 9379 9389; do
-    redis-cli --no-auth-warning -p $port --user dl-admin --pass local-admin-pw ACL GETUSER "dl-m-$id" 2>/dev/null | grep -q flags && users=$((users + 1))
+    redis-cli "${T[@]}" --no-auth-warning -p $port --user dl-admin --pass local-admin-pw ACL GETUSER "dl-m-$id" 2>/dev/null | grep -q flags && users=$((users + 1))
   done
 done
 saved=$(cat "$DOWNLOADS_PREFIX"/etc/downloads/dl-redis-[ab]/users.acl 2>/dev/null | grep -c '^user dl-m-' || true)
 [ $users -eq 6 ] && [ "$saved" -eq 6 ] && ok "each mirror enrolled with a token; its own Redis ACL user is on both Redis nodes, saved" \
   || fail "$users of 6 mirror users (3 mirrors x 2 Redis nodes) found, $saved saved"
-repl=$(redis-cli --no-auth-warning -p 9389 --user dl-admin --pass local-admin-pw INFO replication 2>/dev/null | tr -d '\r' | grep -E '^(role|master_link_status):' | paste -sd' ')
+repl=$(redis-cli "${T[@]}" --no-auth-warning -p 9389 --user dl-admin --pass local-admin-pw INFO replication 2>/dev/null | tr -d '\r' | grep -E '^(role|master_link_status):' | paste -sd' ')
 [ "$repl" = "role:slave master_link_status:up" ] && ok "redis-b replicates redis-a" || fail "redis-b replication: $repl"
-sentinel=$(redis-cli -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)
+S=(redis-cli "${T[@]}" --no-auth-warning --user dl-admin --pass local-admin-pw)
+sentinel=$("${S[@]}" -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)
 [ "$sentinel" = "127.0.0.1:9379" ] && ok "Sentinel watches the primary 127.0.0.1:9379" || fail "Sentinel: ${sentinel:-no answer}"
+
+# Sentinel is not open: without a password nothing runs, and a service's user may only find the primary.
+anon=$(redis-cli "${T[@]}" -p 9479 SENTINEL REMOVE downloads 2>&1 | head -1)
+svc=(redis-cli "${T[@]}" --no-auth-warning -p 9479 --user dl-redirector --pass local-redirector-pw)
+remove=$("${svc[@]}" SENTINEL REMOVE downloads 2>&1 | head -1)
+failover=$("${svc[@]}" SENTINEL FAILOVER downloads 2>&1 | head -1)
+found=$("${svc[@]}" SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)
+still=$("${S[@]}" -p 9479 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)
+case "$anon|$remove|$failover|$found|$still" in
+  NOAUTH*"|NOPERM"*"|NOPERM"*"|127.0.0.1:9379|127.0.0.1:9379")
+    ok "Sentinel refuses an unauthenticated SENTINEL REMOVE (NOAUTH) and the redirector's user REMOVE/FAILOVER (NOPERM); that user finds the primary; the master stays monitored" ;;
+  *) fail "Sentinel auth: anonymous REMOVE '$anon', redirector REMOVE '$remove', FAILOVER '$failover', lookup '$found', admin lookup '$still'" ;;
+esac
+
+# TLS only: a plaintext client gets nothing from Redis or Sentinel, a client trusting another CA is refused,
+# and the services run with the CA (they could not reach Redis otherwise).
+other=$DOWNLOADS_ARTIFACTS/other-ca
+rm -rf "$other"; mkdir -p "$other"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$other/ca.key" -out "$other/ca.crt" \
+  -days 1 -subj /CN=stranger >/dev/null 2>&1
+plain=$(timeout 5 redis-cli --no-auth-warning -p 9379 --user dl-admin --pass local-admin-pw PING 2>&1 | head -1)
+plain_s=$(timeout 5 redis-cli --no-auth-warning -p 9479 --user dl-admin --pass local-admin-pw PING 2>&1 | head -1)
+stranger=$(timeout 5 redis-cli --tls --cacert "$other/ca.crt" --no-auth-warning -p 9379 --user dl-admin --pass local-admin-pw PING 2>&1 | head -1)
+trusted=$(timeout 5 redis-cli "${T[@]}" --no-auth-warning -p 9379 --user dl-admin --pass local-admin-pw PING 2>&1 | head -1)
+envs=$(grep -l "^Redis__CaCertificate=$ca\$" "$DOWNLOADS_PREFIX"/etc/downloads/dl-*/dl-*.env 2>/dev/null | wc -l)
+[ "$plain" != PONG ] && [ "$plain_s" != PONG ] && [ "$stranger" != PONG ] && [ "$trusted" = PONG ] && [ "$envs" -eq 6 ] \
+  && ok "Redis and Sentinel speak only TLS: plaintext PING gets no PONG, a client trusting another CA is refused, the roles' CA works; the 6 services run with Redis__CaCertificate" \
+  || fail "TLS: plaintext '$plain' / sentinel '$plain_s', other CA '$stranger', our CA '$trusted', $envs of 6 services with Redis__CaCertificate"
 
 # --- Second run: nothing may change --------------------------------------------------------------
 # (Redis has rewritten its ACL files since the first run: the mirror role saved the mirrors' users.)
@@ -276,12 +309,12 @@ pids_after=$(alive_pids | paste -sd' ')
 # --- Sentinel failover ---------------------------------------------------------------------------
 # Sentinel promotes the replica; the services follow it (they list both nodes), mirrors keep
 # reporting as their own users (the role copied them to every node) and redirects keep working.
-A=(redis-cli --no-auth-warning --user dl-admin --pass local-admin-pw)
+A=(redis-cli "${T[@]}" --no-auth-warning --user dl-admin --pass local-admin-pw)
 t=$(date +%s)
-redis-cli -p 9479 SENTINEL FAILOVER downloads >/dev/null 2>&1
+"${S[@]}" -p 9479 SENTINEL FAILOVER downloads >/dev/null 2>&1
 switched=
 for _ in $(seq 1 60); do
-  [ "$(redis-cli -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)" = 127.0.0.1:9389 ] \
+  [ "$("${S[@]}" -p 9489 SENTINEL get-master-addr-by-name downloads 2>/dev/null | paste -sd:)" = 127.0.0.1:9389 ] \
     && "${A[@]}" -p 9379 INFO replication 2>/dev/null | tr -d '\r' | grep -qx 'master_port:9389' && { switched=1; break; }
   sleep 0.5
 done

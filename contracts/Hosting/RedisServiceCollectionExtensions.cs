@@ -19,7 +19,7 @@ public static class RedisServiceCollectionExtensions
         services.AddSingleton<IConnectionMultiplexer>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
-            var config = ConfigurationOptions.Parse(options.Configuration);
+            var config = RedisTls.Configure(options);
             config.AbortOnConnectFail = false;
             config.ConnectTimeout = 2000;
             config.SyncTimeout = 2000;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Downloads.Contracts.Hosting;
 using Downloads.Mirror.Enrollment;
 using StackExchange.Redis;
 
@@ -63,7 +64,7 @@ internal static class StatusCommand
             if (connection.Error is not null)
                 return await FailAsync(error, connection.Error);
 
-            var options = ConfigurationOptions.Parse(connection.Value!);
+            var options = RedisTls.Configure(new RedisOptions { Configuration = connection.Value!, CaCertificate = config["Redis:CaCertificate"] });
             options.AbortOnConnectFail = true;
             options.ConnectTimeout = 5000;
             options.SyncTimeout = options.AsyncTimeout = 5000;

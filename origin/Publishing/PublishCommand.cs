@@ -35,7 +35,7 @@ public static class PublishCommand
             var result = await new Publisher(options, TimeProvider.System, logger).PublishAsync(ct);
             await output.WriteLineAsync($"published serial {result.Serial}: {result.Files} files, {result.Hashed} hashed, {result.Changed} changed");
             var redis = config.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
-            var redisConfig = ConfigurationOptions.Parse(redis.Configuration);
+            var redisConfig = RedisTls.Configure(redis);
             redisConfig.AbortOnConnectFail = false;
             redisConfig.ConnectTimeout = 2000;
             redisConfig.ConnectRetry = 1;

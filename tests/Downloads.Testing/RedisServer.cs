@@ -21,6 +21,7 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
     private ConnectionMultiplexer? _admin;
 
     private readonly string[] _extraArgs;
+    private readonly bool _tls;
 
     /// <summary>Starts a server with the default arguments (xunit fixtures need this constructor).</summary>
     public RedisServer()
@@ -28,9 +29,10 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
     {
     }
 
-    private RedisServer(string[] extraArgs)
+    private RedisServer(string[] extraArgs, bool tls = false)
     {
         _extraArgs = extraArgs;
+        _tls = tls;
         Port = FreePort.Next();
         Undisposed[this] = 0;
         try
@@ -70,6 +72,13 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
     /// <summary>Starts a server with <paramref name="extraArgs"/> added to its command line (e.g. <c>--replicaof</c>).</summary>
     public static RedisServer WithArgs(params string[] extraArgs) => new(extraArgs);
 
+    /// <summary>
+    /// Starts a server that speaks only TLS on <see cref="Port"/> (plaintext port off) with this certificate and
+    /// key; clients authenticate with passwords, not certificates. <see cref="Admin"/> does not work on it.
+    /// </summary>
+    public static RedisServer WithTls(string certificate, string key, string caCertificate, params string[] extraArgs) =>
+        new(["--tls-cert-file", certificate, "--tls-key-file", key, "--tls-ca-cert-file", caCertificate, "--tls-auth-clients", "no", .. extraArgs], tls: true);
+
     /// <summary>The scratch folder the server runs in (its working directory).</summary>
     public string Directory => _dir.Path;
 
@@ -101,7 +110,10 @@ public sealed class RedisServer : IAsyncDisposable, IDisposable
             UseShellExecute = false,
             WorkingDirectory = _dir.Path,
         };
-        foreach (var a in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+        var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var a in _tls ? ["--port", "0", "--tls-port", port] : new[] { "--port", port })
+            psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--bind", "127.0.0.1",
                      "--save", "", "--appendonly", "no", "--dir", _dir.Path, "--daemonize", "no", "--protected-mode", "no" })
             psi.ArgumentList.Add(a);
         foreach (var a in _extraArgs)
