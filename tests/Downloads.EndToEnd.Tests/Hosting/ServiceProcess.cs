@@ -83,6 +83,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Starts <paramref name="assembly"/> as <see cref="Start"/> does, with <paramref name="environment"/> added
+    /// (e.g. <c>SSL_CERT_FILE</c>: the machine's trusted CAs as OpenSSL reads them).
+    /// </summary>
+    public static ServiceProcess StartWithEnvironment(string assembly, string workingDirectory, IEnumerable<KeyValuePair<string, string>> environment, params string[] args) =>
+        StartExecutable(DotnetHost(), workingDirectory, environment, [Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
+
+    /// <summary>
     /// Starts an installed executable as its systemd unit would: <paramref name="environment"/> (the unit's
     /// EnvironmentFile) on top of the same clean environment as <see cref="Start"/>.
     /// </summary>
