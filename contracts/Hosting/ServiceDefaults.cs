@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration.Memory;
@@ -52,13 +53,19 @@ public static class ServiceDefaults
     /// (bench/README.md, "Logs and file watching"). Settings come from the command line and the environment and
     /// take effect at the next start.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args) =>
-        WebApplication.CreateSlimBuilder(new WebApplicationOptions
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             // Host settings are read from the command line before the configuration files are added.
             Args = [$"--{ReloadConfigOnChangeKey}=false", .. args],
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // The slim builder leaves out Kestrel's HTTPS configuration: without this an https:// URL in --urls or a
+        // Kestrel:Certificates:Default setting would stop the start. Services serve HTTPS themselves when given a certificate.
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        return builder;
+    }
 
     /// <summary>
     /// <see cref="AddServiceDefaults(IServiceCollection)"/> plus <see cref="DefaultLogLevels"/> as the lowest
