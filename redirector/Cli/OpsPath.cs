@@ -14,7 +14,11 @@ namespace Downloads.Redirector.Cli;
 /// </summary>
 internal static class OpsPath
 {
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+    // As the admin API writes records (an unknown coordinate is NaN), so --json prints the same either way.
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Connects with <paramref name="configuration"/> (list every Redis node, so users reach them all) and runs <paramref name="operation"/>.</summary>
     public static async Task<AdminAnswer> RunAsync<T>(string configuration, Func<MembershipService, Task<MembershipResult<T>>> operation)
