@@ -33,6 +33,7 @@ fi
 
 pids=()
 names=()
+shared_user=()
 cleanup() {
   trap - INT TERM EXIT
   echo
@@ -91,7 +92,9 @@ else
   redis=127.0.0.1:$store_port
   if [ "${DOWNLOADS_STORE:-}" != embedded ] && command -v redis-server >/dev/null; then
     echo "run.sh: starting redis-server on $redis (per-mirror ACL users)"
-    start redis "$logs/redis.log" redis-server --port "$store_port" --bind 127.0.0.1 --save "" --appendonly no
+    # Bounded memory, as every Redis we ship (docs/keyspace.md, "Memory").
+    start redis "$logs/redis.log" redis-server --port "$store_port" --bind 127.0.0.1 --save "" --appendonly no \
+      --maxmemory 256mb --maxmemory-policy noeviction
   else
     if [ "${DOWNLOADS_STORE:-}" = embedded ]; then why="DOWNLOADS_STORE=embedded"; else why="redis-server is not installed"; fi
     echo "run.sh: starting the embedded store (Garnet) on $redis ($why)"
@@ -103,6 +106,7 @@ run.sh: weaker than production on the embedded store:
   Install redis-server (apt-get install redis-server) for the production set-up.
 WEAKER
     start store "$logs/store.log" dotnet "$DEVSTORE" "$store_port"
+    shared_user=(--Membership:PerMirrorUsers=false)
     store_note="  (embedded Garnet: ONE Redis user shared by every mirror; install redis-server for per-mirror users)"
   fi
 fi
@@ -134,7 +138,7 @@ wait_http http://127.0.0.1:$origin_port/-/manifest.json 300
 # A 4 MiB gen-0 budget: less memory and shorter GC pauses for the redirector (bench/README.md).
 start redirector "$logs/redirector.log" env DOTNET_GCgen0size=0x400000 dotnet "$REDIRECTOR" --urls http://127.0.0.1:$redirector_port \
   --Redis:Configuration="$redis" --Redirector:Origin=http://127.0.0.1:$origin_port --Redirector:PublicKey="$pubkey" \
-  "${geo[@]}" --Admin:Token="$admin_token"
+  "${geo[@]}" --Admin:Token="$admin_token" "${shared_user[@]}"
 wait_http http://127.0.0.1:$redirector_port/-/health
 
 # --- Mirrors -----------------------------------------------------------------------------------
@@ -160,8 +164,12 @@ done
 for m in "${mirrors[@]}"; do
   read -r id port _ <<<"$m"
   wait_http "http://127.0.0.1:$port/-/health"
-  # Ops approve each new mirror (in production: `redirector mirrors approve ID` after a look).
-  for _ in $(seq 1 50); do api -X POST "http://127.0.0.1:$redirector_port/-/api/mirrors/$id/approve" >/dev/null 2>&1 && break; sleep 0.2; done
+  # Ops approve each new mirror on the ops path, as in production (after a look): the CLI with an admin
+  # Redis user creates the mirror's own user from the password hash it sent (here the store's default user).
+  for _ in $(seq 1 20); do
+    DOWNLOADS_ADMIN_REDIS=$redis dotnet "$REDIRECTOR" mirrors approve "$id" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
 done
 
 sample=$(curl -fsS http://127.0.0.1:$origin_port/-/manifest.json | grep -o '"path":"noobs/[^"]*"' | head -1 | cut -d'"' -f4)

@@ -27,7 +27,7 @@ wait_http() { for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null 
 size() { stat -c %s "$1"; }
 per() { awk "BEGIN{printf \"%.1f\", $1/$2}"; }
 
-redis-server --port $R --bind 127.0.0.1 --save "" --appendonly no >"$logs/redis.log" 2>&1 & pids+=($!)
+redis-server --port $R --bind 127.0.0.1 --save "" --appendonly no --maxmemory 256mb --maxmemory-policy noeviction >"$logs/redis.log" 2>&1 & pids+=($!)
 mkdir -p "$state/origin"
 dotnet "$ORIGIN" keygen --out "$state/origin/signing.key" >/dev/null
 pub=$(cat "$state/origin/signing.key.pub")

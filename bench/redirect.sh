@@ -73,7 +73,7 @@ redis_port=$(free_port); stand_in_port=$(free_port); nginx_port=$(free_port); ba
 redir_port=$(free_port); origin_port=$(free_port); mirror_port=$(free_port)
 redis=127.0.0.1:$redis_port
 admin_token=bench-admin-token
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory 256mb --maxmemory-policy noeviction --dir "$work" >/dev/null &
 pids+=($!)
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 "${bench[@]}" seed "$redis" 10000 >&2

@@ -36,6 +36,7 @@ internal static class MirrorEvents
     public const int OwnUser = 3204;
     public const int Enrolled = 3205;
     public const int EnrollmentRetry = 3206;
+    public const int MonthCounterRefused = 3600;
 
     public const int ConnectionRefused = 3301;
 

@@ -31,6 +31,8 @@ internal static class RedirectorEvents
     public const int MirrorApproved = 4104;
     public const int MirrorFieldSet = 4105;
     public const int MirrorRemoved = 4106;
+    public const int NeedsOpsPath = 4600;
+    public const int MirrorUsersSynced = 4601;
 
     public const int HealthExcluded = 4201;
     public const int HealthReadmitted = 4202;

@@ -90,7 +90,7 @@ public static class Program
                 new HashEntry(Keyspace.StateFields.RateBps, m.RateBps),
             ]));
             if (m.Alive)
-                tasks.Add(db.StringSetAsync(Keyspace.MirrorAlive(m.Id), "1", TimeSpan.FromHours(2)));
+                tasks.Add(db.StringSetAsync(Keyspace.MirrorAlive(m.Id), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromHours(2)));
             if (!m.Healthy)
                 tasks.Add(db.HashSetAsync(Keyspace.MirrorHealth(m.Id), Keyspace.HealthFields.Ok, "0"));
         }
@@ -117,7 +117,7 @@ public static class Program
             foreach (var m in mirrors)
             {
                 tasks.Add(batch.HashIncrementAsync(Keyspace.MirrorState(m.Id), Keyspace.StateFields.Requests));
-                tasks.Add(batch.StringSetAsync(Keyspace.MirrorAlive(m.Id), "1", TimeSpan.FromHours(2)));
+                tasks.Add(batch.StringSetAsync(Keyspace.MirrorAlive(m.Id), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromHours(2)));
             }
             batch.Execute();
             await Task.WhenAll(tasks);

@@ -51,7 +51,10 @@ public sealed record MirrorRecord
     /// <summary>Monthly quota in bytes, 0 for none.</summary>
     public long QuotaBytes { get; init; }
 
-    /// <summary>Whether the heartbeat key exists.</summary>
+    /// <summary>The mirror's Ed25519 public key (base64) that ops approved; empty until approval.</summary>
+    public string PublicKey { get; init; } = "";
+
+    /// <summary>Whether the heartbeat key exists and its time is recent (<see cref="Redis.MirrorStore.IsHeartbeatFresh"/>).</summary>
     public bool Alive { get; init; }
     /// <summary>Manifest serial the mirror's live tree is verified at.</summary>
     public long Serial { get; init; }

@@ -5,7 +5,7 @@ namespace Downloads.Contracts.Redis;
 /// <summary>
 /// Every Redis key and channel the network uses, in one place. Per-mirror keys carry the mirror id
 /// as a hash tag (<c>{id}</c>) so that one mirror's keys share a Redis Cluster slot and a mirror's
-/// ACL user can be limited to the pattern <c>dl:m:{id}:*</c>. Ownership (who writes) is noted per
+/// ACL user can be limited to its own exact keys. Ownership (who writes) is noted per
 /// key; docs/keyspace.md explains the whole layout.
 /// </summary>
 public static class Keyspace
@@ -22,7 +22,7 @@ public static class Keyspace
     /// <summary>Pub/sub channel on which ops announce a change to the mirror table (payload: mirror id).</summary>
     public static readonly RedisChannel MirrorsChanged = RedisChannel.Literal("dl:mirrors:changed");
 
-    /// <summary>Pattern of all of a mirror's keys, its ops-owned config included (for ops tooling; the ACL uses <see cref="MirrorWritablePatterns"/>).</summary>
+    /// <summary>Pattern of all of a mirror's keys, its ops-owned config included (for ops tooling; the ACL grants exact keys, <see cref="MirrorWritableKeys"/>).</summary>
     public static string MirrorKeyPattern(string id) => $"dl:m:{{{id}}}:*";
 
     /// <summary>
@@ -39,21 +39,38 @@ public static class Keyspace
     public static string MirrorAclUser(string id) => $"dl-m-{id}";
 
     /// <summary>
-    /// Key patterns a mirror's ACL user may read and write: exactly its own info, state, heartbeat and
-    /// month counters. Its <c>config</c> shares the <c>dl:m:{id}:</c> prefix but is ops-owned, so the
-    /// patterns name each key rather than <see cref="MirrorKeyPattern"/>.
+    /// The exact keys a mirror's ACL user may read and write: its own info, state and heartbeat, and the
+    /// month counters of the previous, current and next UTC month (<see cref="MirrorMonthBytes"/>), so a
+    /// report on either side of a month's end, or from a clock a little off, is granted. No pattern: a
+    /// mirror cannot create any key outside this set. The set moves with the calendar, so ops re-grant it
+    /// (<c>redirector mirrors sync-users</c>, also done by every approve); docs/keyspace.md.
     /// </summary>
-    public static IReadOnlyList<string> MirrorWritablePatterns(string id) =>
-        [$"dl:m:{{{id}}}:info", $"dl:m:{{{id}}}:state", $"dl:m:{{{id}}}:alive", $"dl:m:{{{id}}}:month:*"];
+    public static IReadOnlyList<string> MirrorWritableKeys(string id, DateTimeOffset now)
+    {
+        var month = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        return [$"dl:m:{{{id}}}:info", $"dl:m:{{{id}}}:state", $"dl:m:{{{id}}}:alive",
+            MirrorMonthBytes(id, month.AddMonths(-1)).ToString(), MirrorMonthBytes(id, month).ToString(), MirrorMonthBytes(id, month.AddMonths(1)).ToString()];
+    }
 
     /// <summary>
-    /// Key patterns a mirror's ACL user may only read: its ops-owned config (to log its status), and what
+    /// The exact keys a mirror's ACL user may only read: its ops-owned config (to log its status), and what
     /// redirectors write about it, its health verdict and bandwidth history, so that its donor sees the
     /// mirror as the network does (<c>Downloads.Mirror status</c>). Not the health leases, nor anything of
     /// another mirror.
     /// </summary>
-    public static IReadOnlyList<string> MirrorReadOnlyPatterns(string id) =>
+    public static IReadOnlyList<string> MirrorReadOnlyKeys(string id) =>
         [$"dl:m:{{{id}}}:config", $"dl:h:{{{id}}}", $"dl:h:{{{id}}}:bw:min", $"dl:h:{{{id}}}:bw:hour"];
+
+    /// <summary>
+    /// The oldest (and, for a clock ahead, the newest) heartbeat a redirector believes: a mirror writes the
+    /// Unix time of its report into <see cref="MirrorAlive"/>, and a heartbeat whose time is further than
+    /// this from the reader's clock counts as absent, whatever expiry the mirror gave the key. So a mirror
+    /// cannot keep itself alive after it stops reporting by setting a long expiry (its user may SET its own
+    /// heartbeat): a mirror that stops reporting is gone after its heartbeat's expiry or this, whichever comes
+    /// first. Mirrors report far more often than this (<c>Reporting:Interval</c>, at most 2 minutes) and keep
+    /// their clocks within it (NTP).
+    /// </summary>
+    public static readonly TimeSpan MirrorHeartbeatMaxAge = TimeSpan.FromMinutes(10);
 
     /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
     public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
@@ -157,8 +174,12 @@ public static class Keyspace
         public const string Weight = "weight";
         /// <summary>Monthly quota in bytes, 0 for none.</summary>
         public const string QuotaBytes = "quotaBytes";
-        /// <summary>The mirror's Ed25519 public key (base64 of the raw 32 bytes), recorded by ops' approval; verifies its signed requests (docs/security.md).</summary>
+        /// <summary>The mirror's Ed25519 public key (base64, 32 bytes) that ops approved, empty while pending; verifies its signed requests (docs/security.md).</summary>
         public const string PublicKey = "publicKey";
+        /// <summary>The public key the mirror sent at enrollment, waiting for ops' approval.</summary>
+        public const string RequestedPublicKey = "requestedPublicKey";
+        /// <summary>Lower-case hex SHA-256 of the Redis password the mirror chose; approval creates its ACL user from it.</summary>
+        public const string PasswordSha256 = "passwordSha256";
     }
 
     /// <summary>Field names of <see cref="MirrorInfo"/>.</summary>

@@ -69,7 +69,7 @@ public static class MirrorStore
             {
                 var p = pending[i];
                 var record = FromStatic(ids[start + i], await p.Config.ConfigureAwait(false), await p.Info.ConfigureAwait(false));
-                result[start + i] = ApplyLive(record, await p.Live.ReadAsync().ConfigureAwait(false), fresh: true);
+                result[start + i] = ApplyLive(record, await p.Live.ReadAsync(now).ConfigureAwait(false), fresh: true);
             }
         }
         return result;
@@ -92,7 +92,7 @@ public static class MirrorStore
                 pending[i] = LivePending.Queue(batch, mirrors[start + i].Id, now);
             batch.Execute();
             for (var i = 0; i < count; i++)
-                result[start + i] = ApplyLive(mirrors[start + i], await pending[i].ReadAsync().ConfigureAwait(false), fresh: false);
+                result[start + i] = ApplyLive(mirrors[start + i], await pending[i].ReadAsync(now).ConfigureAwait(false), fresh: false);
         }
         return result;
     }
@@ -107,7 +107,7 @@ public static class MirrorStore
         var live = new LiveValues(
             [Field(state, StateFields.Serial), Field(state, StateFields.RateBps), Field(state, StateFields.BytesServed),
              Field(state, StateFields.Requests), Field(state, StateFields.Connections), Field(state, StateFields.LastError)],
-            alive ? (RedisValue)1 : RedisValue.Null, monthBytes, [Field(health, HealthFields.Ok), Field(health, HealthFields.Reason)]);
+            alive, monthBytes, [Field(health, HealthFields.Ok), Field(health, HealthFields.Reason)]);
         return ApplyLive(FromStatic(id, config, info), live, fresh: true);
     }
 
@@ -140,6 +140,7 @@ public static class MirrorStore
             CapacityMbps = capacity > 0 ? capacity : Num(n, InfoFields.CapacityMbps, 0),
             Weight = Num(c, ConfigFields.Weight, 100),
             QuotaBytes = quota >= 0 ? quota : (long)Num(n, InfoFields.QuotaBytes, 0),
+            PublicKey = Str(c, ConfigFields.PublicKey, ""),
         };
     }
 
@@ -155,7 +156,7 @@ public static class MirrorStore
         var bytes = Long(v.State[2]);
         var requests = Long(v.State[3]);
         var connections = Long(v.State[4]);
-        var alive = !v.Alive.IsNull;
+        var alive = v.Alive;
         var month = Long(v.Month);
         var healthy = v.Health[0].IsNull || !IsText(v.Health[0], "0");
         var sameError = IsText(v.State[5], r.LastError);
@@ -235,23 +236,40 @@ public static class MirrorStore
     }
 
     /// <summary>
-    /// A mirror's periodic report in one round trip: its state hash, its heartbeat (expires after
-    /// <paramref name="heartbeatTtl"/>), and bytes added to this month's transfer counter.
+    /// A mirror's periodic report in one round trip: its state hash, its heartbeat (the report's Unix time,
+    /// expires after <paramref name="heartbeatTtl"/>), and, unless <paramref name="countMonth"/> is false, bytes
+    /// added to this month's transfer counter (a key the mirror's user is granted month by month).
     /// </summary>
     public static async Task ReportAsync(IDatabase db, string id, IReadOnlyList<KeyValuePair<string, string>> state,
-        TimeSpan heartbeatTtl, long monthBytesDelta, DateTimeOffset now)
+        TimeSpan heartbeatTtl, long monthBytesDelta, DateTimeOffset now, bool countMonth = true)
     {
         var batch = db.CreateTransaction();
         var month = MirrorMonthBytes(id, now);
         _ = batch.HashSetAsync(MirrorState(id), state.Select(f => new HashEntry(f.Key, f.Value)).ToArray());
         _ = batch.StringSetAsync(MirrorAlive(id), now.ToUnixTimeSeconds(), heartbeatTtl);
-        _ = batch.StringIncrementAsync(month, monthBytesDelta);
-        _ = batch.KeyExpireAsync(month, MirrorMonthBytesRetention);
+        if (countMonth)
+        {
+            _ = batch.StringIncrementAsync(month, monthBytesDelta);
+            _ = batch.KeyExpireAsync(month, MirrorMonthBytesRetention);
+        }
         await batch.ExecuteAsync().ConfigureAwait(false);
     }
 
     /// <summary>The replies of one mirror's live read.</summary>
-    private readonly record struct LiveValues(RedisValue[] State, RedisValue Alive, RedisValue Month, RedisValue[] Health);
+    private readonly record struct LiveValues(RedisValue[] State, bool Alive, RedisValue Month, RedisValue[] Health);
+
+    /// <summary>
+    /// Whether a heartbeat counts: present, and its Unix time within <see cref="Keyspace.MirrorHeartbeatMaxAge"/>
+    /// of <paramref name="now"/> either way. The key's expiry is the mirror's to set; this bound is not.
+    /// </summary>
+    public static bool IsHeartbeatFresh(RedisValue heartbeat, DateTimeOffset now)
+    {
+        if (heartbeat.IsNull || !heartbeat.TryParse(out long seconds))
+            return false;
+        var age = now.ToUnixTimeSeconds() - seconds;
+        var max = (long)MirrorHeartbeatMaxAge.TotalSeconds;
+        return age <= max && age >= -max;
+    }
 
     /// <summary>One mirror's three queued live commands.</summary>
     private readonly record struct LivePending(Task<RedisValue[]> State, Task<RedisValue[]> AliveAndMonth, Task<RedisValue[]> Health)
@@ -265,11 +283,11 @@ public static class MirrorStore
                 batch.HashGetAsync(keys.Health, LiveHealthFields));
         }
 
-        public async Task<LiveValues> ReadAsync()
+        public async Task<LiveValues> ReadAsync(DateTimeOffset now)
         {
             var state = await State.ConfigureAwait(false);
             var aliveAndMonth = await AliveAndMonth.ConfigureAwait(false);
-            return new(state, aliveAndMonth[0], aliveAndMonth[1], await Health.ConfigureAwait(false));
+            return new(state, IsHeartbeatFresh(aliveAndMonth[0], now), aliveAndMonth[1], await Health.ConfigureAwait(false));
         }
     }
 

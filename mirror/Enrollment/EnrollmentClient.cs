@@ -1,4 +1,6 @@
 using System.Net.Http.Json;
+using System.Text;
+using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Mirrors;
 using Downloads.Mirror.Reporting;
 using Polly;
@@ -28,7 +30,12 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
         var saved = SavedCredentials.Load(mirror.DataDir);
         if (saved is null && !string.IsNullOrWhiteSpace(options.Token))
         {
-            saved = await EnrollAsync(cancellationToken);
+            var identity = MirrorIdentity.NewKeyPair();
+            var password = MirrorIdentity.NewPassword();
+            saved = await EnrollAsync(identity.PublicKey, password, cancellationToken);
+            // Both secrets are written owner-only from their first byte; neither ever left this host.
+            await AtomicFile.WriteAllBytesAsync(IdentityKeyPath(mirror.DataDir), Encoding.ASCII.GetBytes(identity.PrivateKey + "\n"),
+                UnixFileMode.UserRead | UnixFileMode.UserWrite, cancellationToken);
             saved.Save(mirror.DataDir);
         }
         if (saved is null)
@@ -50,7 +57,13 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
         return parsed.ToString(includePassword: true);
     }
 
-    private async Task<SavedCredentials> EnrollAsync(CancellationToken cancellationToken)
+    /// <summary>File in the data folder holding the mirror's Ed25519 private key (base64 seed), mode 0600.</summary>
+    public const string IdentityKeyFile = "mirror-identity.key";
+
+    /// <summary>Path of the identity key in <paramref name="dataDir"/>.</summary>
+    public static string IdentityKeyPath(string dataDir) => Path.Combine(dataDir, IdentityKeyFile);
+
+    private async Task<SavedCredentials> EnrollAsync(string publicKey, string password, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(options.Redirector))
             throw new InvalidOperationException("Enrollment:Token is set but Enrollment:Redirector is not; set it to the redirector's base URL");
@@ -60,6 +73,8 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
             Id = mirror.Id,
             Token = options.Token!.Trim(),
             Info = MirrorInfo.From(mirror).ToDictionary(f => f.Key, f => f.Value),
+            PublicKey = publicKey,
+            PasswordSha256 = MirrorIdentity.PasswordSha256(password),
         };
         using var http = new HttpClient { Timeout = options.Timeout };
         return await Retry(url).ExecuteAsync(async token =>
@@ -76,7 +91,10 @@ internal sealed partial class EnrollmentClient(MirrorOptions mirror, EnrollmentO
             var answer = System.Text.Json.JsonSerializer.Deserialize<EnrollResponse>(body, System.Text.Json.JsonSerializerOptions.Web)
                 ?? throw new InvalidOperationException($"Enrollment answer from {url} was empty");
             LogEnrolled(log, mirror.Id, url.ToString(), answer.Status);
-            return new SavedCredentials { Id = mirror.Id, User = answer.User, Password = answer.Password, SharedUser = answer.SharedUser };
+            return new SavedCredentials
+            {
+                Id = mirror.Id, User = answer.User, Password = answer.SharedUser ? null : password, SharedUser = answer.SharedUser, PublicKey = publicKey,
+            };
         }, cancellationToken);
     }
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Downloads.Mirror.Enrollment;
 
 /// <summary>
-/// The Redis credentials enrollment returned, kept in <c>{DataDir}/redis-credentials.json</c> (mode 0600)
+/// The mirror's Redis credentials (its own password, the user enrollment named), kept in <c>{DataDir}/redis-credentials.json</c> (mode 0600)
 /// so a restart needs no token. Written to a temporary file and renamed, so never half-written.
 /// </summary>
 public sealed record SavedCredentials
@@ -15,10 +15,12 @@ public sealed record SavedCredentials
     public required string Id { get; init; }
     /// <summary>ACL user, null with a shared user.</summary>
     public string? User { get; init; }
-    /// <summary>Password.</summary>
+    /// <summary>The Redis password the mirror chose at enrollment; only its SHA-256 was ever sent.</summary>
     public string? Password { get; init; }
     /// <summary>The store has no per-key ACL: use the configured (shared) connection.</summary>
     public bool SharedUser { get; init; }
+    /// <summary>The mirror's Ed25519 public key (its private key is in <c>mirror-identity.key</c>).</summary>
+    public string? PublicKey { get; init; }
 
     /// <summary>Path of the file in <paramref name="dataDir"/>.</summary>
     public static string PathIn(string dataDir) => Path.Combine(dataDir, FileName);

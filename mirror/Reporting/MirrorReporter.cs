@@ -35,6 +35,7 @@ public sealed partial class MirrorReporter
     private readonly ProbeKey? _probeKey;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _registered;
+    private bool _monthRefused;
     private long _reportedBytes;
     private long _lastBytes;
     private long _lastTimestamp;
@@ -106,9 +107,8 @@ public sealed partial class MirrorReporter
             };
             if (_probeKey is not null)
                 state.Add(new(StateFields.ProbeKey, _probeKey.Encoded));
-            await MirrorStore.ReportAsync(_redis.GetDatabase(), _mirror.Id, state, _options.EffectiveHeartbeatTtl,
-                bytes - _reportedBytes, _time.GetUtcNow());
-            _reportedBytes = bytes;
+            if (await ReportAsync(state, bytes - _reportedBytes))
+                _reportedBytes = bytes;
             _lastBytes = bytes;
             _lastTimestamp = timestamp;
             if (_state == ReportState.WaitingForApproval)
@@ -137,6 +137,31 @@ public sealed partial class MirrorReporter
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The report; true when the month counter took the bytes. Its user is granted the month counters month by
+    /// month (ops' daily <c>sync-users</c>): when Redis refuses this month's key, the heartbeat and state still go
+    /// in, without the counter, and the bytes wait for a later report, so a late re-grant never takes the mirror
+    /// out of the network.
+    /// </summary>
+    private async Task<bool> ReportAsync(KeyValuePair<string, string>[] state, long delta)
+    {
+        var db = _redis.GetDatabase();
+        try
+        {
+            await MirrorStore.ReportAsync(db, _mirror.Id, state, _options.EffectiveHeartbeatTtl, delta, _time.GetUtcNow());
+            _monthRefused = false;
+            return true;
+        }
+        catch (RedisServerException e) when (Registered && (e.Message.Contains("NOPERM", StringComparison.Ordinal) || e.Message.Contains("EXECABORT", StringComparison.Ordinal)))
+        {
+            await MirrorStore.ReportAsync(db, _mirror.Id, state, _options.EffectiveHeartbeatTtl, 0, _time.GetUtcNow(), countMonth: false);
+            if (!_monthRefused)
+                LogMonthRefused(_log, _mirror.Id, e.Message);
+            _monthRefused = true;
+            return false;
         }
     }
 
@@ -178,6 +203,9 @@ public sealed partial class MirrorReporter
 
     [LoggerMessage(EventId = MirrorEvents.Approved, Level = LogLevel.Information, Message = "Mirror {Id} is approved: Redis accepts its user and reports go through; counts kept meanwhile are included")]
     private static partial void LogApproved(ILogger logger, string id);
+
+    [LoggerMessage(EventId = MirrorEvents.MonthCounterRefused, Level = LogLevel.Warning, Message = "Mirror {Id}: Redis refused this month's transfer counter ({Reason}); heartbeat and state still go in, the bytes wait until ops grant the key (redirector mirrors sync-users)")]
+    private static partial void LogMonthRefused(ILogger logger, string id, string reason);
 
     [LoggerMessage(EventId = MirrorEvents.ReportRecovered, Level = LogLevel.Information, Message = "Mirror {Id} reports to Redis again; counts kept meanwhile are included")]
     private static partial void LogReportRecovered(ILogger logger, string id);

@@ -9,7 +9,8 @@ public sealed class ReportingOptions
     public const string Section = "Reporting";
 
     /// <summary>Time between two reports (one Redis round trip each).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    // At most 2 minutes: redirectors ignore a heartbeat older than Keyspace.MirrorHeartbeatMaxAge (10 minutes).
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:02:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>

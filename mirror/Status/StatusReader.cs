@@ -21,7 +21,8 @@ internal static class StatusReader
         var config = await db.HashGetAllAsync(MirrorConfig(id));
         var info = await db.HashGetAllAsync(MirrorInfo(id));
         var state = await db.HashGetAllAsync(MirrorState(id));
-        var alive = await db.KeyExistsAsync(MirrorAlive(id));
+        // As the redirectors judge it: present and recent (MirrorStore.IsHeartbeatFresh).
+        var alive = MirrorStore.IsHeartbeatFresh(await db.StringGetAsync(MirrorAlive(id)), now);
         var month = await db.StringGetAsync(MirrorMonthBytes(id, now));
         var health = await OrNoteAsync(() => db.HashGetAllAsync(MirrorHealth(id)), "health checks", notes);
         var minutes = await OrNoteAsync(() => db.ListRangeAsync(MirrorBandwidthMinutes(id)), "bandwidth history", notes);

@@ -99,6 +99,7 @@ public static class AdminApi
         MembershipError.InvalidToken => StatusCodes.Status403Forbidden,
         MembershipError.IdTaken => StatusCodes.Status409Conflict,
         MembershipError.NotFound => StatusCodes.Status404NotFound,
+        MembershipError.NeedsOpsPath => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     });
 }

@@ -22,6 +22,9 @@ public static class OpsCli
     /// <summary>Environment variable holding the redirector URL.</summary>
     public const string UrlVariable = "DOWNLOADS_REDIRECTOR_URL";
 
+    /// <summary>Environment variable holding the ops path's Redis configuration (the admin user): approve, remove and sync-users run with it.</summary>
+    public const string AdminRedisVariable = "DOWNLOADS_ADMIN_REDIS";
+
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 
     /// <summary>Runs the CLI with the full argument list (starting with the verb); returns the exit code.</summary>
@@ -38,22 +41,34 @@ public static class OpsCli
         };
         var token = new Option<string>("--token") { Description = $"Admin token (default: ${TokenVariable})", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of a table", Recursive = true };
+        var redis = new Option<string>("--redis")
+        {
+            Description = $"The ops path: Redis configuration with the admin user, every node listed (default: ${AdminRedisVariable}); approve, remove and sync-users then manage mirrors' Redis users directly",
+            Recursive = true,
+        };
         var id = new Argument<string>("id") { Description = "Mirror id" };
-        var ctx = new Context(url, token, json, output, error, environment);
+        var ctx = new Context(url, token, json, redis, output, error, environment);
 
         var mirrors = new Command("mirrors", "List and manage mirrors.")
         {
             Call(ctx, "list", "Every mirror: status, health, serial, rate, capacity, quota use.", [], _ => ctx.Get("/-/api/mirrors"), PrintMirrors),
             Call(ctx, "show", "One mirror with its last health check.", [id], p => ShowAsync(ctx, p.GetValue(id)!), PrintShow),
-            Post(ctx, "approve", "Approve a pending mirror (switches its Redis user on).", id),
+            Call(ctx, "approve", "Approve a pending mirror: creates its Redis user from the password hash it sent (ops path: --redis).", [id],
+                p => ctx.Post($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}/approve"), PrintMirror,
+                (p, config) => OpsPath.RunAsync(config, m => m.ApproveAsync(p.GetValue(id)!))),
             Post(ctx, "enable", "Enable a mirror.", id),
             Post(ctx, "disable", "Disable a mirror: no traffic; it keeps reporting.", id),
             Post(ctx, "drain", "Drain a mirror: running downloads finish, no new ones.", id),
             Post(ctx, "undrain", "Stop draining.", id),
             Set(ctx, "set-capacity", "capacity", "mbps", "Capacity ops grant, Mbit/s (overrides the declared one).", id),
             Set(ctx, "set-weight", "weight", "weight", "Relative weight in the lottery (default 100).", id),
-            Call(ctx, "remove", "Remove a mirror, its keys and its Redis user.", [id],
-                p => ctx.Delete($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}"), (_, p) => $"removed {p.GetValue(id)}\n"),
+            Call(ctx, "remove", "Remove (revoke) a mirror: its Redis user, its key and its records (ops path: --redis).", [id],
+                p => ctx.Delete($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}"), (_, p) => $"removed {p.GetValue(id)}\n",
+                (p, config) => OpsPath.RunAsync(config, m => m.RemoveAsync(p.GetValue(id)!))),
+            Call(ctx, "sync-users", "Ops path only (--redis): grant each approved mirror's user this month's keys on every node; delete users of removed mirrors. Run daily.", [],
+                _ => Task.FromResult(new AdminAnswer(ExitCodes.Usage, default, $"sync-users runs on the ops path only: pass --redis or set {AdminRedisVariable}")),
+                (body, _) => $"granted {Tables.Num(body, "item1"):0} users this month's keys; deleted {Tables.Num(body, "item2"):0} users of removed mirrors\n",
+                (_, config) => OpsPath.RunAsync(config, m => m.SyncUsersAsync())),
         };
         var hours = new Option<double?>("--hours") { Description = "Validity in hours (default: the redirector's Membership:TokenLifetime)" };
         var issue = Call(ctx, "issue", "Issue a one-time enrollment token for a new mirror host.", [],
@@ -64,7 +79,8 @@ public static class OpsCli
         var stats = Call(ctx, "stats", "Network figures today: every request by outcome (live and today), redirects/s, unique addresses, per mirror, file and country.", [],
             _ => ctx.Get("/-/api/stats"), PrintStats);
 
-        var root = new RootCommand("Downloads ops CLI: drives a redirector's admin API.") { mirrors, tokens, stats };
+        var root = new RootCommand("Downloads ops CLI: drives a redirector's admin API, and on the ops path (--redis) manages mirrors' Redis users.") { mirrors, tokens, stats };
+        root.Options.Add(redis);
         root.Options.Add(url);
         root.Options.Add(token);
         root.Options.Add(json);
@@ -79,7 +95,7 @@ public static class OpsCli
         return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }
 
-    private sealed record Context(Option<string> Url, Option<string> Token, Option<bool> Json, TextWriter Output, TextWriter Error,
+    private sealed record Context(Option<string> Url, Option<string> Token, Option<bool> Json, Option<string> Redis, TextWriter Output, TextWriter Error,
         Func<string, string?> Environment)
     {
         public AdminClient? Client { get; set; }
@@ -91,7 +107,8 @@ public static class OpsCli
 
     /// <summary>A verb: build the client, call, then print JSON or a table; failures to stderr with their exit code.</summary>
     private static Command Call(Context ctx, string name, string description, Argument[] arguments,
-        Func<ParseResult, Task<AdminAnswer>> call, Func<JsonElement, ParseResult, string> print)
+        Func<ParseResult, Task<AdminAnswer>> call, Func<JsonElement, ParseResult, string> print,
+        Func<ParseResult, string, Task<AdminAnswer>>? opsPath = null)
     {
         var command = new Command(name, description);
         foreach (var a in arguments)
@@ -99,6 +116,9 @@ public static class OpsCli
         command.SetAction(async (parse, _) =>
         {
             var verb = string.Join(' ', parse.CommandResult.Command.Parents.OfType<Command>().Where(c => c is not RootCommand).Select(c => c.Name).Reverse().Append(name));
+            var redisValue = parse.GetValue(ctx.Redis) is { Length: > 0 } r ? r : ctx.Environment(AdminRedisVariable);
+            if (opsPath is not null && !string.IsNullOrWhiteSpace(redisValue))
+                return await PrintAsync(ctx, parse, verb, await opsPath(parse, redisValue), print);
             var tokenValue = parse.GetValue(ctx.Token) is { Length: > 0 } t ? t : ctx.Environment(TokenVariable);
             if (string.IsNullOrWhiteSpace(tokenValue))
             {
@@ -113,19 +133,23 @@ public static class OpsCli
             }
             using var client = new AdminClient(baseUrl, tokenValue.Trim());
             ctx.Client = client;
-            var answer = await call(parse);
-            if (!answer.Ok)
-            {
-                await ctx.Error.WriteLineAsync($"redirector {verb}: {answer.Error}");
-                return answer.ExitCode;
-            }
-            if (parse.GetValue(ctx.Json))
-                await ctx.Output.WriteLineAsync(answer.Body.ValueKind == JsonValueKind.Undefined ? "{}" : JsonSerializer.Serialize(answer.Body, Pretty));
-            else
-                await ctx.Output.WriteAsync(print(answer.Body, parse));
-            return ExitCodes.Ok;
+            return await PrintAsync(ctx, parse, verb, await call(parse), print);
         });
         return command;
+    }
+
+    private static async Task<int> PrintAsync(Context ctx, ParseResult parse, string verb, AdminAnswer answer, Func<JsonElement, ParseResult, string> print)
+    {
+        if (!answer.Ok)
+        {
+            await ctx.Error.WriteLineAsync($"redirector {verb}: {answer.Error}");
+            return answer.ExitCode;
+        }
+        if (parse.GetValue(ctx.Json))
+            await ctx.Output.WriteLineAsync(answer.Body.ValueKind == JsonValueKind.Undefined ? "{}" : JsonSerializer.Serialize(answer.Body, Pretty));
+        else
+            await ctx.Output.WriteAsync(print(answer.Body, parse));
+        return ExitCodes.Ok;
     }
 
     private static Command Post(Context ctx, string verb, string description, Argument<string> id) =>

@@ -12,6 +12,9 @@ public sealed class MembershipOptions
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromDays(2);
 
-    /// <summary>Give each mirror its own Redis ACL user (needs Redis 6 or later; Garnet refuses key patterns and falls back to a shared user).</summary>
+    /// <summary>
+    /// Give each mirror its own Redis ACL user, created by ops' approval (needs Redis 7 or later). False for a store
+    /// without key permissions (Garnet, ./run.sh's embedded store): mirrors then share the configured user.
+    /// </summary>
     public bool PerMirrorUsers { get; set; } = true;
 }

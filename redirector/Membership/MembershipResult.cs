@@ -15,6 +15,8 @@ public enum MembershipError
     InvalidInfo,
     /// <summary>No such mirror.</summary>
     NotFound,
+    /// <summary>The Redis user may not manage ACL users: run the operation on the ops path with the admin user.</summary>
+    NeedsOpsPath,
 }
 
 /// <summary>Result of a membership operation with a one-line reason on failure.</summary>

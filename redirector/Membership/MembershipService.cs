@@ -37,8 +37,9 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     }
 
     /// <summary>
-    /// Enrolls a mirror: burns the token, writes its declared info and a pending config, adds it to
-    /// the table and creates its ACL user (off until approved). The password is returned only here.
+    /// Enrolls a mirror: burns the token, writes its declared info and a pending config holding the public
+    /// key and password hash it sent, and adds it to the table. No Redis user is made here: ops' approval
+    /// makes it, on the ops path (this process's Redis user may not manage users, docs/keyspace.md).
     /// </summary>
     public async Task<MembershipResult<EnrollResponse>> EnrollAsync(EnrollRequest request, IPAddress? remote = null)
     {
@@ -47,6 +48,10 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         var id = request.Id;
         if (ValidateInfo(request.Info) is { } bad)
             return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidInfo, bad);
+        if (!MirrorIdentity.IsPublicKey(request.PublicKey))
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidInfo, "publicKey must be the base64 of a 32-byte Ed25519 public key; update the mirror");
+        if (!MirrorIdentity.IsPasswordSha256(request.PasswordSha256))
+            return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidInfo, "passwordSha256 must be 64 lower-case hex digits; update the mirror");
         var db = Db;
         var tokenKey = EnrollToken(HashToken(request.Token ?? ""));
         if (!await db.KeyExistsAsync(tokenKey))
@@ -81,46 +86,127 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         var info = request.Info.Where(f => KnownInfoFields.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value.Trim());
         FillLocation(info, remote);
 
-        string? user = null, password = null;
-        if (options.Value.PerMirrorUsers)
-        {
-            password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-            try
-            {
-                await MirrorAcl.CreateAsync(db, id, password);
-                await MirrorAcl.PropagateAsync(redis, id);
-                user = MirrorAclUser(id);
-            }
-            catch (RedisServerException e)
-            {
-                // Garnet (./run.sh's embedded store) refuses key patterns: mirrors share one user there.
-                LogSharedUser(log, id, e.Message);
-                password = null;
-            }
-        }
+        // Garnet (./run.sh's embedded store) refuses key permissions: run.sh turns PerMirrorUsers off there.
+        string? user = options.Value.PerMirrorUsers ? MirrorAclUser(id) : null;
+        if (user is null)
+            LogSharedUser(log, id, "Membership:PerMirrorUsers is false");
 
         await MirrorStore.WriteInfoAsync(db, id, info);
-        await db.HashSetAsync(MirrorConfig(id), [new(ConfigFields.Status, "pending"), new(ConfigFields.Enabled, "1"), new(ConfigFields.Draining, "0")]);
+        await db.HashSetAsync(MirrorConfig(id),
+        [
+            new(ConfigFields.Status, "pending"), new(ConfigFields.Enabled, "1"), new(ConfigFields.Draining, "0"),
+            new(ConfigFields.RequestedPublicKey, request.PublicKey), new(ConfigFields.PasswordSha256, request.PasswordSha256),
+        ]);
         await MirrorStore.AddAsync(db, id);
         await db.PublishAsync(MirrorsChanged, id);
         LogEnrolled(log, id, remote?.ToString() ?? "?", user ?? "(shared)");
         return MembershipResult.Success<EnrollResponse>(new EnrollResponse
         {
-            Id = id, Status = "pending", User = user, Password = password, SharedUser = user is null,
+            Id = id, Status = "pending", User = user, SharedUser = user is null,
         });
     }
 
-    /// <summary>Approves a mirror: status approved and its ACL user switched on.</summary>
+    /// <summary>
+    /// Approves a mirror on the ops path: creates its ACL user from the password hash it sent at enrollment
+    /// (exact keys, <see cref="MirrorAcl"/>) on every node, then records the public key it sent as the
+    /// approved one and sets it approved. Needs a Redis user that may manage users (ops' admin user): with a
+    /// redirector's own user it fails with <see cref="MembershipError.NeedsOpsPath"/> and changes nothing.
+    /// </summary>
     public async Task<MembershipResult<MirrorRecord>> ApproveAsync(string id)
     {
         if (await FindAsync(id) is not { } found)
             return NotFound(id);
-        await MirrorStore.SetConfigAsync(Db, id, (ConfigFields.Status, "approved"));
-        var hasUser = await MirrorAcl.SetEnabledAsync(Db, id, on: true);
-        if (hasUser)
-            await MirrorAcl.PropagateAsync(redis, id);
+        var db = Db;
+        var requested = await db.HashGetAsync(MirrorConfig(id), [ConfigFields.RequestedPublicKey, ConfigFields.PasswordSha256, ConfigFields.PublicKey]);
+        var publicKey = requested[0].IsNullOrEmpty ? requested[2].ToString() : requested[0].ToString();
+        bool hasUser;
+        try
+        {
+            hasUser = await GrantAsync(db, id, requested[1].ToString(), on: true);
+        }
+        catch (RedisServerException e) when (MirrorAcl.IsNoPermission(e))
+        {
+            return NeedsOpsPath<MirrorRecord>(id, "approve", e.Message);
+        }
+        await MirrorStore.SetConfigAsync(db, id, (ConfigFields.Status, "approved"), (ConfigFields.PublicKey, publicKey));
         LogApproved(log, id, hasUser);
-        return MembershipResult.Success<MirrorRecord>(found with { Status = MirrorStatus.Approved });
+        return MembershipResult.Success<MirrorRecord>(found with { Status = MirrorStatus.Approved, PublicKey = publicKey });
+    }
+
+    /// <summary>
+    /// The ops path's periodic job (<c>redirector mirrors sync-users</c>): for every approved mirror, grants this
+    /// month's exact keys (the month counters move with the calendar) on every node, which also puts back a
+    /// user a node lost (a replica restarted without its ACL file, a failover); deletes the users of mirrors
+    /// no longer in the table. Returns (users granted, users deleted).
+    /// </summary>
+    public async Task<MembershipResult<(int Granted, int Deleted)>> SyncUsersAsync()
+    {
+        var db = Db;
+        var granted = 0;
+        var deleted = 0;
+        try
+        {
+            var ids = await MirrorStore.LoadIdsAsync(db);
+            foreach (var id in ids)
+            {
+                var config = await db.HashGetAsync(MirrorConfig(id), [ConfigFields.Status, ConfigFields.PasswordSha256]);
+                if (config[0] != "approved")
+                    continue;
+                if (await GrantAsync(db, id, config[1].ToString(), on: false))
+                    granted++;
+            }
+            var known = new HashSet<string>(ids, StringComparer.Ordinal);
+            foreach (var id in await MirrorAcl.UsersAsync(db))
+            {
+                if (known.Contains(id))
+                    continue;
+                await MirrorAcl.DeleteAsync(db, id);
+                await MirrorAcl.PropagateAsync(redis, id);
+                deleted++;
+            }
+        }
+        catch (RedisServerException e) when (MirrorAcl.IsNoPermission(e))
+        {
+            return NeedsOpsPath<(int, int)>("*", "sync-users", e.Message);
+        }
+        LogUsersSynced(log, granted, deleted);
+        return MembershipResult.Success((granted, deleted));
+    }
+
+    /// <summary>
+    /// Gives the mirror's user this month's rules on every node: creates it from <paramref name="passwordSha256"/>
+    /// when missing (or replaces an older one made before passwords were hashed by the mirror), else re-grants
+    /// keeping its password. False when there is no user to have (a shared-user store, or no hash and no user).
+    /// </summary>
+    private async Task<bool> GrantAsync(IDatabase db, string id, string passwordSha256, bool on)
+    {
+        if (!options.Value.PerMirrorUsers)
+            return false;
+        var now = time.GetUtcNow();
+        try
+        {
+            if (MirrorIdentity.IsPasswordSha256(passwordSha256))
+            {
+                // Switched off (a disabled user) stays off on a re-grant; approval switches it on.
+                var existing = await db.ExecuteAsync("ACL", "GETUSER", MirrorAclUser(id));
+                if (existing.IsNull || on)
+                    await MirrorAcl.CreateAsync(db, id, passwordSha256, now);
+                else
+                    await MirrorAcl.RegrantAsync(db, id, now);
+            }
+            else if (!await MirrorAcl.RegrantAsync(db, id, now, on))
+            {
+                return false;
+            }
+        }
+        catch (RedisServerException e) when (!MirrorAcl.IsNoPermission(e))
+        {
+            // Garnet (./run.sh's embedded store) refuses key permissions: mirrors share one user there.
+            LogSharedUser(log, id, e.Message);
+            return false;
+        }
+        await MirrorAcl.PropagateAsync(redis, id);
+        return true;
     }
 
     /// <summary>Enables or disables a mirror (a disabled mirror keeps reporting but gets no traffic).</summary>
@@ -140,16 +226,26 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         SetAsync(id, ConfigFields.Weight, weight.ToString(CultureInfo.InvariantCulture), r => r with { Weight = weight });
 
     /// <summary>
-    /// Removes a mirror: out of the table, its keys and its ACL user deleted (month counters expire on
-    /// their own). Its id can then be enrolled again with a new token.
+    /// Removes (revokes) a mirror in one step: its ACL user deleted on every node first (so a redirector's own
+    /// user, which may not, fails before anything changes), then out of the table with its keys, the approved
+    /// public key in its config among them (month counters expire on their own). Its id can then be enrolled
+    /// again with a new token.
     /// </summary>
     public async Task<MembershipResult<string>> RemoveAsync(string id)
     {
-        if (!MirrorIds.IsValid(id) || !await Db.SetRemoveAsync(Keyspace.Mirrors, id))
+        if (!MirrorIds.IsValid(id) || !await Db.SetContainsAsync(Keyspace.Mirrors, id))
             return MembershipResult.Fail<string>(MembershipError.NotFound, $"no mirror '{id}'");
-        await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
-        await MirrorAcl.DeleteAsync(Db, id);
+        try
+        {
+            await MirrorAcl.DeleteAsync(Db, id);
+        }
+        catch (RedisServerException e) when (MirrorAcl.IsNoPermission(e))
+        {
+            return NeedsOpsPath<string>(id, "remove", e.Message);
+        }
         await MirrorAcl.PropagateAsync(redis, id);
+        await Db.SetRemoveAsync(Keyspace.Mirrors, id);
+        await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
         await Db.PublishAsync(MirrorsChanged, id);
         LogRemoved(log, id);
         return MembershipResult.Success(id);
@@ -183,6 +279,13 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
 
     private static MembershipResult<EnrollResponse> IdTaken(string id) =>
         MembershipResult.Fail<EnrollResponse>(MembershipError.IdTaken, $"mirror id '{id}' is already enrolled; pick another id or ask ops to remove it");
+
+    private MembershipResult<T> NeedsOpsPath<T>(string id, string verb, string reason)
+    {
+        LogNeedsOpsPath(log, id, verb, reason);
+        return MembershipResult.Fail<T>(MembershipError.NeedsOpsPath,
+            $"this Redis user may not manage mirror users (least privilege: a redirector's user cannot); run `redirector mirrors {verb}` on the ops host with the admin Redis user (--redis or ${Cli.OpsCli.AdminRedisVariable})");
+    }
 
     private static MembershipResult<MirrorRecord> NotFound(string id) =>
         MembershipResult.Fail<MirrorRecord>(MembershipError.NotFound, $"no mirror '{id}'");
@@ -237,11 +340,17 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     [LoggerMessage(EventId = RedirectorEvents.MirrorEnrolled, Level = LogLevel.Information, Message = "Mirror {Id} enrolled from {Remote} as Redis user {User}; pending approval")]
     private static partial void LogEnrolled(ILogger logger, string id, string remote, string user);
 
-    [LoggerMessage(EventId = RedirectorEvents.AclRefused, Level = LogLevel.Warning, Message = "Mirror {Id}: the store refused per-mirror ACL rules ({Reason}); mirrors share one Redis user and can write each other's keys")]
+    [LoggerMessage(EventId = RedirectorEvents.AclRefused, Level = LogLevel.Warning, Message = "Mirror {Id}: no per-mirror ACL user ({Reason}); mirrors share one Redis user and can write each other's keys")]
     private static partial void LogSharedUser(ILogger logger, string id, string reason);
 
     [LoggerMessage(EventId = RedirectorEvents.MirrorApproved, Level = LogLevel.Information, Message = "Mirror {Id} approved (own Redis user switched on: {HasUser})")]
     private static partial void LogApproved(ILogger logger, string id, bool hasUser);
+
+    [LoggerMessage(EventId = RedirectorEvents.NeedsOpsPath, Level = LogLevel.Warning, Message = "Mirror {Id}: {Verb} refused, this process's Redis user may not manage ACL users ({Reason}); run it on the ops path with the admin user")]
+    private static partial void LogNeedsOpsPath(ILogger logger, string id, string verb, string reason);
+
+    [LoggerMessage(EventId = RedirectorEvents.MirrorUsersSynced, Level = LogLevel.Information, Message = "Mirror users synced: {Granted} granted this month's keys on every node, {Deleted} of removed mirrors deleted")]
+    private static partial void LogUsersSynced(ILogger logger, int granted, int deleted);
 
     [LoggerMessage(EventId = RedirectorEvents.MirrorRemoved, Level = LogLevel.Information, Message = "Mirror {Id} removed with its keys and Redis user")]
     private static partial void LogRemoved(ILogger logger, string id);

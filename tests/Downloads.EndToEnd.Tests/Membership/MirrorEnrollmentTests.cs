@@ -13,8 +13,9 @@ using StackExchange.Redis;
 namespace Downloads.EndToEnd.Tests.Membership;
 
 /// <summary>
-/// A real mirror enrolls at a real redirector with a one-time token and then runs as its own Redis
-/// user. The store's default user is switched off, as in production, so nothing can quietly fall back to it.
+/// A real mirror enrolls at a real redirector with a one-time token, ops approve it on the ops path (the CLI with
+/// the admin Redis user), and it then runs as its own Redis user. The redirector runs as production's least-privileged
+/// user (the rules Ansible ships), and the store's default user is switched off, so nothing can quietly fall back to it.
 /// </summary>
 public sealed class MirrorEnrollmentTests : IAsyncLifetime
 {
@@ -32,8 +33,9 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
         await admin.ExecuteAsync("ACL", "SETUSER", "default", "off");
         _ops = await ConnectionMultiplexer.ConnectAsync($"{_redis.Endpoint},user=ops,password={OpsPassword},allowAdmin=true");
         _redirectorPort = FreePort.Next();
+        await ShippedAcl.CreateAsync(admin, "dl-redirector", "redirector-secret");
         _redirector = RedirectorApp.Build([$"--urls=http://127.0.0.1:{_redirectorPort}",
-            $"--Redis:Configuration={_redis.Endpoint},user=ops,password={OpsPassword}", "--Admin:Token=t",
+            $"--Redis:Configuration={_redis.Endpoint},user=dl-redirector,password=redirector-secret", "--Admin:Token=t",
             $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
         await _redirector.StartAsync();
     }
@@ -75,15 +77,31 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
             Assert.True(File.Exists(file));
             if (!OperatingSystem.IsWindows())
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
-            Assert.Equal("dl-m-e2e1", SavedCredentials.Load(_data.Path)!.User);
+            var saved = SavedCredentials.Load(_data.Path)!;
+            Assert.Equal("dl-m-e2e1", saved.User);
+            var keyFile = EnrollmentClient.IdentityKeyPath(_data.Path);
+            if (!OperatingSystem.IsWindows())
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
 
             var pending = await LoadAsync();
             Assert.Equal(MirrorStatus.Pending, pending!.Status);
             Assert.Equal("http://e2e1.example.org", pending.HttpUrl);
 
-            await membership.ApproveAsync("e2e1");
+            // The redirector's own user may not create the mirror's user: its admin API says where to go.
+            var refused = await membership.ApproveAsync("e2e1");
+            Assert.Equal(MembershipError.NeedsOpsPath, refused.Error);
+            Assert.Equal(MirrorStatus.Pending, (await LoadAsync())!.Status);
+
+            // The ops path: the CLI with the admin user.
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var code = await Downloads.Redirector.Cli.OpsCli.RunAsync(["mirrors", "approve", "e2e1", "--json"], output, error,
+                name => name == Downloads.Redirector.Cli.OpsCli.AdminRedisVariable ? $"{_redis.Endpoint},user=ops,password={OpsPassword}" : null);
+            Assert.True(code == 0, error.ToString());
+            Assert.Contains(saved.PublicKey!, output.ToString(), StringComparison.Ordinal);
             await Eventually.TrueAsync(async () => (await LoadAsync())?.Alive == true, TimeSpan.FromSeconds(20), "approved mirror reports");
             Assert.Contains("user=dl-m-e2e1", await ClientListAsync());
+            Assert.Equal(saved.PublicKey, (await LoadAsync())!.PublicKey);
             await mirror.StopAsync();
         }
 

@@ -46,15 +46,17 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
         using var issued = await http.PostAsJsonAsync("/-/api/tokens", new { lifetimeHours = 1 });
         var token = (await issued.Content.ReadFromJsonAsync<TokenAnswer>())!.Token;
+        // The mirror's own password: only its hash is sent.
+        var password = MirrorIdentity.NewPassword();
         using var enroll = await http.PostAsJsonAsync("/-/api/enroll", new EnrollRequest
         {
             Id = "secret1",
             Token = token,
             Info = new() { ["httpUrl"] = "http://secret1.example.org", ["capacityMbps"] = "100" },
+            PublicKey = MirrorIdentity.NewKeyPair().PublicKey,
+            PasswordSha256 = MirrorIdentity.PasswordSha256(password),
         });
         enroll.EnsureSuccessStatusCode();
-        var password = (await enroll.Content.ReadFromJsonAsync<EnrollResponse>())!.Password;
-        Assert.False(string.IsNullOrEmpty(password));
         using var again = await http.PostAsJsonAsync("/-/api/enroll", new EnrollRequest { Id = "secret2", Token = token });
         Assert.False(again.IsSuccessStatusCode); // a burnt token is refused
         (await http.PostAsync("/-/api/mirrors/secret1/approve", null)).EnsureSuccessStatusCode();
@@ -76,16 +78,17 @@ public sealed class SecretsNotLoggedTests(RedisServer redis) : IClassFixture<Red
         }
         var mirrorPassword = SavedCredentials.Load(data.Path)!.Password;
         Assert.False(string.IsNullOrEmpty(mirrorPassword));
+        var mirrorKey = File.ReadAllText(EnrollmentClient.IdentityKeyPath(data.Path)).Trim();
         await app.StopAsync();
 
         var lines = recorder.Lines.ToArray();
         Assert.True(lines.Length > 20, $"only {lines.Length} log lines recorded: the recorder is not wired");
         Assert.Contains(lines, l => l.Contains("/-/api/enroll", StringComparison.Ordinal)); // requests were logged, just not their secrets
-        foreach (var secret in new[] { adminToken, wrongToken, token, password!, mirrorToken, mirrorPassword })
+        foreach (var secret in new[] { adminToken, wrongToken, token, password, mirrorToken, mirrorPassword, mirrorKey })
             Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.Ordinal));
         var mirrorLines = mirrorLog.Lines.ToArray();
         Assert.Contains(mirrorLines, l => l.Contains("secret3", StringComparison.Ordinal) && l.Contains("enrolled", StringComparison.Ordinal));
-        foreach (var secret in new[] { mirrorToken, mirrorPassword })
+        foreach (var secret in new[] { mirrorToken, mirrorPassword, mirrorKey })
             Assert.DoesNotContain(mirrorLines, l => l.Contains(secret, StringComparison.Ordinal));
     }
 }

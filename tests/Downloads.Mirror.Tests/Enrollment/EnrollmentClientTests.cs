@@ -77,6 +77,30 @@ public sealed class EnrollmentClientTests
     }
 
     [Fact]
+    public async Task Enrollment_makes_the_key_and_password_on_the_host_and_sends_only_the_public_key_and_the_password_hash()
+    {
+        using var dir = new TempDirectory();
+        await using var redirector = await StandInRedirector.StartAsync(StatusCodes.Status200OK);
+        var config = await Client(dir.Path, token: "dlt_ok", redirector.Url).ResolveAsync("127.0.0.1:6379", default);
+
+        var saved = SavedCredentials.Load(dir.Path)!;
+        var sent = redirector.Requests.Single();
+        Assert.True(MirrorIdentity.IsPasswordSha256(sent.PasswordSha256));
+        Assert.Equal(MirrorIdentity.PasswordSha256(saved.Password!), sent.PasswordSha256);
+        Assert.Contains("password=" + saved.Password, config);
+        Assert.DoesNotContain(saved.Password!, redirector.Bodies.Single());
+
+        // The private key: owner-only from its first byte, and the pair of the public key that was sent.
+        var keyFile = EnrollmentClient.IdentityKeyPath(dir.Path);
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        var privateKey = File.ReadAllText(keyFile).Trim();
+        Assert.Equal(sent.PublicKey, Downloads.Contracts.Manifests.ManifestSigner.PublicKeyOf(privateKey));
+        Assert.Equal(sent.PublicKey, saved.PublicKey);
+        Assert.DoesNotContain(privateKey, redirector.Bodies.Single());
+    }
+
+    [Fact]
     public async Task A_refused_token_is_not_tried_again()
     {
         using var dir = new TempDirectory();
@@ -94,6 +118,10 @@ public sealed class EnrollmentClientTests
         private readonly WebApplication _app;
         private int _posts;
 
+        public System.Collections.Concurrent.ConcurrentQueue<EnrollRequest> Requests { get; } = new();
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Bodies { get; } = new();
+
         private StandInRedirector(WebApplication app, string url) => (_app, Url) = (app, url);
 
         public string Url { get; }
@@ -108,12 +136,16 @@ public sealed class EnrollmentClientTests
             builder.Logging.ClearProviders();
             var app = builder.Build();
             var host = new StandInRedirector(app, url);
-            app.MapPost("/-/api/enroll", (EnrollRequest request) =>
+            app.MapPost("/-/api/enroll", async (HttpRequest http) =>
             {
+                var body = await new StreamReader(http.Body).ReadToEndAsync();
+                var request = System.Text.Json.JsonSerializer.Deserialize<EnrollRequest>(body, System.Text.Json.JsonSerializerOptions.Web)!;
+                host.Bodies.Enqueue(body);
+                host.Requests.Enqueue(request);
                 var n = Interlocked.Increment(ref host._posts);
                 var status = statuses[Math.Min(n, statuses.Length) - 1];
                 return status == StatusCodes.Status200OK
-                    ? Results.Json(new EnrollResponse { Id = request.Id, User = "dl-m-" + request.Id, Password = "pw" })
+                    ? Results.Json(new EnrollResponse { Id = request.Id, User = "dl-m-" + request.Id })
                     : Results.Text("no", statusCode: status);
             });
             await app.StartAsync();

@@ -90,7 +90,7 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
     public async Task Counts_made_while_Redis_is_down_reach_the_month_counter_later()
     {
         using var own = new RedisServer();
-        await using var host = new MirrorHost("down1", own.Configuration, "--Reporting:Interval=00:10:00");
+        await using var host = new MirrorHost("down1", own.Configuration, "--Reporting:Interval=00:02:00");
         host.App.MapGet("/x", () => "0123456789");
         await host.App.StartAsync();
         var reporter = host.App.Services.GetRequiredService<MirrorReporter>();
@@ -123,7 +123,7 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
         var ops = $"{own.Endpoint},user=ops,password=ops-secret,abortConnect=false";
         using var admin = await ConnectionMultiplexer.ConnectAsync(ops);
 
-        await using var host = new MirrorHost("pend1", ops, "--Reporting:Interval=00:10:00");
+        await using var host = new MirrorHost("pend1", ops, "--Reporting:Interval=00:02:00");
         await host.App.StartAsync();
         var services = host.App.Services;
         using var mux = await ConnectionMultiplexer.ConnectAsync($"{own.Endpoint},user={user},password=pend1-secret,abortConnect=false,connectTimeout=1000,asyncTimeout=500,syncTimeout=500");
@@ -158,7 +158,7 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
         // Shutting down during a failover: the last report waits on a Redis that answers nothing while the
         // container disposes its singletons (the host's stop timeout passed).
         using var own = new RedisServer();
-        await using var host = new MirrorHost("late1", own.Configuration, "--Reporting:Interval=00:10:00");
+        await using var host = new MirrorHost("late1", own.Configuration, "--Reporting:Interval=00:02:00");
         await host.App.StartAsync();
         var services = host.App.Services;
         using var mux = await ConnectionMultiplexer.ConnectAsync($"{own.Endpoint},abortConnect=false,asyncTimeout=500,syncTimeout=500");

@@ -57,7 +57,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         await MirrorStore.WriteInfoAsync(db, id, [new(Keyspace.InfoFields.HttpUrl, url), new(Keyspace.InfoFields.Sets, "noobs")]);
         await db.HashSetAsync(Keyspace.MirrorState(id), Keyspace.StateFields.Serial, serial);
         if (alive)
-            await db.StringSetAsync(Keyspace.MirrorAlive(id), "1", TimeSpan.FromMinutes(5));
+            await db.StringSetAsync(Keyspace.MirrorAlive(id), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromMinutes(5));
     }
 
     private async Task<MirrorRecord> RecordAsync(string id) =>
@@ -217,7 +217,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         _time.Advance(TimeSpan.FromSeconds(30));
         Assert.Empty(await checker.RunRoundAsync());
 
-        await redis.Admin.GetDatabase().StringSetAsync(Keyspace.MirrorAlive("napper"), "1", TimeSpan.FromMinutes(5));
+        await redis.Admin.GetDatabase().StringSetAsync(Keyspace.MirrorAlive("napper"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromMinutes(5));
         _time.Advance(TimeSpan.FromSeconds(30));
         Assert.False(Assert.Single(await checker.RunRoundAsync()).Healthy);
         _time.Advance(TimeSpan.FromSeconds(30));

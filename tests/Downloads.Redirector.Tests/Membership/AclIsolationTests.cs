@@ -1,3 +1,4 @@
+using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
 using Downloads.Testing;
 using StackExchange.Redis;
@@ -64,6 +65,18 @@ public sealed class AclIsolationTests(RedisServer redis) : IClassFixture<RedisSe
         await AssertRefusedAsync(() => db.PublishAsync(Keyspace.Announce, "999"), "publish a serial");
         await AssertRefusedAsync(() => db.ExecuteAsync("FLUSHALL"), "flush");
         await AssertRefusedAsync(() => db.ExecuteAsync("KEYS", "*"), "list keys");
+        // Exact keys only: no key of its own tag outside its set, however it is named.
+        await AssertRefusedAsync(() => db.StringSetAsync("dl:m:{acl-a}:month:209912", "1"), "create a far month counter");
+        await AssertRefusedAsync(() => db.StringSetAsync("dl:m:{acl-a}:junk", new string('x', 1000)), "create a key of its own");
+        await AssertRefusedAsync(() => db.HashSetAsync("dl:m:{acl-a}:info2", "a", "b"), "create a hash next to info");
+        await AssertRefusedAsync(() => db.HashSetAsync("dl:m:{acl-a}:approved", "httpUrl", "http://evil.example"), "write an approved record");
+        await AssertRefusedAsync(() => db.StringSetAsync("dl:other", "1"), "create a key elsewhere");
+        // Nor other mirrors' secrets: B's config holds its password hash and key.
+        await AssertRefusedAsync(() => db.HashGetAsync(Keyspace.MirrorConfig("acl-b"), Keyspace.ConfigFields.PasswordSha256), "read B's password hash");
+        await AssertRefusedAsync(() => db.ExecuteAsync("ACL", "GETUSER", "dl-m-acl-b"), "read B's user");
+        await AssertRefusedAsync(() => db.ExecuteAsync("ACL", "SETUSER", "dl-m-acl-a", "~*"), "widen its own user");
+        await AssertRefusedAsync(() => db.ExecuteAsync("CONFIG", "GET", "masterauth"), "read the replication password");
+        await AssertRefusedAsync(() => db.ExecuteAsync("APPEND", Keyspace.MirrorAlive("acl-a").ToString(), "x"), "a command the reporter does not use");
         // A report that touches B's key inside a transaction fails as a whole.
         await Assert.ThrowsAnyAsync<RedisException>(() => MirrorStore.ReportAsync(db, "acl-b", [new("serial", "1")], TimeSpan.FromSeconds(5), 1, now));
 
@@ -71,6 +84,28 @@ public sealed class AclIsolationTests(RedisServer redis) : IClassFixture<RedisSe
         Assert.Equal(0, b.Serial);
         Assert.False(b.Alive);
         Assert.Equal("http://acl-b.example.org", b.HttpUrl);
+    }
+
+    [Fact]
+    public async Task A_heartbeat_with_a_long_expiry_keeps_no_mirror_alive_once_its_time_is_old()
+    {
+        var service = Members.Service(redis);
+        var a = await Members.EnrollAsync(service, "acl-beat");
+        Assert.True((await service.ApproveAsync("acl-beat")).Ok);
+        await using var mux = await ConnectAsAsync(a.User!, a.Password!);
+        var db = mux.GetDatabase();
+        var now = DateTimeOffset.UtcNow;
+        async Task<bool> AliveAsync() => (await MirrorStore.LoadAllAsync(redis.Admin.GetDatabase(), now)).Single(m => m.Id == "acl-beat").Alive;
+
+        await db.StringSetAsync(Keyspace.MirrorAlive("acl-beat"), now.ToUnixTimeSeconds(), TimeSpan.FromDays(3650));
+        Assert.True(await AliveAsync());
+        // Its user may set any expiry on its own heartbeat, but the time in it ages.
+        await db.StringSetAsync(Keyspace.MirrorAlive("acl-beat"), (now - Keyspace.MirrorHeartbeatMaxAge).ToUnixTimeSeconds() - 1);
+        Assert.False(await AliveAsync());
+        await db.StringSetAsync(Keyspace.MirrorAlive("acl-beat"), (now + Keyspace.MirrorHeartbeatMaxAge).ToUnixTimeSeconds() + 1);
+        Assert.False(await AliveAsync());
+        await db.StringSetAsync(Keyspace.MirrorAlive("acl-beat"), "forever");
+        Assert.False(await AliveAsync());
     }
 
     [Fact]
@@ -103,12 +138,13 @@ public sealed class AclIsolationTests(RedisServer redis) : IClassFixture<RedisSe
     }
 
     [Fact]
-    public async Task Approval_grants_the_current_read_patterns_to_a_user_made_before_them()
+    public async Task Approval_replaces_a_user_made_before_exact_keys_with_the_current_rules()
     {
         var service = Members.Service(redis);
         var a = await Members.EnrollAsync(service, "acl-old");
-        // As an older release made it: its own keys and config only, no health, no history, no LRANGE.
-        await redis.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "dl-m-acl-old", "resetkeys", "%RW~dl:m:{acl-old}:*", "-lrange");
+        // As an older release made it: a key pattern over its whole tag, no health, no history, no LRANGE.
+        await redis.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "dl-m-acl-old", "on", "#" + MirrorIdentity.PasswordSha256(a.Password),
+            "resetkeys", "%RW~dl:m:{acl-old}:*", "+@all", "-lrange");
         Assert.True((await service.ApproveAsync("acl-old")).Ok);
 
         await using var mux = await ConnectAsAsync(a.User!, a.Password!);
@@ -116,6 +152,8 @@ public sealed class AclIsolationTests(RedisServer redis) : IClassFixture<RedisSe
         await db.HashGetAllAsync(Keyspace.MirrorHealth("acl-old"));
         await db.ListRangeAsync(Keyspace.MirrorBandwidthMinutes("acl-old"));
         await AssertRefusedAsync(() => db.HashSetAsync(Keyspace.MirrorHealth("acl-old"), "ok", "1"), "write own health");
+        await AssertRefusedAsync(() => db.StringSetAsync("dl:m:{acl-old}:junk", "1"), "the old pattern is gone");
+        await AssertRefusedAsync(() => db.ExecuteAsync("DEL", Keyspace.MirrorConfig("acl-old").ToString()), "the old commands are gone");
     }
 
     [Fact]

@@ -19,7 +19,9 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
         var enrolled = await service.EnrollAsync(Members.Request("flow1", token));
         Assert.True(enrolled.Ok, enrolled.Reason);
         Assert.Equal("pending", enrolled.Value!.Status);
-        Assert.False(string.IsNullOrEmpty(enrolled.Value.Password));
+        Assert.Equal("dl-m-flow1", enrolled.Value.User);
+        // No user until approval: ops' approval creates it from the hash.
+        Assert.True((await redis.Admin.GetDatabase().ExecuteAsync("ACL", "GETUSER", "dl-m-flow1")).IsNull);
 
         var pending = await service.FindAsync("flow1");
         Assert.NotNull(pending);
@@ -27,9 +29,32 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
         Assert.Equal(5_000_000_000_000, pending.QuotaBytes);
         Assert.Equal(["noobs"], pending.Sets);
 
+        Assert.Equal("", pending.PublicKey);
+
         var approved = await service.ApproveAsync("flow1");
         Assert.True(approved.Ok);
-        Assert.Equal(MirrorStatus.Approved, (await service.FindAsync("flow1"))!.Status);
+        var record = (await service.FindAsync("flow1"))!;
+        Assert.Equal(MirrorStatus.Approved, record.Status);
+        Assert.True(MirrorIdentity.IsPublicKey(record.PublicKey));
+        Assert.False((await redis.Admin.GetDatabase().ExecuteAsync("ACL", "GETUSER", "dl-m-flow1")).IsNull);
+    }
+
+    [Fact]
+    public async Task Enrollment_without_a_valid_public_key_or_password_hash_is_refused_without_burning_the_token()
+    {
+        var service = Members.Service(redis);
+        var (token, _) = await service.IssueTokenAsync();
+        var noKey = Members.Request("nokey1", token) with { PublicKey = null };
+        Assert.Equal(MembershipError.InvalidInfo, (await service.EnrollAsync(noKey)).Error);
+        var badKey = Members.Request("nokey1", token) with { PublicKey = Convert.ToBase64String(new byte[31]) };
+        Assert.Equal(MembershipError.InvalidInfo, (await service.EnrollAsync(badKey)).Error);
+        // A hash is exactly 64 lower-case hex digits: nothing else can reach the ACL rule after '#'.
+        foreach (var hash in new[] { null, "", new string('A', 64), new string('a', 63), new string('a', 64) + " on allkeys", "x" + new string('a', 63) })
+        {
+            var bad = Members.Request("nokey1", token) with { PasswordSha256 = hash };
+            Assert.Equal(MembershipError.InvalidInfo, (await service.EnrollAsync(bad)).Error);
+        }
+        Assert.True((await service.EnrollAsync(Members.Request("nokey1", token))).Ok);
     }
 
     [Fact]
@@ -119,22 +144,31 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
     }
 
     [Fact]
-    public async Task A_store_that_refuses_ACL_rules_enrolls_the_mirror_with_the_shared_user()
+    public async Task A_user_that_may_not_manage_users_enrolls_but_cannot_approve_or_remove_which_the_ops_path_does()
     {
-        // A user without the ACL command stands in for a store (Garnet) that refuses per-key rules.
+        // A redirector's least-privileged user: everything on dl:* but no ACL command.
         await redis.Admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "no-acl", "on", ">pw", "~*", "&*", "+@all", "-acl");
         await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.Endpoint},user=no-acl,password=pw");
         var service = new MembershipService(mux, Microsoft.Extensions.Options.Options.Create(new MembershipOptions()), TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<MembershipService>.Instance);
-        var (token, _) = await service.IssueTokenAsync();
 
-        var result = await service.EnrollAsync(Members.Request("shared1", token));
+        var enrolled = await Members.EnrollAsync(service, "lp1");
+        Assert.Equal("dl-m-lp1", enrolled.User);
+        Assert.False(enrolled.SharedUser);
 
-        Assert.True(result.Ok, result.Reason);
-        Assert.True(result.Value!.SharedUser);
-        Assert.Null(result.Value.User);
-        Assert.Null(result.Value.Password);
-        Assert.Equal(MirrorStatus.Pending, (await service.FindAsync("shared1"))!.Status);
-        Assert.True((await service.ApproveAsync("shared1")).Ok);
+        var refused = await service.ApproveAsync("lp1");
+        Assert.Equal(MembershipError.NeedsOpsPath, refused.Error);
+        Assert.Contains("redirector mirrors approve", refused.Reason, StringComparison.Ordinal);
+        var still = (await service.FindAsync("lp1"))!;
+        Assert.Equal(MirrorStatus.Pending, still.Status);
+        Assert.Equal("", still.PublicKey);
+
+        // The ops path (the admin user) approves; then the redirector's user cannot remove it either.
+        var ops = Members.Service(redis);
+        Assert.True((await ops.ApproveAsync("lp1")).Ok);
+        Assert.Equal(MembershipError.NeedsOpsPath, (await service.RemoveAsync("lp1")).Error);
+        Assert.NotNull(await service.FindAsync("lp1"));
+        Assert.True((await ops.RemoveAsync("lp1")).Ok);
+        Assert.Null(await service.FindAsync("lp1"));
     }
 }
