@@ -23,12 +23,15 @@ public sealed class ServiceAclTests(RedisServer redis) : IClassFixture<RedisServ
     }
 
     [Fact]
-    public async Task The_origin_can_only_announce_a_serial()
+    public async Task The_origin_can_only_announce_a_serial_and_read_mirrors_approved_keys()
     {
         await using var mux = await ConnectAsAsync("dl-origin");
         var db = mux.GetDatabase();
         await db.PingAsync();
         await db.PublishAsync(Keyspace.Announce, "7");
+        // What MirrorKeyDirectory reads to verify signed mirror requests (origin/Limits/).
+        await db.SetMembersAsync(Keyspace.Mirrors);
+        await db.HashGetAsync(Keyspace.MirrorConfig("m1"), [Keyspace.ConfigFields.Status, Keyspace.ConfigFields.PublicKey]);
 
         await AssertRefusedAsync(() => db.ExecuteAsync("CONFIG", "GET", "masterauth"), "read the replication password");
         await AssertRefusedAsync(() => db.ExecuteAsync("CONFIG", "GET", "*"), "read the configuration");
@@ -38,6 +41,8 @@ public sealed class ServiceAclTests(RedisServer redis) : IClassFixture<RedisServ
         await AssertRefusedAsync(() => db.HashSetAsync(Keyspace.MirrorInfo("m1"), "httpUrl", "http://evil.example"), "write a mirror record");
         await AssertRefusedAsync(() => db.SetAddAsync(Keyspace.Mirrors, "evil"), "add a mirror");
         await AssertRefusedAsync(() => db.StringGetAsync(Keyspace.MirrorAlive("m1")), "read mirror keys");
+        await AssertRefusedAsync(() => db.HashGetAllAsync(Keyspace.MirrorConfig("m1")), "read a whole config hash");
+        await AssertRefusedAsync(() => db.HashGetAsync(Keyspace.MirrorInfo("m1"), "httpUrl"), "read a mirror's info");
         await AssertRefusedAsync(() => db.PublishAsync(Keyspace.MirrorsChanged, "m1"), "announce a mirror change");
         await AssertRefusedAsync(() => db.ExecuteAsync("FLUSHALL"), "flush");
     }
