@@ -58,8 +58,15 @@ public static class Keyspace
     /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
     public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
 
-    /// <summary>HASH owned by the mirror: what it declares about itself (see <see cref="InfoFields"/>).</summary>
+    /// <summary>HASH owned by the mirror: what it requests about itself (see <see cref="InfoFields"/>); routing uses <see cref="MirrorApproved"/>.</summary>
     public static RedisKey MirrorInfo(string id) => $"dl:m:{{{id}}}:info";
+
+    /// <summary>
+    /// HASH owned by ops: the approved record, what redirectors route by (name, URLs, sets, location, country,
+    /// continent, ASN, scope; the field names of <see cref="InfoFields"/>). Written only on approval, as a copy of
+    /// the validated <see cref="MirrorInfo"/>, which is then just what the mirror requests (docs/membership.md).
+    /// </summary>
+    public static RedisKey MirrorApproved(string id) => $"dl:m:{{{id}}}:approved";
 
     /// <summary>HASH owned by the mirror: its live report (see <see cref="StateFields"/>).</summary>
     public static RedisKey MirrorState(string id) => $"dl:m:{{{id}}}:state";

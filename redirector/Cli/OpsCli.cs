@@ -45,7 +45,7 @@ public static class OpsCli
         {
             Call(ctx, "list", "Every mirror: status, health, serial, rate, capacity, quota use.", [], _ => ctx.Get("/-/api/mirrors"), PrintMirrors),
             Call(ctx, "show", "One mirror with its last health check.", [id], p => ShowAsync(ctx, p.GetValue(id)!), PrintShow),
-            Post(ctx, "approve", "Approve a pending mirror (switches its Redis user on).", id),
+            Post(ctx, "approve", "Approve a pending mirror, or the change it requested (its info becomes the approved record; switches its Redis user on).", id),
             Post(ctx, "enable", "Enable a mirror.", id),
             Post(ctx, "disable", "Disable a mirror: no traffic; it keeps reporting.", id),
             Post(ctx, "drain", "Drain a mirror: running downloads finish, no new ones.", id),
@@ -159,7 +159,16 @@ public static class OpsCli
     {
         var rows = new List<string[]>();
         foreach (var p in body.GetProperty("mirror").EnumerateObject())
+        {
+            // A pending change, one row per field: what is in use, and what the mirror asks for.
+            if (p.Name == "pendingChange" && p.Value.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var f in p.Value.EnumerateObject())
+                    rows.Add(["pending." + f.Name, $"{Tables.Str(f.Value, "approved")} -> {Tables.Str(f.Value, "requested")} (approve to apply)"]);
+                continue;
+            }
             rows.Add([p.Name, Text(p.Value)]);
+        }
         if (body.GetProperty("health") is { ValueKind: JsonValueKind.Object } health)
         {
             foreach (var p in health.EnumerateObject())
