@@ -173,9 +173,17 @@ public static class MirrorStore
             if (text.Length == 0)
                 continue;
             if (MirrorInfoValidation.CheckField(field, text, out var clean) is { } error)
+            {
                 (problems ??= []).Add(error);
+                // Bad set names go, the good ones stay; with none left the mirror carries nothing rather than
+                // everything ("-" is no set: a manifest path never starts with it).
+                if (field == InfoFields.Sets)
+                    approved[i] = string.Join(',', text.Split(',', StringSplitOptions.TrimEntries).Where(n => MirrorInfoValidation.IsSetName(n))) is { Length: > 0 } sets ? sets : "-";
+            }
             else
+            {
                 approved[i] = clean;
+            }
         }
         var status = Text(c[0]) == "approved" ? MirrorStatus.Approved : MirrorStatus.Pending;
         var problem = !any
