@@ -34,7 +34,7 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
         _redirectorPort = FreePort.Next();
         _redirector = RedirectorApp.Build([$"--urls=http://127.0.0.1:{_redirectorPort}",
             $"--Redis:Configuration={_redis.Endpoint},user=ops,password={OpsPassword}", "--Admin:Token=t",
-            $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
+            $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
         await _redirector.StartAsync();
     }
 
