@@ -79,9 +79,11 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
 
             var pending = await LoadAsync();
             Assert.Equal(MirrorStatus.Pending, pending!.Status);
-            Assert.Equal("http://e2e1.example.org", pending.HttpUrl);
+            Assert.Equal("", pending.HttpUrl); // nothing approved yet: its URL is only requested
+            Assert.Equal("http://e2e1.example.org", (await membership.FindAsync("e2e1"))!.PendingChange![Keyspace.InfoFields.HttpUrl].Requested);
 
-            await membership.ApproveAsync("e2e1");
+            Assert.True((await membership.ApproveAsync("e2e1")).Ok);
+            Assert.Equal("http://e2e1.example.org", (await LoadAsync())!.HttpUrl);
             await Eventually.TrueAsync(async () => (await LoadAsync())?.Alive == true, TimeSpan.FromSeconds(20), "approved mirror reports");
             Assert.Contains("user=dl-m-e2e1", await ClientListAsync());
             await mirror.StopAsync();
