@@ -43,4 +43,9 @@ internal static class RedirectorEvents
     public const int GeoLoadFailed = 4302;
     public const int GeoNoDatabases = 4303;
     public const int GeoUsingSamples = 4304;
+
+    // 4500-4549: approved records, mirror info validation, probe targets (issue #15 §2, §5, §14).
+    public const int MirrorChangeApproved = 4500;
+    public const int MirrorRecordProblem = 4501;
+    public const int MirrorRecordFixed = 4502;
 }

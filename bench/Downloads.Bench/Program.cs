@@ -66,7 +66,7 @@ public static class Program
         foreach (var m in Fixtures.Mirrors(count, seed: 1))
         {
             tasks.Add(MirrorStore.AddAsync(db, m.Id));
-            tasks.Add(MirrorStore.WriteInfoAsync(db, m.Id, new Dictionary<string, string>
+            var info = new Dictionary<string, string>
             {
                 [Keyspace.InfoFields.Name] = m.Name,
                 [Keyspace.InfoFields.HttpUrl] = m.HttpUrl,
@@ -77,7 +77,11 @@ public static class Program
                 [Keyspace.InfoFields.Asn] = m.Asn.ToString(CultureInfo.InvariantCulture),
                 [Keyspace.InfoFields.Sets] = string.Join(',', m.Sets),
                 [Keyspace.InfoFields.CapacityMbps] = m.CapacityMbps.ToString(CultureInfo.InvariantCulture),
-            }));
+            };
+            tasks.Add(MirrorStore.WriteInfoAsync(db, m.Id, info));
+            // What ops' approval writes: the approved record, which redirectors route by (docs/membership.md).
+            tasks.Add(db.HashSetAsync(Keyspace.MirrorApproved(m.Id),
+                [.. info.Where(f => MirrorInfoValidation.ApprovedFields.Contains(f.Key)).Select(f => new HashEntry(f.Key, f.Value))]));
             tasks.Add(db.HashSetAsync(Keyspace.MirrorConfig(m.Id),
             [
                 new HashEntry(Keyspace.ConfigFields.Status, m.Status == MirrorStatus.Approved ? "approved" : "pending"),

@@ -68,7 +68,7 @@ internal sealed class SimMirror(string id, string country, double lat, double lo
     public async Task RegisterAsync(IDatabase db, TimeSpan heartbeat)
     {
         await MirrorStore.AddAsync(db, Id);
-        await MirrorStore.WriteInfoAsync(db, Id, new Dictionary<string, string>
+        var info = new Dictionary<string, string>
         {
             [Keyspace.InfoFields.Name] = Id,
             [Keyspace.InfoFields.HttpUrl] = Url,
@@ -76,7 +76,10 @@ internal sealed class SimMirror(string id, string country, double lat, double lo
             [Keyspace.InfoFields.Longitude] = Longitude.ToString(CultureInfo.InvariantCulture),
             [Keyspace.InfoFields.Country] = Country,
             [Keyspace.InfoFields.CapacityMbps] = (CapacityGbps * 1000).ToString(CultureInfo.InvariantCulture),
-        });
+        };
+        await MirrorStore.WriteInfoAsync(db, Id, info);
+        // Ops' approval: the info becomes the approved record that redirectors route by.
+        await MirrorStore.WriteApprovedAsync(db, Id, info.Where(f => f.Key != Keyspace.InfoFields.CapacityMbps).ToDictionary());
         await MirrorStore.SetConfigAsync(db, Id, (Keyspace.ConfigFields.Status, "approved"));
         await ReportAsync(db, 0, heartbeat);
     }

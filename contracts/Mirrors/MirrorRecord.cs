@@ -76,6 +76,18 @@ public sealed record MirrorRecord
     /// <summary>Reason of the last failed health check.</summary>
     public string HealthReason { get; init; } = "";
 
+    /// <summary>
+    /// What the reader left out of the approved record (a missing record, or fields that fail
+    /// <see cref="MirrorInfoValidation"/>); empty when all of it is in use. Logged once per change by the redirector.
+    /// </summary>
+    public string RecordProblem { get; init; } = "";
+
+    /// <summary>
+    /// Fields where what the mirror requests differs from what ops approved, by field name; filled only for ops
+    /// (admin API, CLI), null in the redirectors' table. <c>approve</c> applies them.
+    /// </summary>
+    public IReadOnlyDictionary<string, FieldChange>? PendingChange { get; init; }
+
     /// <summary>Whether the mirror carries <paramref name="set"/>.</summary>
     public bool Carries(string set)
     {
@@ -100,3 +112,8 @@ public enum MirrorScope
     /// <summary>Only clients of its own country.</summary>
     Country,
 }
+
+/// <summary>One field of a pending change: the value in use and the one the mirror asks for (empty when absent).</summary>
+/// <param name="Approved">The approved value, in use.</param>
+/// <param name="Requested">What the mirror's info hash says now.</param>
+public sealed record FieldChange(string Approved, string Requested);

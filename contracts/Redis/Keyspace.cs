@@ -53,13 +53,13 @@ public static class Keyspace
     }
 
     /// <summary>
-    /// The exact keys a mirror's ACL user may only read: its ops-owned config (to log its status), and what
+    /// The exact keys a mirror's ACL user may only read: its ops-owned config (to log its status) and approved record, and what
     /// redirectors write about it, its health verdict and bandwidth history, so that its donor sees the
     /// mirror as the network does (<c>Downloads.Mirror status</c>). Not the health leases, nor anything of
     /// another mirror.
     /// </summary>
     public static IReadOnlyList<string> MirrorReadOnlyKeys(string id) =>
-        [$"dl:m:{{{id}}}:config", $"dl:h:{{{id}}}", $"dl:h:{{{id}}}:bw:min", $"dl:h:{{{id}}}:bw:hour"];
+        [$"dl:m:{{{id}}}:config", $"dl:m:{{{id}}}:approved", $"dl:h:{{{id}}}", $"dl:h:{{{id}}}:bw:min", $"dl:h:{{{id}}}:bw:hour"];
 
     /// <summary>
     /// The oldest (and, for a clock ahead, the newest) heartbeat a redirector believes: a mirror writes the
@@ -75,8 +75,15 @@ public static class Keyspace
     /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
     public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
 
-    /// <summary>HASH owned by the mirror: what it declares about itself (see <see cref="InfoFields"/>).</summary>
+    /// <summary>HASH owned by the mirror: what it requests about itself (see <see cref="InfoFields"/>); routing uses <see cref="MirrorApproved"/>.</summary>
     public static RedisKey MirrorInfo(string id) => $"dl:m:{{{id}}}:info";
+
+    /// <summary>
+    /// HASH owned by ops: the approved record, what redirectors route by (name, URLs, sets, location, country,
+    /// continent, ASN, scope; the field names of <see cref="InfoFields"/>). Written only on approval, as a copy of
+    /// the validated <see cref="MirrorInfo"/>, which is then just what the mirror requests (docs/membership.md).
+    /// </summary>
+    public static RedisKey MirrorApproved(string id) => $"dl:m:{{{id}}}:approved";
 
     /// <summary>HASH owned by the mirror: its live report (see <see cref="StateFields"/>).</summary>
     public static RedisKey MirrorState(string id) => $"dl:m:{{{id}}}:state";

@@ -12,8 +12,8 @@ namespace Downloads.Contracts.Redis;
 /// (one round trip per <see cref="Chunk"/> mirrors), so they stay cheap with thousands of mirrors.
 /// </summary>
 /// <remarks>
-/// Two kinds of read. <see cref="LoadAsync"/> reads everything about a mirror (5 commands: ops config,
-/// its info, and the live part below); <see cref="RefreshLiveAsync"/> reads only what changes between
+/// Two kinds of read. <see cref="LoadAsync"/> reads everything about a mirror (6 commands: ops config,
+/// its approved record, its declared capacity and quota, and the live part below; known fields only); <see cref="RefreshLiveAsync"/> reads only what changes between
 /// two reports (3 commands: <c>HMGET</c> of the state fields, <c>MGET</c> of heartbeat + month counter,
 /// <c>HMGET</c> of the health verdict) and returns the previous record itself when nothing changed, so a
 /// redirector polling thousands of mirrors every few seconds neither loads Redis with the static hashes
@@ -36,6 +36,32 @@ public static class MirrorStore
 
     private static readonly RedisValue[] LiveHealthFields = [HealthFields.Ok, HealthFields.Reason];
 
+    // Field order is the order of the HMGET replies parsed in FromStatic.
+    private static readonly RedisValue[] StaticConfigFields =
+        [ConfigFields.Status, ConfigFields.Enabled, ConfigFields.Draining, ConfigFields.CapacityMbps, ConfigFields.Weight, ConfigFields.QuotaBytes,
+         ConfigFields.PublicKey];
+
+    private static readonly RedisValue[] StaticApprovedFields = [.. MirrorInfoValidation.ApprovedFields.Select(f => (RedisValue)f)];
+
+    // Of the mirror's own info only what limits itself: its declared capacity and quota.
+    private static readonly RedisValue[] StaticInfoFields = [InfoFields.CapacityMbps, InfoFields.QuotaBytes];
+
+    /// <summary>
+    /// Reads the given fields of a hash with <c>HMGET</c>: the known fields only, each value longer than
+    /// <see cref="MirrorInfoValidation.MaxValueLength"/> left out (as if absent), whatever else the hash holds.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> ReadFieldsAsync(IDatabaseAsync db, RedisKey key, IReadOnlyList<string> fields)
+    {
+        var values = await db.HashGetAsync(key, fields.Select(f => (RedisValue)f).ToArray()).ConfigureAwait(false);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (Capped(values[i]) is { } v)
+                result[fields[i]] = v;
+        }
+        return result;
+    }
+
     /// <summary>Loads every mirror listed in <see cref="Keyspace.Mirrors"/>, sorted by id.</summary>
     public static async Task<IReadOnlyList<MirrorRecord>> LoadAllAsync(IDatabaseAsync db, DateTimeOffset now) =>
         await LoadAsync(db, await LoadIdsAsync(db).ConfigureAwait(false), now).ConfigureAwait(false);
@@ -50,11 +76,15 @@ public static class MirrorStore
     /// <summary>Number of entries in <see cref="Keyspace.Mirrors"/> (<c>SCARD</c>): a cheap check that nobody joined or left.</summary>
     public static Task<long> CountAsync(IDatabaseAsync db) => db.SetLengthAsync(Keyspace.Mirrors);
 
-    /// <summary>Loads everything about the given mirrors (5 commands each, pipelined), in the order given.</summary>
+    /// <summary>
+    /// Loads everything about the given mirrors (6 commands each, pipelined), in the order given. The static
+    /// hashes are read with <c>HMGET</c> of the known fields only, so extra fields a mirror adds to its own hash
+    /// never leave Redis, and a value longer than <see cref="MirrorInfoValidation.MaxValueLength"/> is dropped.
+    /// </summary>
     public static async Task<MirrorRecord[]> LoadAsync(IDatabaseAsync db, IReadOnlyList<string> ids, DateTimeOffset now)
     {
         var result = new MirrorRecord[ids.Count];
-        var pending = new (Task<HashEntry[]> Config, Task<HashEntry[]> Info, LivePending Live)[Math.Min(ids.Count, Chunk)];
+        var pending = new (Task<RedisValue[]> Config, Task<RedisValue[]> Approved, Task<RedisValue[]> Info, LivePending Live)[Math.Min(ids.Count, Chunk)];
         for (var start = 0; start < ids.Count; start += Chunk)
         {
             var count = Math.Min(Chunk, ids.Count - start);
@@ -62,13 +92,15 @@ public static class MirrorStore
             for (var i = 0; i < count; i++)
             {
                 var id = ids[start + i];
-                pending[i] = (batch.HashGetAllAsync(MirrorConfig(id)), batch.HashGetAllAsync(MirrorInfo(id)), LivePending.Queue(batch, id, now));
+                pending[i] = (batch.HashGetAsync(MirrorConfig(id), StaticConfigFields), batch.HashGetAsync(MirrorApproved(id), StaticApprovedFields),
+                    batch.HashGetAsync(MirrorInfo(id), StaticInfoFields), LivePending.Queue(batch, id, now));
             }
             batch.Execute();
             for (var i = 0; i < count; i++)
             {
                 var p = pending[i];
-                var record = FromStatic(ids[start + i], await p.Config.ConfigureAwait(false), await p.Info.ConfigureAwait(false));
+                var record = FromStatic(ids[start + i], await p.Config.ConfigureAwait(false), await p.Approved.ConfigureAwait(false),
+                    await p.Info.ConfigureAwait(false));
                 result[start + i] = ApplyLive(record, await p.Live.ReadAsync(now).ConfigureAwait(false), fresh: true);
             }
         }
@@ -99,50 +131,121 @@ public static class MirrorStore
 
     /// <summary>
     /// Builds a record from the raw hashes as the redirectors do (missing fields take their defaults): the
-    /// mirror's own <c>status</c> command reads its keys with its own user and merges them here.
+    /// mirror's own <c>status</c> command reads its keys with its own user and merges them here. Without
+    /// <paramref name="approved"/> (a user that may not read it) the mirror's own info stands in for it.
     /// </summary>
     public static MirrorRecord Merge(string id, HashEntry[] config, HashEntry[] info, HashEntry[] state,
-        bool alive, RedisValue monthBytes, HashEntry[] health)
+        bool alive, RedisValue monthBytes, HashEntry[] health, HashEntry[]? approved = null)
     {
         var live = new LiveValues(
             [Field(state, StateFields.Serial), Field(state, StateFields.RateBps), Field(state, StateFields.BytesServed),
              Field(state, StateFields.Requests), Field(state, StateFields.Connections), Field(state, StateFields.LastError)],
             alive, monthBytes, [Field(health, HealthFields.Ok), Field(health, HealthFields.Reason)]);
-        return ApplyLive(FromStatic(id, config, info), live, fresh: true);
+        return ApplyLive(FromStatic(id, Fields(config, StaticConfigFields), Fields(approved ?? info, StaticApprovedFields),
+            Fields(info, StaticInfoFields)), live, fresh: true);
     }
 
-    /// <summary>The ops config and the mirror's declared info: what changes only on a pub/sub message or the slow poll.</summary>
-    private static MirrorRecord FromStatic(string id, HashEntry[] c, HashEntry[] n)
+    private static RedisValue[] Fields(HashEntry[] hash, RedisValue[] names) => [.. names.Select(n => Field(hash, n!))];
+
+    /// <summary>
+    /// The ops config, the approved record and the mirror's declared capacity and quota: what changes only on a
+    /// pub/sub message or the slow poll. Each approved field is checked again (<see cref="MirrorInfoValidation"/>):
+    /// one that fails is left out and named in <see cref="MirrorRecord.RecordProblem"/>, so no value that reached
+    /// Redis by another way than approval can fail a redirect.
+    /// </summary>
+    private static MirrorRecord FromStatic(string id, RedisValue[] c, RedisValue[] a, RedisValue[] n)
     {
-        var capacity = Num(c, ConfigFields.CapacityMbps, 0);
-        var quota = (long)Num(c, ConfigFields.QuotaBytes, -1);
+        var approved = new string?[a.Length];
+        List<string>? problems = null;
+        var any = false;
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i].IsNull)
+                continue;
+            any = true;
+            var field = MirrorInfoValidation.ApprovedFields[i];
+            var text = Capped(a[i]);
+            if (text is null)
+            {
+                (problems ??= []).Add($"{field} (longer than {MirrorInfoValidation.MaxValueLength})");
+                continue;
+            }
+            text = text.Trim();
+            if (text.Length == 0)
+                continue;
+            if (MirrorInfoValidation.CheckField(field, text, out var clean) is { } error)
+            {
+                (problems ??= []).Add(error);
+                // Bad set names go, the good ones stay; with none left the mirror carries nothing rather than
+                // everything ("-" is no set: a manifest path never starts with it).
+                if (field == InfoFields.Sets)
+                    approved[i] = string.Join(',', text.Split(',', StringSplitOptions.TrimEntries).Where(n => MirrorInfoValidation.IsSetName(n))) is { Length: > 0 } sets ? sets : "-";
+            }
+            else
+            {
+                approved[i] = clean;
+            }
+        }
+        var status = Text(c[0]) == "approved" ? MirrorStatus.Approved : MirrorStatus.Pending;
+        var problem = !any
+            ? status == MirrorStatus.Approved ? "no approved record: approve it again to copy its requested info" : ""
+            : problems is null ? "" : "left out of the approved record: " + string.Join("; ", problems);
+        string A(string field) => approved[IndexOfApproved(field)] ?? "";
+        var capacity = Num(c[3], 0);
+        var quota = (long)Num(c[5], -1);
+        var lat = Num(A(InfoFields.Latitude), double.NaN);
+        var lon = Num(A(InfoFields.Longitude), double.NaN);
+        if (double.IsNaN(lat) || double.IsNaN(lon))
+            (lat, lon) = (double.NaN, double.NaN);
         return new MirrorRecord
         {
             Id = id,
-            Name = Str(n, InfoFields.Name, id),
-            HttpUrl = Str(n, InfoFields.HttpUrl, "").TrimEnd('/'),
-            HttpsUrl = Str(n, InfoFields.HttpsUrl, "").TrimEnd('/'),
-            Sets = Str(n, InfoFields.Sets, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            Latitude = Num(n, InfoFields.Latitude, double.NaN),
-            Longitude = Num(n, InfoFields.Longitude, double.NaN),
-            Country = Str(n, InfoFields.Country, "").ToUpperInvariant(),
-            Continent = Str(n, InfoFields.Continent, "").ToUpperInvariant(),
-            Asn = (long)Num(n, InfoFields.Asn, 0),
-            Scope = Str(n, InfoFields.Scope, "") switch
+            Name = A(InfoFields.Name) is { Length: > 0 } name ? name : id,
+            HttpUrl = A(InfoFields.HttpUrl),
+            HttpsUrl = A(InfoFields.HttpsUrl),
+            Sets = A(InfoFields.Sets).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Latitude = lat,
+            Longitude = lon,
+            Country = A(InfoFields.Country),
+            Continent = A(InfoFields.Continent),
+            Asn = (long)Num(A(InfoFields.Asn), 0),
+            Scope = A(InfoFields.Scope) switch
             {
                 "country" => MirrorScope.Country,
                 "continent" => MirrorScope.Continent,
                 _ => MirrorScope.World,
             },
-            Status = Str(c, ConfigFields.Status, "pending") == "approved" ? MirrorStatus.Approved : MirrorStatus.Pending,
-            Enabled = Str(c, ConfigFields.Enabled, "1") != "0",
-            Draining = Str(c, ConfigFields.Draining, "0") == "1",
-            CapacityMbps = capacity > 0 ? capacity : Num(n, InfoFields.CapacityMbps, 0),
-            Weight = Num(c, ConfigFields.Weight, 100),
-            QuotaBytes = quota >= 0 ? quota : (long)Num(n, InfoFields.QuotaBytes, 0),
-            PublicKey = Str(c, ConfigFields.PublicKey, ""),
+            Status = status,
+            Enabled = Text(c[1]) != "0",
+            Draining = Text(c[2]) == "1",
+            CapacityMbps = capacity > 0 ? capacity : Math.Max(0, Num(n[0], 0)),
+            Weight = Num(c[4], 100),
+            QuotaBytes = quota >= 0 ? quota : Math.Max(0, (long)Num(n[1], 0)),
+            PublicKey = Text(c[6]),
+            RecordProblem = problem,
         };
     }
+
+    private static int IndexOfApproved(string field)
+    {
+        for (var i = 0; i < MirrorInfoValidation.ApprovedFields.Count; i++)
+        {
+            if (MirrorInfoValidation.ApprovedFields[i] == field)
+                return i;
+        }
+        throw new ArgumentException($"'{field}' is not an approved-record field", nameof(field));
+    }
+
+    /// <summary>The value as text, or null when absent or longer than <see cref="MirrorInfoValidation.MaxValueLength"/> bytes.</summary>
+    private static string? Capped(RedisValue v) => v.IsNull || v.Length() > MirrorInfoValidation.MaxValueLength ? null : v.ToString();
+
+    private static string Text(RedisValue v) => Capped(v) ?? "";
+
+    private static double Num(RedisValue v, double fallback) =>
+        Capped(v) is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) ? x : fallback;
+
+    private static double Num(string text, double fallback) =>
+        text.Length > 0 && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) ? x : fallback;
 
     /// <summary>
     /// The record with its live fields from <paramref name="v"/>; <paramref name="r"/> itself when they are
@@ -159,7 +262,9 @@ public static class MirrorStore
         var alive = v.Alive;
         var month = Long(v.Month);
         var healthy = v.Health[0].IsNull || !IsText(v.Health[0], "0");
-        var sameError = IsText(v.State[5], r.LastError);
+        // The mirror writes its own error text: one longer than the cap is not kept (nor compared byte by byte).
+        var error = v.State[5].Length() > MirrorInfoValidation.MaxValueLength ? RedisValue.Null : v.State[5];
+        var sameError = IsText(error, r.LastError);
         var sameReason = IsText(v.Health[1], r.HealthReason);
         var same = !fresh && serial == r.Serial && rate.Equals(r.RateBps) && bytes == r.BytesServed && requests == r.Requests
             && connections == r.Connections && alive == r.Alive && month == r.MonthBytes && healthy == r.Healthy && sameError && sameReason;
@@ -172,7 +277,7 @@ public static class MirrorStore
             BytesServed = bytes,
             Requests = requests,
             Connections = connections,
-            LastError = sameError ? r.LastError : (string?)v.State[5] ?? "",
+            LastError = sameError ? r.LastError : (string?)error ?? "",
             Alive = alive,
             MonthBytes = month,
             Healthy = healthy,
@@ -209,24 +314,25 @@ public static class MirrorStore
         return RedisValue.Null;
     }
 
-    private static string Str(HashEntry[] hash, string key, string fallback)
-    {
-        var v = Field(hash, key);
-        return v.IsNull ? fallback : v.ToString();
-    }
-
-    private static double Num(HashEntry[] hash, string key, double fallback)
-    {
-        var v = Field(hash, key);
-        return !v.IsNull && v.TryParse(out double x) ? x : fallback;
-    }
-
     /// <summary>Adds a mirror id to the table (ops or enrollment).</summary>
     public static Task AddAsync(IDatabaseAsync db, string id) => db.SetAddAsync(Keyspace.Mirrors, id);
 
     /// <summary>Writes what a mirror declares about itself.</summary>
     public static Task WriteInfoAsync(IDatabaseAsync db, string id, IEnumerable<KeyValuePair<string, string>> fields) =>
         db.HashSetAsync(MirrorInfo(id), fields.Select(f => new HashEntry(f.Key, f.Value)).ToArray());
+
+    /// <summary>
+    /// Replaces the approved record (ops only, on approval) with <paramref name="fields"/>, already validated, and
+    /// tells redirectors the table changed. One transaction: a redirector never reads half of it.
+    /// </summary>
+    public static async Task WriteApprovedAsync(IDatabase db, string id, IReadOnlyDictionary<string, string> fields)
+    {
+        var tx = db.CreateTransaction();
+        _ = tx.KeyDeleteAsync(MirrorApproved(id));
+        _ = tx.HashSetAsync(MirrorApproved(id), fields.Select(f => new HashEntry(f.Key, f.Value)).ToArray());
+        _ = tx.PublishAsync(MirrorsChanged, id);
+        await tx.ExecuteAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Sets ops-owned configuration fields and tells redirectors the table changed.</summary>
     public static async Task SetConfigAsync(IDatabaseAsync db, string id, params (string Field, string Value)[] fields)

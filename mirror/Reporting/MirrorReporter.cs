@@ -107,7 +107,7 @@ public sealed partial class MirrorReporter
             };
             if (_probeKey is not null)
                 state.Add(new(StateFields.ProbeKey, _probeKey.Encoded));
-            if (await ReportAsync(state, bytes - _reportedBytes))
+            if (await ReportAsync([.. state], bytes - _reportedBytes))
                 _reportedBytes = bytes;
             _lastBytes = bytes;
             _lastTimestamp = timestamp;

@@ -71,7 +71,9 @@ internal static class MirrorListApi
     private static string Reason(MirrorVerdict v) => v.Exclusion switch
     {
         Exclusion.Stale => $"stale (serial {v.Mirror.Record.Serial})",
-        Exclusion.Unhealthy when v.Mirror.Record.HealthReason.Length > 0 => $"unhealthy ({v.Mirror.Record.HealthReason})",
+        // The probe's own words (URLs, addresses, errors) are for ops only (admin API, dashboard): the public
+        // list says only that a check failed, so probes cannot be used to look into a network through it.
+        Exclusion.Unhealthy => "unhealthy (failed health check)",
         Exclusion.OutOfScope => $"serves {v.Mirror.Record.Scope.ToString().ToLowerInvariant()} only",
         _ => ExclusionText.Of(v.Exclusion),
     };

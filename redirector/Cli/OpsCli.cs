@@ -53,7 +53,7 @@ public static class OpsCli
         {
             Call(ctx, "list", "Every mirror: status, health, serial, rate, capacity, quota use.", [], _ => ctx.Get("/-/api/mirrors"), PrintMirrors),
             Call(ctx, "show", "One mirror with its last health check.", [id], p => ShowAsync(ctx, p.GetValue(id)!), PrintShow),
-            Call(ctx, "approve", "Approve a pending mirror: creates its Redis user from the password hash it sent (ops path: --redis).", [id],
+            Call(ctx, "approve", "Approve a pending mirror, or the change it requested (its info becomes the approved record): creates its Redis user from the password hash it sent (ops path: --redis).", [id],
                 p => ctx.Post($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}/approve"), PrintMirror,
                 (p, config) => OpsPath.RunAsync(config, m => m.ApproveAsync(p.GetValue(id)!))),
             Post(ctx, "enable", "Enable a mirror.", id),
@@ -183,7 +183,16 @@ public static class OpsCli
     {
         var rows = new List<string[]>();
         foreach (var p in body.GetProperty("mirror").EnumerateObject())
+        {
+            // A pending change, one row per field: what is in use, and what the mirror asks for.
+            if (p.Name == "pendingChange" && p.Value.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var f in p.Value.EnumerateObject())
+                    rows.Add(["pending." + f.Name, $"{Tables.Str(f.Value, "approved")} -> {Tables.Str(f.Value, "requested")} (approve to apply)"]);
+                continue;
+            }
             rows.Add([p.Name, Text(p.Value)]);
+        }
         if (body.GetProperty("health") is { ValueKind: JsonValueKind.Object } health)
         {
             foreach (var p in health.EnumerateObject())

@@ -25,8 +25,20 @@ internal static class Tables
         Num(m, "weight").ToString("0.#", CultureInfo.InvariantCulture),
         (Num(m, "monthBytes") / 1e9).ToString("0.00", CultureInfo.InvariantCulture),
         Num(m, "quotaBytes") > 0 ? (Num(m, "quotaBytes") / 1e9).ToString("0", CultureInfo.InvariantCulture) : "-",
-        Bool(m, "healthy") ? Str(m, "lastError") : Str(m, "healthReason"),
+        Reason(m),
     ];
+
+    /// <summary>A pending change (fields the mirror asks to change; <c>approve</c> applies them) and a problem with the approved record first.</summary>
+    private static string Reason(JsonElement m)
+    {
+        var parts = new List<string>();
+        if (m.TryGetProperty("pendingChange", out var change) && change.ValueKind == JsonValueKind.Object)
+            parts.Add("pending change: " + string.Join(",", change.EnumerateObject().Select(p => p.Name)));
+        if (Str(m, "recordProblem") is { Length: > 0 } problem)
+            parts.Add(problem);
+        parts.Add(Bool(m, "healthy") ? Str(m, "lastError") : Str(m, "healthReason"));
+        return string.Join("; ", parts.Where(p => p.Length > 0));
+    }
 
     /// <summary>Left-aligned columns sized to their widest cell.</summary>
     public static string Render(IReadOnlyList<string> header, IEnumerable<string[]> rows)

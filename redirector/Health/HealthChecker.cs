@@ -39,7 +39,8 @@ public sealed partial class HealthChecker : IDisposable
     public HealthChecker(IConnectionMultiplexer redis, IManifestSource manifests, IOptions<HealthOptions> options,
         IOptions<RedirectorOptions> redirector, TimeProvider time, ILogger<HealthChecker> log, Random? random = null,
         RedirectorInstance? instance = null)
-        : this(redis, manifests, options, redirector, time, log, random, new ProbeConnector(), instance)
+        : this(redis, manifests, options, redirector, time, log, random,
+            new ProbeConnector(policy: new ProbeTargetPolicy(options.Value.AllowedNetworks)), instance)
     {
     }
 

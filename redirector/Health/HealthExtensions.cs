@@ -11,7 +11,9 @@ public static class HealthExtensions
     /// </summary>
     public static IServiceCollection AddMirrorHealthChecks(this IServiceCollection services)
     {
-        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations()
+            .Validate(o => ProbeTargetPolicy.TryParse(o.AllowedNetworks, out _, out _), "Health:AllowedNetworks must be comma-separated addresses or CIDR networks")
+            .ValidateOnStart();
         // The heartbeat panic keeps silent mirrors in the table and counts on these probes to take out
         // the really dead ones: without probes it would route to dead hosts, so it is off.
         services.AddOptions<RedirectorOptions>().PostConfigure<IOptions<HealthOptions>>((redirector, health) =>

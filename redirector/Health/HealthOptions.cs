@@ -29,6 +29,13 @@ public sealed class HealthOptions
     /// </summary>
     public bool RecheckAfterDowntime { get; set; } = true;
 
+    /// <summary>
+    /// Addresses and CIDR networks, comma-separated, that probes may reach although they are not public
+    /// (loopback, private, link-local, …; see ProbeTargetPolicy). Empty by default: a mirror URL that resolves
+    /// to such an address is not fetched. Local networks and tests set e.g. <c>127.0.0.0/8,::1</c>.
+    /// </summary>
+    public string AllowedNetworks { get; set; } = "";
+
     /// <summary>Mirrors probed at the same time by one redirector.</summary>
     [Range(1, 256)]
     public int Parallelism { get; set; } = 16;

@@ -12,15 +12,27 @@ namespace Downloads.Redirector.Health;
 /// lookup here gets a dedicated thread instead (at most <see cref="HealthOptions.Parallelism"/> at once);
 /// the probe waits for it asynchronously and gives up on its own timeout.
 /// </summary>
-internal sealed class ProbeConnector(Func<string, IPAddress[]>? resolve = null)
+/// <remarks>
+/// It is also where <see cref="ProbeTargetPolicy"/> applies: only the resolved addresses the policy allows are
+/// connected to, and a name that resolves to none of them fails the probe without a connection attempt.
+/// </remarks>
+internal sealed class ProbeConnector(Func<string, IPAddress[]>? resolve = null, ProbeTargetPolicy? policy = null)
 {
     private readonly Func<string, IPAddress[]> _resolve = resolve ?? Dns.GetHostAddresses;
+    private readonly ProbeTargetPolicy _policy = policy ?? new ProbeTargetPolicy("");
 
     /// <summary>For <see cref="SocketsHttpHandler.ConnectCallback"/>.</summary>
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         var endpoint = context.DnsEndPoint;
-        var addresses = IPAddress.TryParse(endpoint.Host, out var literal) ? [literal] : await ResolveAsync(endpoint.Host, cancellationToken);
+        var resolved = IPAddress.TryParse(endpoint.Host, out var literal) ? [literal] : await ResolveAsync(endpoint.Host, cancellationToken);
+        var addresses = Array.FindAll(resolved, _policy.Allows);
+        if (addresses.Length == 0)
+        {
+            throw new HttpRequestException(HttpRequestError.ConnectionError,
+                $"refused to probe {endpoint.Host}: it resolves only to private, loopback, link-local or other non-public addresses " +
+                $"({string.Join(", ", resolved.Take(4))}); allow them with Health:AllowedNetworks");
+        }
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

@@ -18,12 +18,6 @@ namespace Downloads.Redirector.Membership;
 public sealed partial class MembershipService(IConnectionMultiplexer redis, IOptions<MembershipOptions> options,
     TimeProvider time, ILogger<MembershipService> log, IGeoLocator? geo = null)
 {
-    private static readonly HashSet<string> KnownInfoFields =
-    [
-        InfoFields.Name, InfoFields.HttpUrl, InfoFields.HttpsUrl, InfoFields.Sets, InfoFields.Latitude, InfoFields.Longitude,
-        InfoFields.Country, InfoFields.Continent, InfoFields.Asn, InfoFields.CapacityMbps, InfoFields.QuotaBytes, InfoFields.Scope,
-    ];
-
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>Issues a one-time enrollment token; only its SHA-256 is stored, with a TTL.</summary>
@@ -46,7 +40,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         if (!MirrorIds.IsValid(request.Id))
             return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidId, $"mirror id '{request.Id}' must be 1-48 lower-case letters, digits or '-'");
         var id = request.Id;
-        if (ValidateInfo(request.Info) is { } bad)
+        if (MirrorInfoValidation.Normalize(request.Info, out var info) is { } bad)
             return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidInfo, bad);
         if (!MirrorIdentity.IsPublicKey(request.PublicKey))
             return MembershipResult.Fail<EnrollResponse>(MembershipError.InvalidInfo, "publicKey must be the base64 of a 32-byte Ed25519 public key; update the mirror");
@@ -71,7 +65,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
 
         try
         {
-            return await CompleteEnrollmentAsync(db, id, request, remote);
+            return await CompleteEnrollmentAsync(db, id, info, request.PublicKey!, request.PasswordSha256!, remote);
         }
         catch
         {
@@ -81,9 +75,9 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         }
     }
 
-    private async Task<MembershipResult<EnrollResponse>> CompleteEnrollmentAsync(IDatabase db, string id, EnrollRequest request, IPAddress? remote)
+    private async Task<MembershipResult<EnrollResponse>> CompleteEnrollmentAsync(IDatabase db, string id, Dictionary<string, string> info,
+        string publicKey, string passwordSha256, IPAddress? remote)
     {
-        var info = request.Info.Where(f => KnownInfoFields.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value.Trim());
         FillLocation(info, remote);
 
         // Garnet (./run.sh's embedded store) refuses key permissions: run.sh turns PerMirrorUsers off there.
@@ -95,7 +89,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         await db.HashSetAsync(MirrorConfig(id),
         [
             new(ConfigFields.Status, "pending"), new(ConfigFields.Enabled, "1"), new(ConfigFields.Draining, "0"),
-            new(ConfigFields.RequestedPublicKey, request.PublicKey), new(ConfigFields.PasswordSha256, request.PasswordSha256),
+            new(ConfigFields.RequestedPublicKey, publicKey), new(ConfigFields.PasswordSha256, passwordSha256),
         ]);
         await MirrorStore.AddAsync(db, id);
         await db.PublishAsync(MirrorsChanged, id);
@@ -107,15 +101,26 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     }
 
     /// <summary>
-    /// Approves a mirror on the ops path: creates its ACL user from the password hash it sent at enrollment
-    /// (exact keys, <see cref="MirrorAcl"/>) on every node, then records the public key it sent as the
-    /// approved one and sets it approved. Needs a Redis user that may manage users (ops' admin user): with a
-    /// redirector's own user it fails with <see cref="MembershipError.NeedsOpsPath"/> and changes nothing.
+    /// Approves a mirror, or the change it requested since, on the ops path: its requested info, validated again,
+    /// becomes the approved record that redirectors route by (refused, with the approved record left as it was,
+    /// when it is invalid); its ACL user is created from the password hash it sent at enrollment (exact keys,
+    /// <see cref="MirrorAcl"/>) on every node; the public key it sent is recorded as the approved one; status
+    /// approved. Needs a Redis user that may manage users (ops' admin user): with a redirector's own user it fails
+    /// with <see cref="MembershipError.NeedsOpsPath"/> and changes nothing.
     /// </summary>
     public async Task<MembershipResult<MirrorRecord>> ApproveAsync(string id)
     {
-        if (await FindAsync(id) is not { } found)
+        if (!MirrorIds.IsValid(id) || !await Db.SetContainsAsync(Keyspace.Mirrors, id))
             return NotFound(id);
+        var requestedInfo = await MirrorStore.ReadFieldsAsync(Db, MirrorInfo(id), MirrorInfoValidation.RequestFields);
+        if (MirrorInfoValidation.Normalize(requestedInfo, out var info) is { } bad)
+            return MembershipResult.Fail<MirrorRecord>(MembershipError.InvalidInfo, $"mirror '{id}' requests invalid info ({bad}); the approved record is unchanged");
+        var approved = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var field in MirrorInfoValidation.ApprovedFields)
+        {
+            if (info.TryGetValue(field, out var value))
+                approved[field] = value;
+        }
         var db = Db;
         var requested = await db.HashGetAsync(MirrorConfig(id), [ConfigFields.RequestedPublicKey, ConfigFields.PasswordSha256, ConfigFields.PublicKey]);
         var publicKey = requested[0].IsNullOrEmpty ? requested[2].ToString() : requested[0].ToString();
@@ -128,9 +133,34 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         {
             return NeedsOpsPath<MirrorRecord>(id, "approve", e.Message);
         }
+        var changed = await PendingChangeAsync(id);
+        await MirrorStore.WriteApprovedAsync(db, id, approved);
         await MirrorStore.SetConfigAsync(db, id, (ConfigFields.Status, "approved"), (ConfigFields.PublicKey, publicKey));
         LogApproved(log, id, hasUser);
-        return MembershipResult.Success<MirrorRecord>(found with { Status = MirrorStatus.Approved, PublicKey = publicKey });
+        if (changed is not null)
+            LogApprovedChange(log, id, string.Join(", ", changed.Keys));
+        return await FindAsync(id) is { } found ? MembershipResult.Success(found) : NotFound(id);
+    }
+
+    /// <summary>
+    /// The fields where what the mirror requests (its info hash, normalized) differs from its approved record, or
+    /// null when they agree. A requested value that fails validation is shown as such; approving it is refused.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, FieldChange>?> PendingChangeAsync(string id)
+    {
+        var requested = await MirrorStore.ReadFieldsAsync(Db, MirrorInfo(id), MirrorInfoValidation.ApprovedFields);
+        var approved = await MirrorStore.ReadFieldsAsync(Db, MirrorApproved(id), MirrorInfoValidation.ApprovedFields);
+        Dictionary<string, FieldChange>? changes = null;
+        foreach (var field in MirrorInfoValidation.ApprovedFields)
+        {
+            var want = requested.TryGetValue(field, out var r) ? r.Trim() : "";
+            if (want.Length > 0)
+                want = MirrorInfoValidation.CheckField(field, want, out var clean) is { } error ? $"(invalid: {error})" : clean;
+            var have = approved.TryGetValue(field, out var a) ? a : "";
+            if (!string.Equals(want, have, StringComparison.Ordinal))
+                (changes ??= new(StringComparer.Ordinal))[field] = new FieldChange(have, want);
+        }
+        return changes;
     }
 
     /// <summary>
@@ -245,7 +275,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         }
         await MirrorAcl.PropagateAsync(redis, id);
         await Db.SetRemoveAsync(Keyspace.Mirrors, id);
-        await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
+        await Db.KeyDeleteAsync([MirrorConfig(id), MirrorInfo(id), MirrorApproved(id), MirrorState(id), MirrorAlive(id), MirrorHealth(id)]);
         await Db.PublishAsync(MirrorsChanged, id);
         LogRemoved(log, id);
         return MembershipResult.Success(id);
@@ -255,15 +285,21 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     public async Task<Dictionary<string, string>> HealthAsync(string id) =>
         MirrorIds.IsValid(id) ? (await Db.HashGetAllAsync(MirrorHealth(id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString()) : [];
 
-    /// <summary>Every mirror, merged.</summary>
-    public Task<IReadOnlyList<MirrorRecord>> ListAsync() => MirrorStore.LoadAllAsync(Db, time.GetUtcNow());
+    /// <summary>Every mirror, merged, with its pending change (ops' view).</summary>
+    public async Task<IReadOnlyList<MirrorRecord>> ListAsync()
+    {
+        var mirrors = await MirrorStore.LoadAllAsync(Db, time.GetUtcNow());
+        var changes = await Task.WhenAll(mirrors.Select(m => PendingChangeAsync(m.Id)));
+        return [.. mirrors.Select((m, i) => m with { PendingChange = changes[i] })];
+    }
 
-    /// <summary>One mirror, or null.</summary>
+    /// <summary>One mirror with its pending change, or null.</summary>
     public async Task<MirrorRecord?> FindAsync(string id)
     {
         if (!MirrorIds.IsValid(id) || !await Db.SetContainsAsync(Keyspace.Mirrors, id))
             return null;
-        return (await ListAsync()).FirstOrDefault(m => m.Id == id);
+        var found = (await MirrorStore.LoadAsync(Db, [id], time.GetUtcNow()))[0];
+        return found with { PendingChange = await PendingChangeAsync(id) };
     }
 
     internal static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token.Trim())));
@@ -290,34 +326,6 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     private static MembershipResult<MirrorRecord> NotFound(string id) =>
         MembershipResult.Fail<MirrorRecord>(MembershipError.NotFound, $"no mirror '{id}'");
 
-    private static string? ValidateInfo(Dictionary<string, string>? info)
-    {
-        if (info is null)
-            return "info is missing";
-        foreach (var (field, value) in info)
-        {
-            if (value is null)
-                return $"info field '{field}' is null";
-        }
-        var urls = 0;
-        foreach (var (field, scheme) in new[] { (InfoFields.HttpUrl, "http"), (InfoFields.HttpsUrl, "https") })
-        {
-            if (!info.TryGetValue(field, out var url) || string.IsNullOrWhiteSpace(url))
-                continue;
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != scheme || !string.IsNullOrEmpty(uri.Query))
-                return $"{field} '{url}' is not an absolute {scheme} URL";
-            urls++;
-        }
-        if (urls == 0)
-            return "a mirror needs an http or https base URL";
-        foreach (var field in new[] { InfoFields.Latitude, InfoFields.Longitude, InfoFields.CapacityMbps, InfoFields.QuotaBytes, InfoFields.Asn })
-        {
-            if (info.TryGetValue(field, out var v) && !double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-                return $"{field} '{v}' is not a number";
-        }
-        return null;
-    }
-
     // A host that states no location is placed where the geo database puts the address it enrolled from.
     private void FillLocation(Dictionary<string, string> info, IPAddress? remote)
     {
@@ -328,8 +336,11 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
             return;
         info[InfoFields.Latitude] = where.Latitude.ToString(CultureInfo.InvariantCulture);
         info[InfoFields.Longitude] = where.Longitude.ToString(CultureInfo.InvariantCulture);
-        info.TryAdd(InfoFields.Country, where.Country);
-        info.TryAdd(InfoFields.Continent, where.Continent);
+        // The geo database's codes pass the same checks as a mirror's own (an empty or odd one is left out).
+        if (MirrorInfoValidation.CheckField(InfoFields.Country, where.Country, out var country) is null)
+            info.TryAdd(InfoFields.Country, country);
+        if (MirrorInfoValidation.CheckField(InfoFields.Continent, where.Continent, out var continent) is null)
+            info.TryAdd(InfoFields.Continent, continent);
         if (where.Asn > 0)
             info.TryAdd(InfoFields.Asn, where.Asn.ToString(CultureInfo.InvariantCulture));
     }
@@ -351,6 +362,8 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
 
     [LoggerMessage(EventId = RedirectorEvents.MirrorUsersSynced, Level = LogLevel.Information, Message = "Mirror users synced: {Granted} granted this month's keys on every node, {Deleted} of removed mirrors deleted")]
     private static partial void LogUsersSynced(ILogger logger, int granted, int deleted);
+    [LoggerMessage(EventId = RedirectorEvents.MirrorChangeApproved, Level = LogLevel.Information, Message = "Mirror {Id}: requested change approved ({Fields})")]
+    private static partial void LogApprovedChange(ILogger logger, string id, string fields);
 
     [LoggerMessage(EventId = RedirectorEvents.MirrorRemoved, Level = LogLevel.Information, Message = "Mirror {Id} removed with its keys and Redis user")]
     private static partial void LogRemoved(ILogger logger, string id);

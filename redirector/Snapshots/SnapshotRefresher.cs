@@ -39,6 +39,8 @@ internal sealed partial class SnapshotRefresher(
     private bool _collectAfterPublish;
     private bool _redisFailing;
     private bool _panic;
+    /// <summary>Mirrors whose approved record was not used whole, with the reason last logged (logged on change only).</summary>
+    private readonly Dictionary<string, string> _recordProblems = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -173,6 +175,7 @@ internal sealed partial class SnapshotRefresher(
                 _mirrors = await MirrorStore.LoadAsync(db, await MirrorStore.LoadIdsAsync(db), now);
                 _setCount = count;
                 _lastReload = now;
+                LogRecordProblems(_mirrors, all: true);
             }
             else
             {
@@ -182,6 +185,7 @@ internal sealed partial class SnapshotRefresher(
                 for (var i = 0; i < ids.Length; i++)
                     mirrors[IndexOf(ids[i])] = reloaded[i];
                 _mirrors = mirrors;
+                LogRecordProblems(reloaded, all: false);
             }
             _mirrorsLoadedAt = time.GetUtcNow();
             if (_redisFailing)
@@ -195,6 +199,36 @@ internal sealed partial class SnapshotRefresher(
             if (!_redisFailing)
                 LogMirrorsFailed(log, _mirrors.Length, ex.Message);
             _redisFailing = true;
+        }
+    }
+
+    /// <summary>
+    /// Logs a mirror whose approved record is missing or has fields that fail validation (those fields are left
+    /// out, the rest is used): once when it appears or changes and once when it is gone, never per request.
+    /// </summary>
+    private void LogRecordProblems(IReadOnlyList<MirrorRecord> loaded, bool all)
+    {
+        foreach (var m in loaded)
+        {
+            var before = _recordProblems.GetValueOrDefault(m.Id, "");
+            if (string.Equals(m.RecordProblem, before, StringComparison.Ordinal))
+                continue;
+            if (m.RecordProblem.Length > 0)
+            {
+                _recordProblems[m.Id] = m.RecordProblem;
+                LogRecordProblem(log, m.Id, m.RecordProblem);
+            }
+            else
+            {
+                _recordProblems.Remove(m.Id);
+                LogRecordFixed(log, m.Id);
+            }
+        }
+        if (all && _recordProblems.Count > 0)
+        {
+            var ids = loaded.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in _recordProblems.Keys.Where(id => !ids.Contains(id)).ToList())
+                _recordProblems.Remove(gone);
         }
     }
 
@@ -215,6 +249,12 @@ internal sealed partial class SnapshotRefresher(
         }
         return -1;
     }
+
+    [LoggerMessage(EventId = RedirectorEvents.MirrorRecordProblem, Level = LogLevel.Warning, Message = "Mirror {Id}: {Problem}")]
+    private static partial void LogRecordProblem(ILogger logger, string id, string problem);
+
+    [LoggerMessage(EventId = RedirectorEvents.MirrorRecordFixed, Level = LogLevel.Information, Message = "Mirror {Id}: its approved record is whole and valid again")]
+    private static partial void LogRecordFixed(ILogger logger, string id);
 
     [LoggerMessage(EventId = RedirectorEvents.SubscribeFailed, Level = LogLevel.Warning, Message = "Pub/sub subscription failed, polling only for now: {Reason}")]
     private static partial void LogSubscribeFailed(ILogger logger, string reason);

@@ -34,6 +34,9 @@ public sealed record RedirectorArgs
     /// <summary>Active health probes; off where the mirrors are names, not servers.</summary>
     public bool HealthChecks { get; init; } = true;
 
+    /// <summary><c>Health:AllowedNetworks</c> when probes are on: loopback, where the tests' mirrors are.</summary>
+    public const string ProbeAllowedNetworks = "127.0.0.0/8,::1";
+
     /// <summary><c>Logging:LogLevel:Default</c>; null keeps the levels the redirector ships with.</summary>
     public string? LogLevel { get; init; } = "Warning";
 
@@ -51,6 +54,8 @@ public sealed record RedirectorArgs
         args.Add(FormattableString.Invariant($"--Redirector:CounterFlushSeconds={CounterFlushSeconds}"));
         if (!HealthChecks)
             args.Add("--Health:Enabled=false");
+        else
+            args.Add($"--Health:AllowedNetworks={ProbeAllowedNetworks}"); // the tests' mirrors listen on loopback
         if (LogLevel is not null)
             args.Add($"--Logging:LogLevel:Default={LogLevel}");
         args.Add($"--Geo:CityDatabase={CityDatabase}");

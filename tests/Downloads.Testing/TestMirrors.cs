@@ -1,4 +1,5 @@
 using System.Globalization;
+using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
 using StackExchange.Redis;
 
@@ -26,8 +27,26 @@ public static class TestMirrors
         await MirrorStore.AddAsync(db, id);
         await MirrorStore.WriteInfoAsync(db, id, info);
         await MirrorStore.SetConfigAsync(db, id, (Keyspace.ConfigFields.Status, "approved"));
+        await ApproveInfoAsync(db, id);
         await ReportAsync(db, id, serial, rateBps);
     }
+
+    /// <summary>
+    /// What ops' approval does to the routing fields (MembershipService.ApproveAsync, without the ACL part): the
+    /// mirror's requested info, validated, becomes its approved record. A test that has a mirror change its info
+    /// calls this after, as ops would approve the change.
+    /// </summary>
+    public static async Task ApproveInfoAsync(IDatabase db, string id)
+    {
+        var requested = await MirrorStore.ReadFieldsAsync(db, Keyspace.MirrorInfo(id), MirrorInfoValidation.RequestFields);
+        if (MirrorInfoValidation.Normalize(requested, out var info) is { } bad)
+            throw new InvalidOperationException($"mirror {id}: {bad}");
+        await MirrorStore.WriteApprovedAsync(db, id, info.Where(f => MirrorInfoValidation.ApprovedFields.Contains(f.Key)).ToDictionary());
+    }
+
+    /// <summary>Writes fields of the approved record directly, unchecked, as a hostile or broken writer could: for tests of the reader.</summary>
+    public static Task WriteApprovedRawAsync(IDatabase db, string id, params (string Field, string Value)[] fields) =>
+        db.HashSetAsync(Keyspace.MirrorApproved(id), fields.Select(f => new HashEntry(f.Field, f.Value)).ToArray());
 
     /// <summary>One mirror report: serial and rate, with a heartbeat that outlives the test.</summary>
     public static Task ReportAsync(IDatabase db, string id, long serial, double rateBps = 0) =>

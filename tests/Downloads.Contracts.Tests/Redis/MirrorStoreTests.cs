@@ -27,6 +27,7 @@ public sealed class MirrorStoreTests(RedisServer redis) : IClassFixture<RedisSer
             [Keyspace.InfoFields.CapacityMbps] = "400",
         });
         await MirrorStore.SetConfigAsync(Db, id, (Keyspace.ConfigFields.Status, "approved"));
+        await TestMirrors.ApproveInfoAsync(Db, id);
         await ReportAsync(id, serial, rateBps, monthBytes);
     }
 
@@ -105,5 +106,97 @@ public sealed class MirrorStoreTests(RedisServer redis) : IClassFixture<RedisSer
 
         Assert.Equal(["de1", "se1"], await MirrorStore.LoadIdsAsync(Db));
         Assert.Equal(3, await MirrorStore.CountAsync(Db));
+    }
+
+    [Fact]
+    public async Task What_a_mirror_writes_into_its_own_info_is_not_used_until_ops_approve_it()
+    {
+        await redis.FlushAsync();
+        await WriteAsync("uk1", serial: 7, rateBps: 0, monthBytes: 0);
+        // The mirror's own user rewrites its info: another host, another country, a big ISP's AS, world scope.
+        await MirrorStore.WriteInfoAsync(Db, "uk1", new Dictionary<string, string>
+        {
+            [Keyspace.InfoFields.HttpUrl] = "http://elsewhere.example",
+            [Keyspace.InfoFields.Country] = "US",
+            [Keyspace.InfoFields.Asn] = "7922",
+            [Keyspace.InfoFields.CapacityMbps] = "200",
+        });
+
+        var m = Assert.Single(await MirrorStore.LoadAllAsync(Db, Now));
+        Assert.Equal(("http://uk1.example.org", "GB", 0L), (m.HttpUrl, m.Country, m.Asn));
+        Assert.Equal("", m.RecordProblem);
+        Assert.Equal(200, m.CapacityMbps); // its declared capacity only limits itself: taken as it is
+
+        await TestMirrors.ApproveInfoAsync(Db, "uk1");
+        m = Assert.Single(await MirrorStore.LoadAllAsync(Db, Now));
+        Assert.Equal(("http://elsewhere.example", "US", 7922L), (m.HttpUrl, m.Country, m.Asn));
+    }
+
+    [Fact]
+    public async Task An_approved_mirror_without_an_approved_record_has_no_url_and_says_why()
+    {
+        await redis.FlushAsync();
+        await MirrorStore.AddAsync(Db, "old1");
+        await MirrorStore.WriteInfoAsync(Db, "old1", [new(Keyspace.InfoFields.HttpUrl, "http://old1.example")]);
+        await MirrorStore.SetConfigAsync(Db, "old1", (Keyspace.ConfigFields.Status, "approved"));
+
+        var m = Assert.Single(await MirrorStore.LoadAllAsync(Db, Now));
+        Assert.Equal(("", ""), (m.HttpUrl, m.HttpsUrl));
+        Assert.Contains("no approved record", m.RecordProblem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_approved_fields_are_left_out_one_by_one_and_named()
+    {
+        await redis.FlushAsync();
+        await WriteAsync("uk1", serial: 7, rateBps: 0, monthBytes: 0);
+        await TestMirrors.WriteApprovedRawAsync(Db, "uk1", (Keyspace.InfoFields.Country, "ÖS"), (Keyspace.InfoFields.HttpsUrl, "javascript:alert(1)"),
+            (Keyspace.InfoFields.Continent, "Europe"), (Keyspace.InfoFields.Latitude, "91"), (Keyspace.InfoFields.Asn, "-5"),
+            (Keyspace.InfoFields.Sets, "noobs,../etc"), (Keyspace.InfoFields.Name, "bell\a"));
+
+        var m = Assert.Single(await MirrorStore.LoadAllAsync(Db, Now));
+        Assert.Equal("http://uk1.example.org", m.HttpUrl); // the valid fields stay in use
+        Assert.Equal(("", "", "", 0L), (m.HttpsUrl, m.Country, m.Continent, m.Asn));
+        Assert.True(double.IsNaN(m.Latitude) && double.IsNaN(m.Longitude), "a lone longitude is no location");
+        Assert.Equal(["noobs"], m.Sets); // the valid set names stay, the bad one goes
+        Assert.Equal("uk1", m.Name);
+        foreach (var field in new[] { "country", "httpsUrl", "continent", "lat", "asn", "sets", "name" })
+            Assert.Contains(field, m.RecordProblem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bloated_info_hash_and_huge_values_change_nothing_the_reader_loads()
+    {
+        // A mirror may write its own info and state hashes: 100,000 extra fields and 1 MB values.
+        using var own = new RedisServer();
+        var db = own.Admin.GetDatabase();
+        await MirrorStore.AddAsync(db, "fat");
+        await MirrorStore.WriteInfoAsync(db, "fat", [new(Keyspace.InfoFields.HttpUrl, "http://fat.example"), new(Keyspace.InfoFields.CapacityMbps, "300")]);
+        await TestMirrors.ApproveInfoAsync(db, "fat");
+        await MirrorStore.SetConfigAsync(db, "fat", (Keyspace.ConfigFields.Status, "approved"));
+        var before = Assert.Single(await MirrorStore.LoadAllAsync(db, Now));
+        for (var start = 0; start < 100_000; start += 10_000)
+            await db.HashSetAsync(Keyspace.MirrorInfo("fat"), [.. Enumerable.Range(start, 10_000).Select(i => new HashEntry($"junk{i}", "x"))]);
+        var megabyte = new string('9', 1 << 20);
+        await db.HashSetAsync(Keyspace.MirrorInfo("fat"), Keyspace.InfoFields.QuotaBytes, megabyte);
+        await db.HashSetAsync(Keyspace.MirrorState("fat"), Keyspace.StateFields.LastError, megabyte);
+        Assert.Equal(100_003, await db.HashLengthAsync(Keyspace.MirrorInfo("fat")));
+        var server = own.Admin.GetServers()[0];
+        await server.ExecuteAsync("CONFIG", "RESETSTAT");
+
+        var after = Assert.Single(await MirrorStore.LoadAllAsync(db, Now));
+
+        // Known fields only (HMGET, never HGETALL), and the 1 MB values are not kept: the record is as before.
+        var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).Select(kv => kv.Key).ToList();
+        Assert.DoesNotContain("cmdstat_hgetall", stats);
+        Assert.Contains("cmdstat_hmget", stats);
+        Assert.Equal((before.Name, before.HttpUrl, before.Status, before.Sets.Count), (after.Name, after.HttpUrl, after.Status, after.Sets.Count));
+        Assert.Equal((300.0, 0L, ""), (after.CapacityMbps, after.QuotaBytes, after.LastError));
+        Assert.All(new[] { after.Name, after.HttpUrl, after.HttpsUrl, after.Country, after.Continent, after.LastError, after.HealthReason, after.RecordProblem },
+            text => Assert.True(text.Length <= MirrorInfoValidation.MaxValueLength, $"{text.Length} characters kept"));
+
+        // The same for one mirror as ops read it, field by field.
+        var fields = await MirrorStore.ReadFieldsAsync(db, Keyspace.MirrorInfo("fat"), MirrorInfoValidation.RequestFields);
+        Assert.Equal([Keyspace.InfoFields.CapacityMbps, Keyspace.InfoFields.HttpUrl], fields.Keys.Order(StringComparer.Ordinal));
     }
 }

@@ -89,7 +89,8 @@ public sealed class QuietNetwork : IAsyncLifetime
     /// <summary><see cref="StartRedirector"/> with <c>JOURNAL_STREAM</c> set (<see cref="ServiceProcess.StartUnder"/>).</summary>
     public ServiceProcess StartRedirectorWith(string? journalStream, string? url, params string[] extra) =>
         ServiceProcess.StartUnder(journalStream, "Downloads.Redirector.dll", WorkingDirectory, [$"--urls={url ?? RedirectorUrl}",
-            $"--Redis:Configuration={RedisConfiguration}", $"--Redirector:Origin={OriginUrl}", $"--Redirector:PublicKey={PublicKey}", .. extra]);
+            $"--Redis:Configuration={RedisConfiguration}", $"--Redirector:Origin={OriginUrl}", $"--Redirector:PublicKey={PublicKey}",
+            $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", .. extra]);
 
     /// <summary>Polls <paramref name="url"/> until it answers <paramref name="expected"/>; fails with the service's output otherwise.</summary>
     public async Task UntilAsync(ServiceProcess service, string url, HttpStatusCode expected)

@@ -36,7 +36,7 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
         await ShippedAcl.CreateAsync(admin, "dl-redirector", "redirector-secret");
         _redirector = RedirectorApp.Build([$"--urls=http://127.0.0.1:{_redirectorPort}",
             $"--Redis:Configuration={_redis.Endpoint},user=dl-redirector,password=redirector-secret", "--Admin:Token=t",
-            $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
+            $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", $"--Redirector:PublicKey={Downloads.Contracts.Manifests.ManifestSigner.GenerateKeyPair().PublicKey}", "--Logging:LogLevel:Default=Warning"]);
         await _redirector.StartAsync();
     }
 
@@ -85,7 +85,8 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
 
             var pending = await LoadAsync();
             Assert.Equal(MirrorStatus.Pending, pending!.Status);
-            Assert.Equal("http://e2e1.example.org", pending.HttpUrl);
+            Assert.Equal("", pending.HttpUrl); // nothing approved yet: its URL is only requested
+            Assert.Equal("http://e2e1.example.org", (await membership.FindAsync("e2e1"))!.PendingChange![Keyspace.InfoFields.HttpUrl].Requested);
 
             // The redirector's own user may not create the mirror's user: its admin API says where to go.
             var refused = await membership.ApproveAsync("e2e1");
@@ -99,6 +100,7 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
                 name => name == Downloads.Redirector.Cli.OpsCli.AdminRedisVariable ? $"{_redis.Endpoint},user=ops,password={OpsPassword}" : null);
             Assert.True(code == 0, error.ToString());
             Assert.Contains(saved.PublicKey!, output.ToString(), StringComparison.Ordinal);
+            Assert.Equal("http://e2e1.example.org", (await LoadAsync())!.HttpUrl);
             await Eventually.TrueAsync(async () => (await LoadAsync())?.Alive == true, TimeSpan.FromSeconds(20), "approved mirror reports");
             Assert.Contains("user=dl-m-e2e1", await ClientListAsync());
             Assert.Equal(saved.PublicKey, (await LoadAsync())!.PublicKey);

@@ -45,7 +45,8 @@ public sealed class WalkingSkeletonTests : IAsyncLifetime
 
         _redirector = Add(new ServiceHost("redirector", FreePort.Next(), RedirectorApp.Build,
             $"--Redis:Configuration={_redis.Configuration}", $"--Redirector:Origin={_origin.BaseUrl}", $"--Redirector:PublicKey={publicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.5", "--Geo:UseSampleDatabases=true", $"--Admin:Token={AdminToken}", quiet));
+            "--Redirector:MirrorRefreshSeconds=0.5", "--Geo:UseSampleDatabases=true", $"--Admin:Token={AdminToken}",
+            $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", quiet));
         await _redirector.StartAsync();
 
         _uk = await StartMirrorAsync("uk-cam", 52.2053, 0.1218, "GB", "EU", publicKey);

@@ -59,7 +59,7 @@ public sealed class DonorInstallTests : IAsyncLifetime
         await _origin.StartAsync();
         _redirector = new ServiceHost("redirector", FreePort.Next(), RedirectorApp.Build,
             $"--Redis:Configuration={services}", $"--Redirector:Origin={_origin.BaseUrl}", $"--Redirector:PublicKey={_publicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.5", "--Health:Interval=00:00:01", "--Geo:UseSampleDatabases=true",
+            "--Redirector:MirrorRefreshSeconds=0.5", "--Health:Interval=00:00:01", $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", "--Geo:UseSampleDatabases=true",
             $"--Admin:Token={AdminToken}", "--Logging:LogLevel:Default=Warning");
         await _redirector.StartAsync();
     }

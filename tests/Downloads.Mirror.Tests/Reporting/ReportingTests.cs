@@ -27,6 +27,10 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
 
         var m = (await LoadAsync("reg1"))!;
         Assert.Equal(MirrorStatus.Pending, m.Status);
+        // What it wrote is a request: nothing routes by it until ops approve it (copied into the approved record).
+        Assert.Equal("", m.HttpUrl);
+        await TestMirrors.ApproveInfoAsync(redis.Admin.GetDatabase(), "reg1");
+        m = (await LoadAsync("reg1"))!;
         Assert.Equal($"http://127.0.0.1:{host.Port}", m.HttpUrl);
         Assert.Equal(["noobs", "os"], m.Sets);
         Assert.Equal(250, m.CapacityMbps);

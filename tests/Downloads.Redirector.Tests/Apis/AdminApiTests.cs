@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Downloads.Contracts.Mirrors;
+using Downloads.Contracts.Redis;
 using Downloads.Redirector.Tests.Membership;
 using Downloads.Testing;
 
@@ -74,7 +75,10 @@ public sealed class AdminApiTests(RedisServer redis) : IClassFixture<RedisServer
         enroll.Headers.Add("X-Forwarded-For", "81.2.69.142");
         (await http.SendAsync(enroll)).EnsureSuccessStatusCode();
 
+        // The place is in its requested info; ops' approval makes it the approved record that routing uses.
         var service = Members.Service(redis);
+        Assert.Equal("GB", (await service.FindAsync("placed1"))!.PendingChange![Keyspace.InfoFields.Country].Requested);
+        Assert.True((await service.ApproveAsync("placed1")).Ok);
         var placed = (await service.FindAsync("placed1"))!;
         Assert.Equal("GB", placed.Country);
         Assert.InRange(placed.Latitude, 50, 53);

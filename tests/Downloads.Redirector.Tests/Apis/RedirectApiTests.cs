@@ -130,6 +130,7 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
         await using var net = await StartAsync(redis);
         // The Tokyo mirror sits in AS20712, the London sample network's AS (per the generated ASN database).
         await MirrorStore.WriteInfoAsync(net.Db, "tyo", [new(Keyspace.InfoFields.Asn, "20712")]);
+        await TestMirrors.ApproveInfoAsync(net.Db, "tyo");
         await net.StartRedirectorAsync();
         var response = await net.GetAsync("/" + Escaped(OsPath), London);
         Assert.StartsWith(net.Tokyo.Url, response.Headers.Location!.OriginalString, StringComparison.Ordinal);
@@ -267,6 +268,7 @@ public class RedirectApiTests(RedisServer redis) : IClassFixture<RedisServer>
     {
         await using var net = await StartAsync(redis);
         await MirrorStore.WriteInfoAsync(net.Db, "tyo", [new(Keyspace.InfoFields.HttpsUrl, "https://tyo.example")]);
+        await TestMirrors.ApproveInfoAsync(net.Db, "tyo");
         await net.StartRedirectorAsync();
         var request = new HttpRequestMessage(HttpMethod.Get, $"{net.Url}/{Escaped(OsPath)}");
         request.Headers.Add("X-Forwarded-For", London);

@@ -46,7 +46,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         Options.Create(new HealthOptions
         {
             Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10), GoodRoundsToReadmit = goodRounds,
-            RecheckAfterDowntime = recheckAfterDowntime,
+            RecheckAfterDowntime = recheckAfterDowntime, AllowedNetworks = RedirectorArgs.ProbeAllowedNetworks,
         }),
         Options.Create(new RedirectorOptions { HeartbeatPanicPercent = panicPercent }), _time, NullLogger<HealthChecker>.Instance, new Random(7));
 
@@ -55,6 +55,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         var db = redis.Admin.GetDatabase();
         await MirrorStore.AddAsync(db, id);
         await MirrorStore.WriteInfoAsync(db, id, [new(Keyspace.InfoFields.HttpUrl, url), new(Keyspace.InfoFields.Sets, "noobs")]);
+        await TestMirrors.ApproveInfoAsync(db, id); // the prober probes approved URLs only
         await db.HashSetAsync(Keyspace.MirrorState(id), Keyspace.StateFields.Serial, serial);
         if (alive)
             await db.StringSetAsync(Keyspace.MirrorAlive(id), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromMinutes(5));
@@ -102,7 +103,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
             return host == "mirror-by-name.test"
                 ? [System.Net.IPAddress.Loopback]
                 : throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound);
-        });
+        }, new ProbeTargetPolicy(RedirectorArgs.ProbeAllowedNetworks));
         using var checker = new HealthChecker(redis.Admin, _manifest,
             Options.Create(new HealthOptions { Interval = TimeSpan.FromSeconds(30), Timeout = TimeSpan.FromSeconds(10) }),
             Options.Create(new RedirectorOptions()), _time, NullLogger<HealthChecker>.Instance, new Random(7), connector);

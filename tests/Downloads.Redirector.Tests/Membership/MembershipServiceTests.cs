@@ -27,7 +27,9 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
         Assert.NotNull(pending);
         Assert.Equal(MirrorStatus.Pending, pending.Status);
         Assert.Equal(5_000_000_000_000, pending.QuotaBytes);
-        Assert.Equal(["noobs"], pending.Sets);
+        // Nothing approved yet: no routing fields; what it asks for is the pending change.
+        Assert.Empty(pending.Sets);
+        Assert.Equal(new FieldChange("", "noobs"), pending.PendingChange![Keyspace.InfoFields.Sets]);
 
         Assert.Equal("", pending.PublicKey);
 
@@ -37,6 +39,8 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
         Assert.Equal(MirrorStatus.Approved, record.Status);
         Assert.True(MirrorIdentity.IsPublicKey(record.PublicKey));
         Assert.False((await redis.Admin.GetDatabase().ExecuteAsync("ACL", "GETUSER", "dl-m-flow1")).IsNull);
+        Assert.Equal(["noobs"], record.Sets);
+        Assert.Null(record.PendingChange);
     }
 
     [Fact]
@@ -55,6 +59,62 @@ public sealed class MembershipServiceTests(RedisServer redis) : IClassFixture<Re
             Assert.Equal(MembershipError.InvalidInfo, (await service.EnrollAsync(bad)).Error);
         }
         Assert.True((await service.EnrollAsync(Members.Request("nokey1", token))).Ok);
+    }
+
+    [Theory]
+    [InlineData("httpUrl", "javascript:alert(1)")]
+    [InlineData("httpUrl", "http://user:secret@mirror.example")]
+    [InlineData("country", "ÖS")]
+    [InlineData("continent", "Mars")]
+    [InlineData("lat", "123")]
+    [InlineData("asn", "99999999999")]
+    [InlineData("sets", "../../etc")]
+    public async Task Enrollment_refuses_bad_info_with_one_line_and_keeps_the_token(string field, string value)
+    {
+        var service = Members.Service(redis);
+        var (token, _) = await service.IssueTokenAsync();
+        var request = Members.Request($"bad-{field.ToLowerInvariant()}-{value.Length}", token);
+        var bad = request with { Info = new(request.Info) { [field] = value } };
+
+        var result = await service.EnrollAsync(bad);
+
+        Assert.Equal(MembershipError.InvalidInfo, result.Error);
+        Assert.Contains(field, result.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', result.Reason);
+        Assert.True((await service.EnrollAsync(request)).Ok, "the token still works");
+    }
+
+    [Fact]
+    public async Task A_change_the_mirror_writes_is_pending_until_ops_approve_it_and_an_invalid_one_cannot_be_approved()
+    {
+        var service = Members.Service(redis);
+        await Members.EnrollAsync(service, "mover1");
+        Assert.True((await service.ApproveAsync("mover1")).Ok);
+        var db = redis.Admin.GetDatabase();
+        var approvedUrl = (await service.FindAsync("mover1"))!.HttpUrl;
+        Assert.NotEqual("", approvedUrl);
+
+        // The mirror's own user rewrites its info: a new URL and a big ISP's AS.
+        await MirrorStore.WriteInfoAsync(db, "mover1", [new(Keyspace.InfoFields.HttpUrl, "http://new.example/"), new(Keyspace.InfoFields.Asn, "7922")]);
+        var pending = (await service.FindAsync("mover1"))!;
+        Assert.Equal(approvedUrl, pending.HttpUrl);
+        Assert.Equal(0, pending.Asn);
+        Assert.Equal(new FieldChange(approvedUrl, "http://new.example"), pending.PendingChange![Keyspace.InfoFields.HttpUrl]);
+        Assert.Equal(new FieldChange("", "7922"), pending.PendingChange[Keyspace.InfoFields.Asn]);
+        Assert.Equal(approvedUrl, (await service.ListAsync()).Single(m => m.Id == "mover1").HttpUrl);
+
+        Assert.True((await service.ApproveAsync("mover1")).Ok);
+        var applied = (await service.FindAsync("mover1"))!;
+        Assert.Equal(("http://new.example", 7922L), (applied.HttpUrl, applied.Asn));
+        Assert.Null(applied.PendingChange);
+
+        // An invalid request is shown as such and approving it is refused; the approved record stays.
+        await MirrorStore.WriteInfoAsync(db, "mover1", [new(Keyspace.InfoFields.Country, "ÖS")]);
+        Assert.StartsWith("(invalid", (await service.FindAsync("mover1"))!.PendingChange![Keyspace.InfoFields.Country].Requested, StringComparison.Ordinal);
+        var refused = await service.ApproveAsync("mover1");
+        Assert.Equal(MembershipError.InvalidInfo, refused.Error);
+        Assert.Contains("country", refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(("http://new.example", ""), ((await service.FindAsync("mover1"))!.HttpUrl, (await service.FindAsync("mover1"))!.Country));
     }
 
     [Fact]

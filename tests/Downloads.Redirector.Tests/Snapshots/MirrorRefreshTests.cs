@@ -47,7 +47,11 @@ public class MirrorRefreshTests(RedisServer redis) : IClassFixture<RedisServer>
         // A failed health verdict written without a pub/sub message.
         await net.Db.HashSetAsync(Keyspace.MirrorHealth("lon"), [new(Keyspace.HealthFields.Ok, "0"), new(Keyspace.HealthFields.Reason, "bad bytes")]);
         await GoesToAsync(net, net.Tokyo.Url, "a health verdict is seen in the next round");
-        Assert.Contains("unhealthy (bad bytes)", await net.Http.GetStringAsync($"{net.Url}{Path}?mirrorlist&fromip={London}"), StringComparison.Ordinal);
+        // The public list says a check failed, never the probe's own words (those are for ops).
+        var list = await net.Http.GetStringAsync($"{net.Url}{Path}?mirrorlist&fromip={London}");
+        Assert.Contains("unhealthy (failed health check)", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("bad bytes", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("bad bytes", await net.Http.GetStringAsync($"{net.Url}{Path}?json&fromip={London}"), StringComparison.Ordinal);
         await net.Db.HashSetAsync(Keyspace.MirrorHealth("lon"), [new(Keyspace.HealthFields.Ok, "1"), new(Keyspace.HealthFields.Reason, "")]);
         await GoesToAsync(net, net.London.Url, "readmission is seen in the next round");
 
@@ -99,11 +103,13 @@ public class MirrorRefreshTests(RedisServer redis) : IClassFixture<RedisServer>
         await net.Db.PublishAsync(Keyspace.MirrorsChanged, "lon");
         await GoesToAsync(net, net.Tokyo.Url, "the config of the mirror named in the message is reloaded");
 
-        // Declared info too (a mirror's restart with a new address is announced by enrollment or seen by the slow reload).
-        await MirrorStore.SetConfigAsync(net.Db, "lon", (Keyspace.ConfigFields.Draining, "0"));
+        // A new address the mirror writes into its own info is only a request: London keeps its approved URL…
         await MirrorStore.WriteInfoAsync(net.Db, "lon", [new(Keyspace.InfoFields.HttpUrl, "http://moved.example/")]);
-        await net.Db.PublishAsync(Keyspace.MirrorsChanged, "lon");
-        await GoesToAsync(net, "http://moved.example/", "declared info is reloaded on the message");
+        await MirrorStore.SetConfigAsync(net.Db, "lon", (Keyspace.ConfigFields.Draining, "0"));
+        await GoesToAsync(net, net.London.Url, "undrained, on its approved URL, not the one it asked for");
+        // …until ops approve it (the approved record is written and announced).
+        await TestMirrors.ApproveInfoAsync(net.Db, "lon");
+        await GoesToAsync(net, "http://moved.example/", "the approved change is reloaded on the message");
     }
 
     [Fact]
@@ -121,8 +127,9 @@ public class MirrorRefreshTests(RedisServer redis) : IClassFixture<RedisServer>
 
         // A third mirror in Paris, written key by key with no message (as an old tool or a script would).
         var db = net.Db;
-        await db.HashSetAsync(Keyspace.MirrorInfo("par"), [new(Keyspace.InfoFields.HttpUrl, "http://par.example"),
-            new(Keyspace.InfoFields.Latitude, "48.86"), new(Keyspace.InfoFields.Longitude, "2.35"), new(Keyspace.InfoFields.CapacityMbps, "1000")]);
+        await db.HashSetAsync(Keyspace.MirrorApproved("par"), [new(Keyspace.InfoFields.HttpUrl, "http://par.example"),
+            new(Keyspace.InfoFields.Latitude, "48.86"), new(Keyspace.InfoFields.Longitude, "2.35")]);
+        await db.HashSetAsync(Keyspace.MirrorInfo("par"), Keyspace.InfoFields.CapacityMbps, "1000");
         await db.HashSetAsync(Keyspace.MirrorConfig("par"), Keyspace.ConfigFields.Status, "approved");
         await net.ReportAsync("par", serial: 7);
         await db.SetAddAsync(Keyspace.Mirrors, "par");
@@ -150,6 +157,7 @@ public class MirrorRefreshTests(RedisServer redis) : IClassFixture<RedisServer>
             var id = $"m{i:00}";
             await MirrorStore.AddAsync(db, id);
             await MirrorStore.WriteInfoAsync(db, id, [new(Keyspace.InfoFields.HttpUrl, $"http://{id}.example")]);
+            await TestMirrors.ApproveInfoAsync(db, id);
             await MirrorStore.ReportAsync(db, id, [new(Keyspace.StateFields.Serial, "7"), new(Keyspace.StateFields.RateBps, "100")], TimeSpan.FromMinutes(5), 10, now);
         }
         var full = await MirrorStore.LoadAsync(db, await MirrorStore.LoadIdsAsync(db), now);
