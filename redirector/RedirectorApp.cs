@@ -24,6 +24,7 @@ public static class RedirectorApp
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configure)
     {
         var builder = ServiceDefaults.CreateBuilder(args);
+        builder.AddAdminListener();
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddServiceDefaults();
@@ -37,6 +38,7 @@ public static class RedirectorApp
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseOverloadProtection();
+        app.UseAdminAuth();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();
         app.MapOps();

@@ -41,4 +41,7 @@ internal static class RedirectorEvents
     public const int GeoLoadFailed = 4302;
     public const int GeoNoDatabases = 4303;
     public const int GeoUsingSamples = 4304;
+
+    public const int AdminListenerSeparate = 4550;
+    public const int AdminRequestRefused = 4551;
 }
