@@ -24,6 +24,7 @@ public static class RedirectorApp
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configure)
     {
         var builder = ServiceDefaults.CreateBuilder(args);
+        builder.AddAdminListener();
         builder.Services.AddDownloadsRedis();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddServiceDefaults();
@@ -39,6 +40,7 @@ public static class RedirectorApp
         // Listens to Kestrel's meter from the start, so a refusal before the first scrape is counted too.
         app.Services.GetRequiredService<KestrelRejections>();
         app.UseOverloadProtection();
+        app.UseAdminAuth();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();
         app.MapOps();

@@ -48,4 +48,6 @@ internal static class RedirectorEvents
     public const int MirrorChangeApproved = 4500;
     public const int MirrorRecordProblem = 4501;
     public const int MirrorRecordFixed = 4502;
+    public const int AdminListenerSeparate = 4550;
+    public const int AdminRequestRefused = 4551;
 }

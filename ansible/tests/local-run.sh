@@ -91,7 +91,7 @@ stop_all
 rm -rf "$DOWNLOADS_PREFIX"
 mkdir -p "$logs"
 busy=()
-for port in 9000 9001 9002 9003 9080 9081 9379 9389 9479 9489; do
+for port in 9000 9001 9002 9003 9080 9081 9180 9181 9379 9389 9479 9489; do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy+=("$port")
 done
 if [ ${#busy[@]} -gt 0 ]; then
@@ -228,6 +228,22 @@ for port in 9000 9080 9001; do
 done
 [ $metrics_ok -eq 3 ] && ok "/-/metrics needs the scrape token (origin, redirector-a, uk-cam: 401 without, metrics with)" \
   || fail "scrape token: $metrics_ok of 3 services refuse /-/metrics without it and serve it with it"
+
+# The admin API and the dashboard listen on each redirector's loopback admin port only (redirector_admin_bind,
+# redirector_port + 100); the public port answers 404 for them, token or not. A state change another origin
+# asks for is refused even there, and the browser login (Basic) never changes state.
+status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+bearer=(-H "Authorization: Bearer $admin_token")
+public_api=$(status_of "${bearer[@]}" http://127.0.0.1:9080/-/api/mirrors)
+public_ops=$(status_of -u "ops:$admin_token" http://127.0.0.1:9081/-/ops)
+admin_api=$(status_of "${bearer[@]}" http://127.0.0.1:9180/-/api/mirrors)
+admin_ops=$(status_of -u "ops:$admin_token" http://127.0.0.1:9181/-/ops)
+cross=$(status_of -X POST "${bearer[@]}" -H 'Origin: http://evil.example' http://127.0.0.1:9180/-/api/mirrors/uk-cam/drain)
+basic=$(status_of -X POST -u "ops:$admin_token" http://127.0.0.1:9180/-/api/mirrors/uk-cam/drain)
+bound=$( (ss -Hltn 'sport = :9180' 2>/dev/null || true) | awk '{print $4}' | paste -sd' ')
+[ "$public_api $public_ops $admin_api $admin_ops $cross $basic" = "404 404 200 200 403 403" ] && [ "${bound:-127.0.0.1:9180}" = 127.0.0.1:9180 ] \
+  && ok "admin API and /-/ops on the loopback admin listener only (public port: 404); cross-origin and Basic state changes refused (403)" \
+  || fail "admin listener: public api/ops $public_api/$public_ops, admin api/ops $admin_api/$admin_ops, cross-origin $cross, Basic $basic, bound ${bound:-?}"
 
 # Tier 2: us-sea syncs from uk-cam; wait until it holds the origin's serial, then verify a download.
 t=$(date +%s)

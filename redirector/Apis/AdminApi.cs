@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Downloads.Redirector.Apis;
 
 /// <summary>
-/// Ops' API under <c>/-/api</c>, authenticated with <c>Authorization: Bearer {Admin:Token}</c>, and the
-/// mirrors' enrollment endpoint, authenticated by its one-time token instead.
+/// Ops' API under <c>/-/api</c>, behind <see cref="AdminAuth"/> (<c>Authorization: Bearer {Admin:Token}</c>, the admin
+/// listener when there is one, no cross-site state changes), and the mirrors' enrollment endpoint, authenticated by its
+/// one-time token instead and served on every listener.
 /// </summary>
 public static class AdminApi
 {
@@ -29,7 +30,7 @@ public static class AdminApi
     {
         app.MapPost("/-/api/enroll", EnrollAsync);
 
-        var admin = app.MapGroup("/-/api").AddEndpointFilter(AdminAuth.RequireAdminAsync);
+        var admin = app.MapGroup("/-/api").RequireAdmin(AdminAccess.Api);
         admin.MapPost("/tokens", IssueTokenAsync);
         admin.MapGet("/mirrors", async (MembershipService m) => TypedResults.Ok(await m.ListAsync()));
         admin.MapGet("/mirrors/{id}", GetAsync);

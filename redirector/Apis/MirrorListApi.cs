@@ -43,6 +43,7 @@ internal static class MirrorListApi
             var parameters = ParameterView.FromDictionary(new Dictionary<string, object?> { [nameof(MirrorListPage.View)] = view });
             return (await renderer.RenderComponentAsync<MirrorListPage>(parameters)).ToHtmlString();
         });
+        PageHeaders.Apply(context.Response, MirrorListStyle.Policy);
         await TypedResults.Content(html, "text/html; charset=utf-8").ExecuteAsync(context);
     }
 

@@ -74,6 +74,8 @@ internal sealed class AdminClient(Uri baseUrl, string token, HttpMessageHandler?
                     return new(ExitCodes.Ok, body, "");
                 var detail = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("detail", out var d) ? d.GetString() : null;
                 detail ??= $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+                if (response.StatusCode == HttpStatusCode.NotFound && detail == Apis.AdminAuth.NotOnThisListener)
+                    detail = $"{_http.BaseAddress} is the redirector's public listener: point --url or ${OpsCli.UrlVariable} at its admin listener (Admin:Urls)";
                 return response.StatusCode switch
                 {
                     HttpStatusCode.Unauthorized => new(ExitCodes.Unauthorized, body, $"{detail} (check --token or DOWNLOADS_ADMIN_TOKEN)"),

@@ -15,7 +15,7 @@ public sealed class BrowserTestGroup
 [Collection(BrowserTestGroup.Name)]
 public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork>
 {
-    private static readonly string[] ChromiumArgs =
+    internal static readonly string[] ChromiumArgs =
         ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
     /// <summary>Where the screenshot goes: the repository's TestResults/ (next to test.sh's .trx files), else the test output folder.</summary>
@@ -28,6 +28,15 @@ public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, name);
     }
+
+    // Runs before any page script, outside the page's CSP (Playwright injects it): records every violation the page reports.
+    private const string RecordCspViolations =
+        "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));";
+
+    /// <summary>What the browser refused under the page's Content-Security-Policy, as the page saw it and as the console said.</summary>
+    private static async Task<string[]> CspViolationsAsync(IPage page, IEnumerable<string> console) =>
+        [.. await page.EvaluateAsync<string[]>("() => window.__csp"),
+            .. console.Where(m => m.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))];
 
     private static Task<double> MaxLiveMbpsAsync(IPage page) => page.EvaluateAsync<double>(
         "() => Math.max(0, ...[...window.ops.live.series.values()].flat().filter(v => v != null))");
@@ -50,11 +59,15 @@ public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork
             HttpCredentials = new() { Username = "ops", Password = OpsNetwork.Token },
             ViewportSize = new() { Width = 1280, Height = 1500 },
         });
+        await context.AddInitScriptAsync(RecordCspViolations);
         var page = await context.NewPageAsync();
         var errors = new List<string>();
+        var console = new List<string>();
         page.PageError += (_, e) => errors.Add(e);
+        page.Console += (_, m) => console.Add(m.Text);
         var answer = await page.GotoAsync(net.Redirector.BaseUrl + "/-/ops");
         Assert.Equal(200, answer!.Status);
+        Assert.Contains("default-src 'none'", answer.Headers["content-security-policy"]);
         await page.WaitForFunctionAsync("() => window.ops && window.ops.polls >= 2 && document.querySelectorAll('#mirrors tbody tr').length === 2",
             null, new() { Timeout = 40_000 });
 
@@ -108,6 +121,42 @@ public sealed class OpsDashboardTests(OpsNetwork net) : IClassFixture<OpsNetwork
             await curl.WaitForExitAsync();
         }
         Assert.Empty(errors);
+        // The page, its charts and its polling ran under its strict policy without one refusal …
+        Assert.Empty(await CspViolationsAsync(page, console));
+        // … and the policy is enforced: markup that slipped in could not run script.
+        await page.EvaluateAsync("() => document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=\"window.pwned = 1\">')");
+        await page.EvaluateAsync("() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 2'; document.body.appendChild(s); }");
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<int>("() => window.__csp.length") >= 2, TimeSpan.FromSeconds(10),
+            "the page reports both refusals");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.pwned === undefined"), "injected script ran under the dashboard's CSP");
+    }
+
+    [Fact]
+    public async Task The_mirror_list_page_keeps_its_own_style_and_nothing_else_under_its_policy()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
+        await using var context = await browser.NewContextAsync(new() { ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = "81.2.69.142" } });
+        await context.AddInitScriptAsync(RecordCspViolations);
+        var page = await context.NewPageAsync();
+        var console = new List<string>();
+        page.Console += (_, m) => console.Add(m.Text);
+        var answer = await page.GotoAsync($"{net.Redirector.BaseUrl}/{OpsNetwork.BigFile}?mirrorlist");
+        Assert.Equal(200, answer!.Status);
+        Assert.Equal("nosniff", answer.Headers["x-content-type-options"]);
+        Assert.Equal("no-referrer", answer.Headers["referrer-policy"]);
+        Assert.Equal(OpsNetwork.BigFile, await page.Locator("h1").InnerTextAsync());
+        // The inline style block applied (allowed by its hash): 2em of margin, collapsed table borders.
+        Assert.Equal("32px", await page.EvaluateAsync<string>("() => getComputedStyle(document.body).marginTop"));
+        Assert.Equal("collapse", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('table')).borderCollapse"));
+        Assert.Empty(await CspViolationsAsync(page, console));
+        // Any other style or script is refused.
+        await page.EvaluateAsync("() => document.head.insertAdjacentHTML('beforeend', '<style>body{margin:7px}</style>')");
+        await page.EvaluateAsync("() => document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=\"window.pwned = 1\">')");
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<int>("() => window.__csp.length") >= 2, TimeSpan.FromSeconds(10),
+            "the page reports both refusals");
+        Assert.Equal("32px", await page.EvaluateAsync<string>("() => getComputedStyle(document.body).marginTop"));
+        Assert.True(await page.EvaluateAsync<bool>("() => window.pwned === undefined"), "injected script ran under the mirror list's CSP");
     }
 
     [Fact]

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
 using Downloads.Contracts.Redis;
 using Downloads.Redirector.Tests.Network;
 using Downloads.Testing;
@@ -27,7 +30,8 @@ public sealed class MirrorListPageTests(RedisServer redis) : IClassFixture<Redis
         // No probes: the hostile URL is a name, not a server, and must stay a candidate.
         await net.StartRedirectorAsync(true, "--Health:Enabled=false");
 
-        var page = await net.Http.GetStringAsync($"{net.Url}/{Escaped(NoobsPath)}?mirrorlist&fromip={London}");
+        using var answer = await net.Http.GetAsync($"{net.Url}/{Escaped(NoobsPath)}?mirrorlist&fromip={London}");
+        var page = await answer.Content.ReadAsStringAsync();
 
         Assert.StartsWith("<!DOCTYPE html>", page, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", page, StringComparison.OrdinalIgnoreCase);
@@ -37,5 +41,16 @@ public sealed class MirrorListPageTests(RedisServer redis) : IClassFixture<Redis
         // The reader keeps URLs only in their normalized ASCII form: the quote and brackets are percent-encoded.
         Assert.Contains("href=\"http://127.0.0.1:9/%22%3E%3Cimg%20src=x%20onerror=alert(2)%3E/noobs/NOOBS%20v4.zip\"", page, StringComparison.Ordinal);
         Assert.Contains("Linköping &amp; Luleå</a> (lon)", page, StringComparison.Ordinal);
+
+        // Should markup ever get through, the page's policy runs no script and applies no style but its own block (by hash).
+        var policy = answer.Headers.GetValues("Content-Security-Policy").Single().Split(';', StringSplitOptions.TrimEntries);
+        var style = Regex.Match(page, "<style>(.*?)</style>", RegexOptions.Singleline).Groups[1].Value;
+        Assert.NotEmpty(style);
+        Assert.Contains($"style-src 'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(style)))}'", policy);
+        foreach (var directive in new[] { "default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'" })
+            Assert.Contains(directive, policy);
+        Assert.DoesNotContain(policy, d => d.StartsWith("script-src", StringComparison.Ordinal) || d.Contains("unsafe", StringComparison.Ordinal));
+        Assert.Equal("nosniff", answer.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("no-referrer", answer.Headers.GetValues("Referrer-Policy").Single());
     }
 }

@@ -38,7 +38,7 @@ public sealed class OpsApiTests : IAsyncLifetime
     [Fact]
     public async Task The_dashboard_is_protected_like_the_admin_API_and_serves_its_page_and_chart_library()
     {
-        foreach (var path in new[] { "/-/ops", "/-/ops/view", "/-/ops/assets/uplot.js", "/-/api/stats" })
+        foreach (var path in new[] { "/-/ops", "/-/ops/view", "/-/ops/assets/uplot.js" })
         {
             using var anonymous = await GetAsync(path, null);
             Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
@@ -46,10 +46,27 @@ public sealed class OpsApiTests : IAsyncLifetime
             using var wrong = await GetAsync(path, Basic("guess"));
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         }
+        // The API behind the dashboard's data takes the bearer token only: no browser login prompt, no Basic.
+        using (var anonymous = await GetAsync("/-/api/stats", null))
+            Assert.Equal("Bearer realm=\"Downloads ops\"", anonymous.Headers.WwwAuthenticate.ToString());
+        using (var basic = await GetAsync("/-/api/stats", Basic(Token)))
+            Assert.Equal(HttpStatusCode.Forbidden, basic.StatusCode);
         using var page = await GetAsync("/-/ops", Basic(Token));
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("Downloads network", await page.Content.ReadAsStringAsync());
-        Assert.Contains("default-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+        // The page's headers (PageHeaders): a strict policy with no inline script or style, nothing framed, no Referer.
+        var policy = page.Headers.GetValues("Content-Security-Policy").Single();
+        foreach (var directive in new[] { "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+                     "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'" })
+            Assert.Contains(directive, policy.Split(';', StringSplitOptions.TrimEntries));
+        Assert.DoesNotContain("unsafe", policy);
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("no-referrer", page.Headers.GetValues("Referrer-Policy").Single());
+        // The page has no inline script or style for the policy to refuse.
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch(@"<script(?![^>]*\bsrc=)", html);
+        Assert.DoesNotContain("<style", html);
+        Assert.DoesNotContain(" style=", html);
         using var chart = await GetAsync("/-/ops/assets/uplot.js", new AuthenticationHeaderValue("Bearer", Token));
         Assert.Equal(HttpStatusCode.OK, chart.StatusCode);
         Assert.Contains("uPlot", await chart.Content.ReadAsStringAsync());
