@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Downloads.Contracts.Hosting;
 using Downloads.Redirector.Membership;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -20,17 +21,25 @@ internal static class OpsPath
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>Environment variable naming the PEM file of the CA that Redis's TLS certificates chain to (docs/ops.md), when Redis speaks TLS.</summary>
+    public const string AdminRedisCaVariable = "DOWNLOADS_ADMIN_REDIS_CA";
+
     /// <summary>Connects with <paramref name="configuration"/> (list every Redis node, so users reach them all) and runs <paramref name="operation"/>.</summary>
     public static async Task<AdminAnswer> RunAsync<T>(string configuration, Func<MembershipService, Task<MembershipResult<T>>> operation)
     {
         ConnectionMultiplexer redis;
         try
         {
-            var options = ConfigurationOptions.Parse(configuration);
+            // Over TLS the admin user trusts only the network's private CA, like every service (RedisTls).
+            var options = RedisTls.Configure(new RedisOptions
+            {
+                Configuration = configuration,
+                CaCertificate = Environment.GetEnvironmentVariable(AdminRedisCaVariable) ?? "",
+            });
             options.AbortOnConnectFail = true;
             redis = await ConnectionMultiplexer.ConnectAsync(options);
         }
-        catch (Exception e) when (e is RedisException or ArgumentException)
+        catch (Exception e) when (e is RedisException or ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
         {
             return new(ExitCodes.Unavailable, default, $"cannot connect to Redis ({e.Message})");
         }
