@@ -46,7 +46,7 @@ public sealed class FullMirrorProbeTests(RedisServer redis) : IClassFixture<Redi
         await using var mirror = MirrorApp.Build([
             $"--urls=http://127.0.0.1:{port}", "--Mirror:Id=full", $"--Mirror:DataDir={dir.Combine("data")}",
             "--Mirror:Upstream=http://127.0.0.1:9", "--Mirror:PublicKey=unused", $"--Mirror:HttpUrl=http://127.0.0.1:{port}",
-            $"--Redis:Configuration={redis.Configuration}", "--Reporting:Interval=00:10:00", "--Logging:LogLevel:Default=Warning",
+            $"--Redis:Configuration={redis.Configuration}", "--Reporting:Interval=00:02:00", "--Logging:LogLevel:Default=Warning",
             "--Serving:MaxConnections=2"]);
         await mirror.StartAsync();
         mirror.Services.GetRequiredService<LiveTree>().Publish(new LiveSnapshot(manifest, [], [],
