@@ -58,7 +58,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         await TestMirrors.ApproveInfoAsync(db, id); // the prober probes approved URLs only
         await db.HashSetAsync(Keyspace.MirrorState(id), Keyspace.StateFields.Serial, serial);
         if (alive)
-            await db.StringSetAsync(Keyspace.MirrorAlive(id), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromMinutes(5));
+            await db.StringSetAsync(Keyspace.MirrorAlive(id), _time.GetUtcNow().ToUnixTimeSeconds(), TimeSpan.FromMinutes(5)); // a heartbeat holds its time
     }
 
     private async Task<MirrorRecord> RecordAsync(string id) =>
@@ -218,7 +218,7 @@ public sealed class HealthCheckerTests(RedisServer redis) : IClassFixture<RedisS
         _time.Advance(TimeSpan.FromSeconds(30));
         Assert.Empty(await checker.RunRoundAsync());
 
-        await redis.Admin.GetDatabase().StringSetAsync(Keyspace.MirrorAlive("napper"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromMinutes(5));
+        await redis.Admin.GetDatabase().StringSetAsync(Keyspace.MirrorAlive("napper"), _time.GetUtcNow().ToUnixTimeSeconds(), TimeSpan.FromMinutes(5));
         _time.Advance(TimeSpan.FromSeconds(30));
         Assert.False(Assert.Single(await checker.RunRoundAsync()).Healthy);
         _time.Advance(TimeSpan.FromSeconds(30));

@@ -77,7 +77,7 @@ public sealed class ProbeTargetTests(RedisServer redis) : IClassFixture<RedisSer
             await MirrorStore.WriteInfoAsync(db, id, [new(Keyspace.InfoFields.HttpUrl, url)]);
             await TestMirrors.ApproveInfoAsync(db, id);
             await db.HashSetAsync(Keyspace.MirrorState(id), Keyspace.StateFields.Serial, 5);
-            await db.StringSetAsync(Keyspace.MirrorAlive(id), "1", TimeSpan.FromMinutes(5));
+            await db.StringSetAsync(Keyspace.MirrorAlive(id), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), TimeSpan.FromMinutes(5)); // a heartbeat holds its time
         }
         // Only 127.0.0.1 is allowlisted (the lab mirror's address); the listener is on 127.0.0.3 (Linux routes 127/8 to loopback).
         var connector = new ProbeConnector(host => host switch
