@@ -75,6 +75,8 @@ command -v ansible-lint >/dev/null || need+=(ansible-lint)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v curl >/dev/null || need+=(curl)
+# The Redis TLS certificates (a private CA) are made with openssl on the control node (roles common/redis).
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
   echo "local-run: installing ${need[*]} (Debian packages)"
