@@ -99,7 +99,8 @@ public sealed class MirrorEnrollmentTests : IAsyncLifetime
             var code = await Downloads.Redirector.Cli.OpsCli.RunAsync(["mirrors", "approve", "e2e1", "--json"], output, error,
                 name => name == Downloads.Redirector.Cli.OpsCli.AdminRedisVariable ? $"{_redis.Endpoint},user=ops,password={OpsPassword}" : null);
             Assert.True(code == 0, error.ToString());
-            Assert.Contains(saved.PublicKey!, output.ToString(), StringComparison.Ordinal);
+            // The JSON escapes "+" in base64, so compare the parsed value, not the text.
+            Assert.Equal(saved.PublicKey, System.Text.Json.JsonDocument.Parse(output.ToString()).RootElement.GetProperty("publicKey").GetString());
             Assert.Equal("http://e2e1.example.org", (await LoadAsync())!.HttpUrl);
             await Eventually.TrueAsync(async () => (await LoadAsync())?.Alive == true, TimeSpan.FromSeconds(20), "approved mirror reports");
             Assert.Contains("user=dl-m-e2e1", await ClientListAsync());

@@ -54,6 +54,7 @@ public sealed class FullMirrorProbeTests(RedisServer redis) : IClassFixture<Redi
         var reporter = mirror.Services.GetRequiredService<MirrorReporter>();
         Assert.True(await reporter.ReportOnceAsync());
         var db = redis.Admin.GetDatabase();
+        await TestMirrors.ApproveInfoAsync(db, "full"); // the prober probes approved URLs only
         var key = mirror.Services.GetRequiredService<ProbeKey>();
         Assert.Equal(key.Encoded, (string?)await db.HashGetAsync(Keyspace.MirrorState("full"), Keyspace.StateFields.ProbeKey));
 
@@ -73,7 +74,10 @@ public sealed class FullMirrorProbeTests(RedisServer redis) : IClassFixture<Redi
             await Eventually.TrueAsync(() => traffic.OpenConnections == 2, TimeSpan.FromSeconds(30), "two slow readers connected");
 
             using var checker = new HealthChecker(redis.Admin, new Holder(manifest),
-                Options.Create(new HealthOptions { Interval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(15) }),
+                Options.Create(new HealthOptions
+                {
+                    Interval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(15), AllowedNetworks = RedirectorArgs.ProbeAllowedNetworks,
+                }),
                 Options.Create(new RedirectorOptions()), TimeProvider.System, NullLogger<HealthChecker>.Instance, new Random(3));
 
             // Another key in Redis (a mirror restarted since, say): the probe is unsigned for this mirror and,
