@@ -1,3 +1,4 @@
+using Downloads.Contracts.Hosting;
 using System.Collections.Concurrent;
 
 namespace Downloads.Mirror.Limits;

@@ -1,3 +1,4 @@
+using Downloads.Contracts.Hosting;
 namespace Downloads.Mirror.Limits;
 
 /// <summary>Connection feature set when a connection opens: how many were open counting it.</summary>

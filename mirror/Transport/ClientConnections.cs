@@ -1,3 +1,4 @@
+using Downloads.Contracts.Hosting;
 using System.IO.Pipelines;
 using Downloads.Mirror.Limits;
 using Downloads.Mirror.Reporting;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -50,9 +51,9 @@ internal sealed partial class OriginAdmission : IDisposable
                 ? RateLimitPartition.GetConcurrencyLimiter(Public, _ => Concurrency(publicMax))
                 : RateLimitPartition.GetNoLimiter(Mirror)));
         var perClient = _options.PerClient;
-        _perClient = PartitionedRateLimiter.Create<Request, ClientPrefix>(r => r.MirrorId is null && perClient > 0
+        _perClient = PartitionedRateLimiter.Create<Request, UInt128>(r => r.MirrorId is null && perClient > 0
             ? RateLimitPartition.GetConcurrencyLimiter(r.Client, _ => Concurrency(perClient))
-            : RateLimitPartition.GetNoLimiter(default(ClientPrefix)));
+            : RateLimitPartition.GetNoLimiter(UInt128.Zero));
         _outcomes = metrics.CreateCounter("downloads_origin_admission_total",
             "File requests by who asked (mirror: a valid mirror signature) and what they got (served, per_client: 429, full: 503).",
             ["client", "outcome"]);
@@ -68,7 +69,8 @@ internal sealed partial class OriginAdmission : IDisposable
     {
         if (_options.MaxRequests <= 0 || context.Request.Path.StartsWithSegments("/-", StringComparison.Ordinal))
             return next(context);
-        var request = new Request(Identify(context.Request), ClientPrefix.Of(context.Connection.RemoteIpAddress));
+        AddressKey.TryGet(context.Connection.RemoteIpAddress, out var client);
+        var request = new Request(Identify(context.Request), client);
         var who = request.MirrorId is null ? Public : Mirror;
 
         var own = _perClient.AttemptAcquire(request);
@@ -144,5 +146,5 @@ internal sealed partial class OriginAdmission : IDisposable
     private static partial void LogShedding(ILogger logger, string outcome, int max, int reserved, int perClient);
 
     /// <summary>What the limiters partition by.</summary>
-    internal readonly record struct Request(string? MirrorId, ClientPrefix Client);
+    internal readonly record struct Request(string? MirrorId, UInt128 Client);
 }

@@ -1,3 +1,4 @@
+using Downloads.Contracts.Hosting;
 using System.Net;
 using System.Net.Sockets;
 using Downloads.Contracts.Mirrors;

@@ -2,15 +2,15 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Downloads.Mirror.Limits;
+namespace Downloads.Contracts.Hosting;
 
 /// <summary>
-/// What the per-address limit counts by: an IPv4 address whole (an IPv4-mapped IPv6 address as the IPv4
+/// What a per-client limit counts by (the mirror's connection limit, the origin's request limit): an IPv4 address whole (an IPv4-mapped IPv6 address as the IPv4
 /// address it is), an IPv6 address by its /64 — one subscriber's usual allocation, so a client cannot dodge
 /// the limit by taking a new address from its own prefix. Both fit one 128-bit value that never collides:
 /// a /64 key has its low 64 bits zero, a mapped IPv4 key has <c>ffff</c> in them.
 /// </summary>
-internal static class AddressKey
+public static class AddressKey
 {
     private const ulong Low64 = ulong.MaxValue;
 
@@ -18,7 +18,14 @@ internal static class AddressKey
     public static bool TryGet(EndPoint? endpoint, out UInt128 key)
     {
         key = default;
-        if (endpoint is not IPEndPoint { Address: var address })
+        return endpoint is IPEndPoint { Address: var address } && TryGet(address, out key);
+    }
+
+    /// <summary>The key of <paramref name="address"/>, or false when there is none.</summary>
+    public static bool TryGet(IPAddress? address, out UInt128 key)
+    {
+        key = default;
+        if (address is null)
             return false;
         Span<byte> bytes = stackalloc byte[16];
         if (address.AddressFamily == AddressFamily.InterNetwork)
