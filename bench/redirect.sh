@@ -7,7 +7,8 @@
 #   uniform  a uniformly random public IPv4 address per request (the worst case for any cache)
 #   mix      3,000 networks of the database, a few busy ones and a long tail, IPv4 and IPv6
 #   close    uniform, and a new TCP connection per request (download tools make one redirect each)
-# Prints requests/s, p99 and the ratios per mix; bytes the redirector wrote per redirect; the CPU of a
+# Prints requests/s, p99 and the ratios per mix, and the bytes the redirector allocated per redirect (its
+# dotnet_gc_heap_total_allocated_bytes_total over the measured run); bytes the redirector wrote per redirect; the CPU of a
 # real origin and mirror (started as run.sh starts them) while the redirector is saturated; then the
 # redirector's RSS (steady, peak, and peak over a geo database reload) and Redis commands per refresh.
 #
@@ -147,15 +148,24 @@ sleep 5 # the real mirror's first sync and report settle
 curl -fsS -o /dev/null -w "sample redirect: %{http_code} %{redirect_url}\n" -H 'X-Forwarded-For: 81.2.69.142' \
   "http://127.0.0.1:$redir_port/noobs/file-000000.img" >&2
 
-run_wrk() { # name url mix → "rps p99ms requests"
+# Bytes the redirector's managed heap has allocated since it started (its own /-/metrics, read off the request path).
+# (the bare Kestrel reference answers the same figure at /-/allocated).
+allocated() { # redirector|bare
+  if [[ $1 == bare ]]; then curl -fsS "http://127.0.0.1:$bare_port/-/allocated"; return; fi
+  curl -fsS "http://127.0.0.1:$redir_port/-/metrics" | awk '$1=="dotnet_gc_heap_total_allocated_bytes_total" {printf "%.0f", $2}'
+}
+run_wrk() { # name url mix [redirector|bare: also bytes allocated] → "rps p99ms requests [bytes allocated per request]"
   wrk -t1 -c"$conns" -d3s -s "$work/geo/$3.lua" "$2" >/dev/null 2>&1 # warm-up (JIT tiers, caches)
+  local a0=; [[ -n "${4:-}" ]] && a0=$(allocated "$4")
   local out; out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$work/geo/$3.lua" "$2")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   local total; total=$(awk '/requests in/ {print $1}' <<<"$out")
   local p99; p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
   local bad; bad=$(awk '/Non-2xx or 3xx/ {print $5}' <<<"$out")
-  printf '  %-26s %9.0f req/s   p99 %7.2f ms%s\n' "$1" "$rps" "$p99" "${bad:+   (non-2xx/3xx: $bad)}" >&2
-  echo "$rps $p99 $total"
+  local per=
+  if [[ -n "$a0" ]]; then local a1; a1=$(allocated "$4"); per=$(awk -v d="$((a1 - a0))" -v n="$total" 'BEGIN {printf "%.0f", d/n}'); fi
+  printf '  %-26s %9.0f req/s   p99 %7.2f ms%s%s\n' "$1" "$rps" "$p99" "${per:+   $per B allocated per request}" "${bad:+   (non-2xx/3xx: $bad)}" >&2
+  echo "$rps $p99 $total $per"
 }
 
 if [[ -n "${PROFILE:-}" ]]; then
@@ -178,14 +188,14 @@ if [[ -z "${RSS_ONLY:-}" && -z "${REDIS_ONLY:-}" ]]; then
   for mix in $mixes; do
     echo "$mix clients, wrk -t1 -c$conns -d$duration:" >&2
     read -r nginx_rps nginx_p99 _ < <(run_wrk "nginx return 302" "http://127.0.0.1:$nginx_port/" "$mix")
-    read -r bare_rps bare_p99 _ < <(run_wrk "bare Kestrel MapGet 302" "http://127.0.0.1:$bare_port/" "$mix")
+    read -r bare_rps bare_p99 _ bare_alloc < <(run_wrk "bare Kestrel MapGet 302" "http://127.0.0.1:$bare_port/" "$mix" bare)
     o0=$(cpu_ticks "$origin_pid"); m0=$(cpu_ticks "$mirror_pid"); t0=$(date +%s%N)
-    read -r redir_rps redir_p99 redir_total < <(run_wrk "redirector" "http://127.0.0.1:$redir_port/" "$mix")
+    read -r redir_rps redir_p99 redir_total redir_alloc < <(run_wrk "redirector" "http://127.0.0.1:$redir_port/" "$mix" redirector)
     o1=$(cpu_ticks "$origin_pid"); m1=$(cpu_ticks "$mirror_pid"); t1=$(date +%s%N)
     redir_requests=$((redir_requests + redir_total))
-    awk -v r="$redir_rps" -v b="$bare_rps" -v n="$nginx_rps" -v p="$redir_p99" -v mix="$mix" \
+    awk -v r="$redir_rps" -v b="$bare_rps" -v n="$nginx_rps" -v p="$redir_p99" -v al="${redir_alloc:-0}" -v bal="${bare_alloc:-0}" -v mix="$mix" \
       -v o="$((o1 - o0))" -v m="$((m1 - m0))" -v ns="$((t1 - t0))" 'BEGIN {
-      printf "%s: redirector/bare Kestrel %.2f (goal >= 0.8), redirector/nginx %.2f (goal >= 0.5), p99 %.2f ms (goal < 5)\n", mix, r/b, r/n, p
+      printf "%s: redirector/bare Kestrel %.2f (goal >= 0.8), redirector/nginx %.2f (goal >= 0.5), p99 %.2f ms (goal < 5); allocated per redirect %d B (bare Kestrel %d B)\n", mix, r/b, r/n, p, al, bal
       printf "%s: while the redirector was saturated: origin %.1f%%, mirror %.1f%% of a core (goal < 2%%)\n", mix, o*1e9/ns, m*1e9/ns }'
   done
   log1=$(file_size "$logs/redirector.log"); olog1=$(file_size "$logs/origin.log"); mlog1=$(file_size "$logs/mirror.log")

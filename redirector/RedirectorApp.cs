@@ -40,6 +40,8 @@ public static class RedirectorApp
         // Listens to Kestrel's meter from the start, so a refusal before the first scrape is counted too.
         app.Services.GetRequiredService<KestrelRejections>();
         app.UseOverloadProtection();
+        app.UseRedirectsBeforeRouting();
+        app.UseRouting();
         app.UseAdminAuth();
         app.MapServiceDefaults(mapHealth: false);
         app.MapAdminApi();

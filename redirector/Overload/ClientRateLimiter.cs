@@ -54,17 +54,9 @@ internal sealed class ClientRateLimiter : PartitionedRateLimiter<HttpContext>
         return path.StartsWithSegments(HealthPath, StringComparison.Ordinal) || path.StartsWithSegments(MetricsPath, StringComparison.Ordinal);
     }
 
-    /// <summary>Slot of an address: IPv4 whole, IPv6 by its /64.</summary>
-    public int SlotOf(IPAddress address)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        if (!address.TryWriteBytes(bytes, out var written))
-            return 0;
-        var key = written == 4
-            ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes)
-            : System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes);
-        return HashCode.Combine(key, written) & _mask;
-    }
+    /// <summary>Slot of an address: its <see cref="AddressKey"/> (IPv4 whole, IPv6 by its /64), as the origin and mirrors count clients.</summary>
+    public int SlotOf(IPAddress address) =>
+        AddressKey.TryGet(address, out var key) ? HashCode.Combine(key) & _mask : 0;
 
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
     {
