@@ -18,6 +18,7 @@ namespace Downloads.Mirror.Staging;
 public sealed partial class StagedCiphertexts(
     DiskStore store,
     UpstreamClient upstream,
+    BandwidthLimiter limiter,
     IOptions<MirrorOptions> mirror,
     IOptions<StagingOptions> options,
     ILogger<StagedCiphertexts> logger) : IDisposable
@@ -191,7 +192,17 @@ public sealed partial class StagedCiphertexts(
             for (var i = 0; i < staged.Chunks.Count; i++)
             {
                 var length = (int)Math.Min(staged.ChunkSize, remaining);
-                var read = await body.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken);
+                // Under the same bandwidth cap as the sync: prefetching a launch must not starve the live tree.
+                var read = 0;
+                while (read < length)
+                {
+                    var slice = Math.Min(length - read, BandwidthLimiter.SliceBytes);
+                    await limiter.AcquireAsync(slice, cancellationToken);
+                    var n = await body.ReadAsync(buffer.AsMemory(read, slice), cancellationToken);
+                    if (n == 0)
+                        break;
+                    read += n;
+                }
                 if (read != length)
                     throw new IOException($"staged {staged.Id} ended after {staged.Size - remaining + read} of {staged.Size} bytes");
                 if (Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length))) != staged.Chunks[i])
