@@ -10,8 +10,11 @@ namespace Downloads.Origin;
 /// <summary>Composes the origin service; tests build it in-process with the same arguments as production.</summary>
 public static class OriginApp
 {
-    /// <summary>Builds the web application from command-line style arguments; tests pass a fake clock.</summary>
-    public static WebApplication Build(string[] args, TimeProvider? time = null)
+    /// <summary>Builds the web application from command-line style arguments.</summary>
+    public static WebApplication Build(string[] args) => Build(args, null);
+
+    /// <summary>Builds the web application with another clock (tests: a fake one drives releases).</summary>
+    public static WebApplication Build(string[] args, TimeProvider? time)
     {
         var builder = ServiceDefaults.CreateBuilder(args);
         builder.Services.AddDownloadsRedis();
