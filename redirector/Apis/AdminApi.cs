@@ -47,7 +47,17 @@ public static class AdminApi
             : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "weight must be between 0 and 1000000")));
         admin.MapGet("/mirrors/{id}/health", async (string id, MembershipService m) => TypedResults.Ok(await m.HealthAsync(id)));
         admin.MapDelete("/mirrors/{id}", RemoveAsync);
+        admin.MapGet("/staging", StagingAsync);
         return app;
+    }
+
+    // Per staged id and region: the share of mirrors and capacity holding it, go/no-go against ?expected=EU:40,NA:20 (Gbit/s).
+    private static async Task<Results<Ok<IReadOnlyList<Staging.StagedCoverage>>, ProblemHttpResult>> StagingAsync(
+        string? expected, StackExchange.Redis.IConnectionMultiplexer redis, TimeProvider time)
+    {
+        if (Staging.StagingCoverage.ParseExpected(expected, out var error) is not { } figures)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad expected surge", detail: error);
+        return TypedResults.Ok(await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(), figures, time.GetUtcNow()));
     }
 
     /// <summary>Adds <see cref="AdminOptions"/>.</summary>

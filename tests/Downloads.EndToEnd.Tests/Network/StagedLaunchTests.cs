@@ -112,6 +112,14 @@ public sealed partial class StagedLaunchTests : IAsyncLifetime
         var seStaged = _se.Services.GetRequiredService<StagedCiphertexts>();
         await Eventually.TrueAsync(() => seStaged.ShortfallBytes > 0, TimeSpan.FromSeconds(60), "Swedish mirror reports its disk shortfall");
 
+        // Ops see the coverage: the UK mirror reports the opaque id in its state; one of two EU mirrors, half the capacity.
+        await Eventually.TrueAsync(async () => (await _redis.Admin.GetDatabase().HashGetAsync(Contracts.Redis.Keyspace.MirrorState("uk-cam"), Contracts.Redis.Keyspace.StateFields.Staged)) == id,
+            TimeSpan.FromSeconds(30), "UK mirror reports the staged id");
+        var coverage = System.Text.Json.JsonDocument.Parse(await AdminAsync(HttpMethod.Get, "/-/api/staging?expected=EU:0.8", null)).RootElement;
+        var eu = coverage.EnumerateArray().Single(f => f.GetProperty("id").GetString() == id).GetProperty("regions").EnumerateArray().Single();
+        Assert.Equal(("EU", 2, 1, 0.5, "go"), (eu.GetProperty("region").GetString(), eu.GetProperty("mirrors").GetInt32(), eu.GetProperty("holding").GetInt32(),
+            eu.GetProperty("capacityShare").GetDouble(), eu.GetProperty("verdict").GetString()));
+
         // Before the time: every public endpoint, listing, error and metric, of every service.
         string[] secrets = [Secret, "zz-secret", sha, SecretSize.ToString(CultureInfo.InvariantCulture)];
         var probes = new List<string>();

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Downloads.Contracts.Redis;
+using Downloads.Redirector.Cli;
+using Downloads.Redirector.Tests.Network;
+using Downloads.Testing;
+
+namespace Downloads.Redirector.Tests.Staging;
+
+/// <summary>Ops' staging coverage over a running redirector: the admin API and the CLI, from what mirrors report in Redis.</summary>
+public sealed class StagingCoverageTests : IAsyncLifetime
+{
+    private const string Token = "cli-token";
+    private const string A = "0123456789abcdef0123456789abcdef";
+    private const string B = "fedcba9876543210fedcba9876543210";
+    private readonly RedisServer _redis = new();
+    private TestNetwork _net = null!;
+
+    public async Task InitializeAsync()
+    {
+        _net = await TestNetwork.StartAsync(_redis);
+        // A second European mirror with a third of London's capacity.
+        await _net.AddMirrorAsync("ams", _net.London.Url, 52.37, 4.9, "NL", "EU");
+        await _net.Db.HashSetAsync(Keyspace.MirrorConfig("ams"), Keyspace.ConfigFields.CapacityMbps, "500");
+        // What each mirror's reporter writes: the ids it holds complete (one with junk a hostile mirror might add).
+        await _net.Db.HashSetAsync(Keyspace.MirrorState("lon"), Keyspace.StateFields.Staged, $"{A},{B}");
+        await _net.Db.HashSetAsync(Keyspace.MirrorState("ams"), Keyspace.StateFields.Staged, $"{A},<script>,../etc");
+        await _net.Db.HashSetAsync(Keyspace.MirrorState("tyo"), Keyspace.StateFields.Staged, "");
+        await _net.StartRedirectorAsync(true, $"--Admin:Token={Token}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _net.DisposeAsync();
+        _redis.Dispose();
+    }
+
+    private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OpsCli.RunAsync([.. args, "--url", _net.Url, "--token", Token], output, error, _ => null);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Coverage_per_region_counts_mirrors_and_capacity_and_gives_a_go_no_go()
+    {
+        var json = await RunAsync("staging", "--expected", "EU:1.2,AS:0.5", "--json");
+        Assert.True(json.Code == 0, json.Err);
+        var files = JsonDocument.Parse(json.Out).RootElement;
+        Assert.Equal([A, B], files.EnumerateArray().Select(f => f.GetProperty("id").GetString()));
+        JsonElement Row(string id, string region) => files.EnumerateArray().Single(f => f.GetProperty("id").GetString() == id)
+            .GetProperty("regions").EnumerateArray().Single(r => r.GetProperty("region").GetString() == region);
+
+        var aEu = Row(A, "EU");
+        Assert.Equal((2, 2), (aEu.GetProperty("mirrors").GetInt32(), aEu.GetProperty("holding").GetInt32()));
+        Assert.Equal(1.5, aEu.GetProperty("holdingGbps").GetDouble(), 6);
+        Assert.Equal("go", aEu.GetProperty("verdict").GetString());
+        var bEu = Row(B, "EU");
+        Assert.Equal(1, bEu.GetProperty("holding").GetInt32());
+        Assert.Equal(1.0 / 1.5, bEu.GetProperty("capacityShare").GetDouble(), 6);
+        Assert.Equal("no-go", bEu.GetProperty("verdict").GetString()); // 1 Gbit/s holds it, 1.2 expected
+        var aAs = Row(A, "AS");
+        Assert.Equal((1, 0), (aAs.GetProperty("mirrors").GetInt32(), aAs.GetProperty("holding").GetInt32()));
+        Assert.Equal("no-go", aAs.GetProperty("verdict").GetString());
+        Assert.DoesNotContain("<script>", json.Out, StringComparison.Ordinal);
+
+        var table = await RunAsync("staging", "--expected", "EU:1.2");
+        Assert.Equal(0, table.Code);
+        Assert.Matches($@"(?m)^{A}\s+EU\s+2/2\s+1\.5\s*/1\.5\s+100\s?%\s+1\.2\s+go$", table.Out);
+        Assert.Matches($@"(?m)^{B}\s+AS\s+0/1\s+.*\s-\s+-$", table.Out);
+
+        var bad = await RunAsync("staging", "--expected", "EU:lots");
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("REGION:GBPS", bad.Err + bad.Out, StringComparison.Ordinal);
+    }
+}
