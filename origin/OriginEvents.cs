@@ -20,4 +20,5 @@ internal static class OriginEvents
     public const int ReleaseCancelled = 1202;
     public const int Released = 1203;
     public const int ReleaseFailed = 1204;
+    public const int NoStagingList = 1205;
 }

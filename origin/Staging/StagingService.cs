@@ -23,7 +23,17 @@ internal sealed partial class StagingService(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         if (staging.Refresh() is null)
-            await new Stager(options.Value, time, loggers.CreateLogger<Stager>()).WriteListAsync(cancellationToken);
+        {
+            try
+            {
+                await new Stager(options.Value, time, loggers.CreateLogger<Stager>()).WriteListAsync(cancellationToken);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // An origin run without its signing key (publishing by CLI only) still serves; the list answers 503.
+                Log.NoList(_logger, ex.Message);
+            }
+        }
         await base.StartAsync(cancellationToken);
     }
 
@@ -60,6 +70,9 @@ internal sealed partial class StagingService(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = OriginEvents.NoStagingList, Level = LogLevel.Warning, Message = "No staging list written: {Reason}; /-/staging.json answers 503 until `origin stage` writes one")]
+        public static partial void NoList(ILogger logger, string reason);
+
         [LoggerMessage(EventId = OriginEvents.ReleaseFailed, Level = LogLevel.Error, Message = "Release pass failed: {Reason}; retrying at the next tick")]
         public static partial void ReleaseFailed(ILogger logger, string reason);
     }
