@@ -70,6 +70,21 @@ public sealed class StagingCoverageTests : IAsyncLifetime
         Assert.Matches($@"(?m)^{A}\s+EU\s+2/2\s+1\.5\s*/1\.5\s+100\s?%\s+1\.2\s+go$", table.Out);
         Assert.Matches($@"(?m)^{B}\s+AS\s+0/1\s+.*\s-\s+-$", table.Out);
 
+        // /-/metrics: per opaque id and region, the shares; nothing else of the release; promtool is content.
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"{_net.Url}/-/metrics");
+        var samples = PrometheusText.Parse(metrics);
+        Assert.Equal(1.0, samples.Single(x => x.Name == "downloads_staged_mirror_share" && x.Label("id") == A && x.Label("region") == "EU").Value);
+        Assert.Equal(1.0 / 1.5, samples.Single(x => x.Name == "downloads_staged_capacity_share" && x.Label("id") == B && x.Label("region") == "EU").Value, 6);
+        Assert.Equal(0.0, samples.Single(x => x.Name == "downloads_staged_mirror_share" && x.Label("id") == A && x.Label("region") == "AS").Value);
+        var (promtoolCode, promtoolOut) = await Promtool.RunAsync(metrics, Path.GetTempPath(), "check", "metrics");
+        Assert.True(promtoolCode == 0, promtoolOut);
+
+        // An id no mirror holds any more (released, or cancelled and purged) leaves /-/metrics.
+        await _net.Db.HashSetAsync(Keyspace.MirrorState("lon"), Keyspace.StateFields.Staged, A);
+        metrics = await http.GetStringAsync($"{_net.Url}/-/metrics");
+        Assert.DoesNotContain(B, metrics, StringComparison.Ordinal);
+
         var bad = await RunAsync("staging", "--expected", "EU:lots");
         Assert.NotEqual(0, bad.Code);
         Assert.Contains("REGION:GBPS", bad.Err + bad.Out, StringComparison.Ordinal);
