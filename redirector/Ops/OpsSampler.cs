@@ -34,6 +34,7 @@ internal sealed partial class OpsSampler(
     private Sample? _sample;
     private (Sample Sample, OpsView View)? _view;
     private Stats _lastStats = Stats.Empty;
+    private IReadOnlyList<Staging.StagedCoverage> _staging = [];
     private long _lastMinute;
     private bool _failing;
 
@@ -81,6 +82,8 @@ internal sealed partial class OpsSampler(
         try
         {
             _lastStats = await ReadStatsAsync(redis.GetDatabase(), now);
+            _staging = await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(),
+                Staging.StagingCoverage.ParseExpected(options.Value.ExpectedSurgeGbps, out _) ?? [], now);
             _failing = false;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -267,6 +270,7 @@ internal sealed partial class OpsSampler(
             Mirrors = mirrors,
             Files = Top(ToDictionary(stats.Files), options.Value.Top),
             Countries = Top(ToDictionary(stats.Countries), options.Value.Top),
+            Staging = _staging,
         };
     }
 

@@ -25,7 +25,7 @@ public sealed class StagingCoverageTests : IAsyncLifetime
         await _net.Db.HashSetAsync(Keyspace.MirrorState("lon"), Keyspace.StateFields.Staged, $"{A},{B}");
         await _net.Db.HashSetAsync(Keyspace.MirrorState("ams"), Keyspace.StateFields.Staged, $"{A},<script>,../etc");
         await _net.Db.HashSetAsync(Keyspace.MirrorState("tyo"), Keyspace.StateFields.Staged, "");
-        await _net.StartRedirectorAsync(true, $"--Admin:Token={Token}");
+        await _net.StartRedirectorAsync(true, $"--Admin:Token={Token}", "--Ops:SampleSeconds=0.2", "--Ops:ExpectedSurgeGbps=EU:1.2");
     }
 
     public async Task DisposeAsync()
@@ -79,6 +79,17 @@ public sealed class StagingCoverageTests : IAsyncLifetime
         Assert.Equal(0.0, samples.Single(x => x.Name == "downloads_staged_mirror_share" && x.Label("id") == A && x.Label("region") == "AS").Value);
         var (promtoolCode, promtoolOut) = await Promtool.RunAsync(metrics, Path.GetTempPath(), "check", "metrics");
         Assert.True(promtoolCode == 0, promtoolOut);
+
+        // The dashboard's view carries the same table, with the configured surge's verdicts.
+        using (var view = new HttpRequestMessage(HttpMethod.Get, $"{_net.Url}/-/ops/view"))
+        {
+            view.Headers.Authorization = new("Bearer", Token);
+            using var answer = await http.SendAsync(view);
+            var staging = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("staging");
+            var verdicts = staging.EnumerateArray().SelectMany(f => f.GetProperty("regions").EnumerateArray()
+                .Where(r => r.GetProperty("region").GetString() == "EU").Select(r => f.GetProperty("id").GetString() + " " + r.GetProperty("verdict").GetString()));
+            Assert.Equal([$"{A} go", $"{B} no-go"], verdicts);
+        }
 
         // An id no mirror holds any more (released, or cancelled and purged) leaves /-/metrics.
         await _net.Db.HashSetAsync(Keyspace.MirrorState("lon"), Keyspace.StateFields.Staged, A);
