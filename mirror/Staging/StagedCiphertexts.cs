@@ -23,6 +23,7 @@ public sealed partial class StagedCiphertexts(
     IOptions<StagingOptions> options,
     ILogger<StagedCiphertexts> logger) : IDisposable
 {
+    private const string ShortPrefix = "not enough disk for staging: ";
     private readonly SemaphoreSlim _listLock = new(1, 1);
     private StagingList _list = new();
 
@@ -118,8 +119,10 @@ public sealed partial class StagedCiphertexts(
             ShortfallBytes = Math.Max(0, need - free);
             if (ShortfallBytes > 0 && missing > 0)
             {
-                Log.Shortfall(logger, list.Staged.Count, need, free, ShortfallBytes);
-                LastError = $"not enough disk for staging: {ShortfallBytes} bytes short";
+                // Once when it starts (the metric follows it live), not at every poll.
+                if (!LastError.StartsWith(ShortPrefix, StringComparison.Ordinal))
+                    Log.Shortfall(logger, list.Staged.Count, need, free, ShortfallBytes);
+                LastError = $"{ShortPrefix}{ShortfallBytes} bytes short";
                 return;
             }
             foreach (var f in list.Staged)
@@ -252,8 +255,11 @@ public sealed partial class StagedCiphertexts(
 
     private StagingList? Fail(string message)
     {
+        // Logged when it changes, not at every poll: an upstream that stages nothing (an older origin, a tier-1
+        // mirror, which does not re-serve the list) would otherwise write a warning a minute.
+        if (message != LastError)
+            Log.Failed(logger, message);
         LastError = message;
-        Log.Failed(logger, message);
         return null;
     }
 
