@@ -40,6 +40,7 @@ public static class MirrorApp
         app.UseConnectionLimit();
         app.Services.UseMirrorMetrics();
         app.MapServiceDefaults();
+        app.MapStaging();
         app.MapServing();
         return app;
     }

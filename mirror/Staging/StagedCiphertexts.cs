@@ -52,6 +52,22 @@ public sealed partial class StagedCiphertexts(
         }
     }
 
+    /// <summary>The last verified list as signed (bytes, signature), re-served to tier-2 mirrors; null before the first.</summary>
+    public (byte[] Bytes, byte[] Signature)? Served { get; private set; }
+
+    /// <summary>The complete ciphertext of a staged id to re-serve, or null (not listed as staged, or not held).</summary>
+    public string? ServablePath(string id)
+    {
+        if (!StagingDefaults.IsValidId(id))
+            return null;
+        foreach (var f in Volatile.Read(ref _list).Staged)
+        {
+            if (f.Id == id)
+                return File.Exists(BinPath(id)) ? BinPath(id) : null;
+        }
+        return null;
+    }
+
     /// <summary>Staged ids in the last verified list.</summary>
     public int Listed => Volatile.Read(ref _list).Staged.Count;
 
@@ -93,6 +109,7 @@ public sealed partial class StagedCiphertexts(
             if (list.Serial < Volatile.Read(ref _list).Serial)
                 return Volatile.Read(ref _list); // an older list (another upstream behind): keep ours
             Volatile.Write(ref _list, list);
+            Served = (bytes, Encoding.ASCII.GetBytes(signature));
             Purge(list);
             return list;
         }

@@ -62,6 +62,27 @@ public class StagedPrefetchTests
     }
 
     [Fact]
+    public async Task A_tier2_mirror_stages_from_its_tier1_mirror()
+    {
+        await using var world = await SyncWorld.StartAsync();
+        var (_, record, _) = await StageAsync(world, 70_001);
+        using var data1 = new TempDirectory("m1");
+        using var data2 = new TempDirectory("m2");
+        string[] fast = ["--Staging:PollInterval=00:00:00.200", "--Staging:MinFreeBytes=0"];
+        var tier1 = await world.StartMirrorAsync("t1", world.OriginUrl, data1.Path, fast);
+        var tier2 = await world.StartMirrorAsync("t2", tier1.Url, data2.Path, fast);
+        var staged2 = tier2.App.Services.GetRequiredService<StagedCiphertexts>();
+        await Eventually.TrueAsync(() => staged2.Held.Contains(record.Id), TimeSpan.FromSeconds(30), $"tier-2 holds the ciphertext ({staged2.LastError})");
+
+        Assert.Equal(await File.ReadAllBytesAsync(new StagingFolder(world.OriginOptions.StateDir).CipherPath(record.Id)),
+            await File.ReadAllBytesAsync(Path.Combine(data2.Path, "staging", record.Id + ".bin")));
+        using var http = new HttpClient();
+        Assert.Equal(await http.GetByteArrayAsync($"{world.OriginUrl}/-/staging.json"), await http.GetByteArrayAsync($"{tier1.Url}/-/staging.json"));
+        using var unknown = await http.GetAsync($"{tier1.Url}/-/staged/{new string('0', 32)}");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
     public async Task Cancelling_a_release_purges_its_ciphertext_from_the_mirror()
     {
         await using var world = await SyncWorld.StartAsync();
