@@ -53,11 +53,11 @@ public static class AdminApi
 
     // Per staged id and region: the share of mirrors and capacity holding it, go/no-go against ?expected=EU:40,NA:20 (Gbit/s).
     private static async Task<Results<Ok<IReadOnlyList<Staging.StagedCoverage>>, ProblemHttpResult>> StagingAsync(
-        string? expected, StackExchange.Redis.IConnectionMultiplexer redis, TimeProvider time)
+        string? expected, StackExchange.Redis.IConnectionMultiplexer redis, Snapshots.SnapshotHolder snapshots)
     {
         if (Staging.StagingCoverage.ParseExpected(expected, out var error) is not { } figures)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad expected surge", detail: error);
-        return TypedResults.Ok(await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(), figures, time.GetUtcNow()));
+        return TypedResults.Ok(await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(), snapshots.Current.Mirrors.Select(m => m.Record), figures));
     }
 
     /// <summary>Adds <see cref="AdminOptions"/>.</summary>

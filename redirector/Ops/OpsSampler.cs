@@ -82,8 +82,8 @@ internal sealed partial class OpsSampler(
         try
         {
             _lastStats = await ReadStatsAsync(redis.GetDatabase(), now);
-            _staging = await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(),
-                Staging.StagingCoverage.ParseExpected(options.Value.ExpectedSurgeGbps, out _) ?? [], now);
+            _staging = await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(), holder.Current.Mirrors.Select(m => m.Record),
+                Staging.StagingCoverage.ParseExpected(options.Value.ExpectedSurgeGbps, out _) ?? []);
             _failing = false;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)

@@ -33,17 +33,27 @@ public sealed record StagedCoverage(string Id, IReadOnlyList<RegionCoverage> Reg
 /// </summary>
 public static class StagingCoverage
 {
-    /// <summary>Reads every mirror and computes the coverage.</summary>
-    public static async Task<IReadOnlyList<StagedCoverage>> ReadAsync(IDatabaseAsync db, IReadOnlyDictionary<string, double> expectedGbps, DateTimeOffset now)
+    /// <summary>
+    /// Reads the <see cref="Keyspace.StateFields.Staged"/> field of each routable mirror of <paramref name="mirrors"/> (the
+    /// redirector's snapshot: no other mirror data is re-read) in one pipelined batch and computes the coverage.
+    /// </summary>
+    public static async Task<IReadOnlyList<StagedCoverage>> ReadAsync(IDatabaseAsync db, IEnumerable<MirrorRecord> mirrors, IReadOnlyDictionary<string, double> expectedGbps)
     {
-        var mirrors = await MirrorStore.LoadAllAsync(db, now);
-        var held = new List<(MirrorRecord Mirror, string Staged)>(mirrors.Count);
+        var routable = new List<MirrorRecord>();
         foreach (var m in mirrors)
         {
-            if (m.Status != MirrorStatus.Approved || !m.Enabled || m.Draining || !m.Alive)
-                continue;
-            var value = await db.HashGetAsync(Keyspace.MirrorState(m.Id), Keyspace.StateFields.Staged);
-            held.Add((m, value.HasValue && value.Length() <= 4096 ? value.ToString() : ""));
+            if (m.Status == MirrorStatus.Approved && m.Enabled && !m.Draining && m.Alive)
+                routable.Add(m);
+        }
+        var reads = new Task<RedisValue>[routable.Count];
+        for (var i = 0; i < routable.Count; i++)
+            reads[i] = db.HashGetAsync(Keyspace.MirrorState(routable[i].Id), Keyspace.StateFields.Staged);
+        await Task.WhenAll(reads);
+        var held = new List<(MirrorRecord Mirror, string Staged)>(routable.Count);
+        for (var i = 0; i < routable.Count; i++)
+        {
+            var value = reads[i].Result;
+            held.Add((routable[i], value.HasValue && value.Length() <= 4096 ? value.ToString() : ""));
         }
         return Compute(held, expectedGbps);
     }

@@ -25,7 +25,8 @@ internal static class StagingMetrics
             try
             {
                 var db = services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-                coverage = await StagingCoverage.ReadAsync(db, new Dictionary<string, double>(), services.GetRequiredService<TimeProvider>().GetUtcNow()).WaitAsync(TimeSpan.FromSeconds(2), ct);
+                var mirrors = services.GetRequiredService<Snapshots.SnapshotHolder>().Current.Mirrors.Select(m => m.Record);
+                coverage = await StagingCoverage.ReadAsync(db, mirrors, new Dictionary<string, double>()).WaitAsync(TimeSpan.FromSeconds(2), ct);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
