@@ -56,6 +56,8 @@ public static class RedirectorApp
         services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RedirectorInstance>();
         services.AddSingleton<SnapshotHolder>();
+        services.AddSingleton<Health.ManifestExpiry>();
+        services.AddSingleton<Health.IDegradationSource>(sp => sp.GetRequiredService<Health.ManifestExpiry>());
         services.AddSingleton<RedirectorMetrics>();
         services.AddSingleton<KestrelRejections>();
         services.AddSingleton<CounterRegistry>();

@@ -31,6 +31,10 @@ internal sealed class RedirectorMetrics
     private readonly Histogram _probeSeconds;
     private readonly Gauge _manifestSerial;
     private readonly Gauge _heartbeatPanic;
+    private readonly Gauge _manifestExpired;
+    private readonly Gauge.Child _manifestKeyCurrent;
+    private readonly Gauge.Child _manifestKeyNext;
+    private readonly TimeProvider _time;
     private readonly Gauge _mirrorUp;
     private readonly Gauge _mirrorHealthy;
     private readonly Gauge _mirrorCandidate;
@@ -48,8 +52,9 @@ internal sealed class RedirectorMetrics
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
 
-    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder)
+    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         for (var i = 0; i < _answered.Length; i++)
             _answered[i] = new Counting.Counter();
         _redirects = factory.CreateCounter("downloads_redirects_total",
@@ -72,6 +77,12 @@ internal sealed class RedirectorMetrics
         _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
             labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
         _manifestSerial = factory.CreateGauge("downloads_manifest_serial", "Serial of the verified manifest the redirector routes with.");
+        _manifestExpired = factory.CreateGauge("downloads_manifest_expired",
+            "1 while the manifest the redirector routes with is past its signed expires time (it keeps routing with it; the origin should have re-signed).");
+        var manifestKey = factory.CreateGauge("downloads_manifest_key",
+            "1 for the pinned key (current or next) that verified the manifest the redirector routes with: during a key rotation, shows when it has moved.", ["key"]);
+        _manifestKeyCurrent = manifestKey.WithLabels("current");
+        _manifestKeyNext = manifestKey.WithLabels("next");
         _heartbeatPanic = factory.CreateGauge("downloads_heartbeat_panic",
             "1 while most serving mirrors are silent at once and a missing heartbeat excludes nobody (Redirector:HeartbeatPanicPercent).");
         _mirrorUp = factory.CreateGauge("downloads_mirror_up", "1 while the mirror's heartbeat is fresh.", ["mirror"]);
@@ -132,6 +143,9 @@ internal sealed class RedirectorMetrics
         Request.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
+        _manifestExpired.Set(snapshot.Index.IsExpired(_time.GetUtcNow()) ? 1 : 0);
+        _manifestKeyCurrent.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Current ? 1 : 0);
+        _manifestKeyNext.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in snapshot.Mirrors)

@@ -33,9 +33,10 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
             if (bytes is null)
                 return new Result(null, failure is null, failure);
             var signature = await GetSignatureAsync(origin, cancellationToken);
-            if (!ManifestSigner.Verify(bytes, signature, options.Value.PublicKey))
-                return new Result(null, false, "manifest signature does not verify against Redirector:PublicKey");
-            var index = ManifestIndex.TryRead(bytes, counters, out var error);
+            var key = options.Value.Keys.Verify(bytes, signature);
+            if (key == PinnedKey.None)
+                return new Result(null, false, "manifest signature verifies against neither Redirector:PublicKey nor Redirector:NextPublicKey");
+            var index = ManifestIndex.TryRead(bytes, counters, out var error)?.VerifiedWith(key);
             if (index is null)
                 return new Result(null, false, error);
             _etag = etag;

@@ -27,6 +27,7 @@ internal sealed partial class SnapshotRefresher(
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(16) { FullMode = BoundedChannelFullMode.DropOldest });
     private ManifestIndex _index = ManifestIndex.Empty;
+    private long _expiredLogged = -1;
     private readonly ConcurrentQueue<string> _dirty = new();
     private MirrorRecord[] _mirrors = [];
     private long _setCount = -1;
@@ -122,6 +123,7 @@ internal sealed partial class SnapshotRefresher(
         if (result.Unchanged)
         {
             _manifestLoadedAt = time.GetUtcNow();
+            NoteExpiry();
             return;
         }
         if (result.Index is not { } index)
@@ -143,6 +145,7 @@ internal sealed partial class SnapshotRefresher(
             LogManifestLoaded(log, _index.Serial, _index.Files.Count);
         }
         _manifestLoadedAt = time.GetUtcNow();
+        NoteExpiry();
     }
 
     /// <summary>A <see cref="Keyspace.MirrorsChanged"/> message: its payload is the mirror id, reloaded in full next round.</summary>
@@ -264,6 +267,19 @@ internal sealed partial class SnapshotRefresher(
 
     [LoggerMessage(EventId = RedirectorEvents.ManifestRejected, Level = LogLevel.Warning, Message = "Manifest serial {Serial} is older than the current {Current}; ignored")]
     private static partial void LogManifestRejected(ILogger logger, long serial, long current);
+
+    /// <summary>Logs once per serial that the routed manifest has expired (kept, flagged by ManifestExpiry and metrics).</summary>
+    private void NoteExpiry()
+    {
+        if (_index.IsExpired(time.GetUtcNow()) && _expiredLogged != _index.Serial)
+        {
+            _expiredLogged = _index.Serial;
+            LogManifestExpired(log, _index.Serial, _index.Expires);
+        }
+    }
+
+    [LoggerMessage(EventId = RedirectorEvents.ManifestExpired, Level = LogLevel.Warning, Message = "Manifest serial {Serial} expired at {Expires:O}; still routing with it (flagged degraded) until the origin publishes a newer one")]
+    private static partial void LogManifestExpired(ILogger logger, long serial, DateTimeOffset expires);
 
     [LoggerMessage(EventId = RedirectorEvents.ManifestLoaded, Level = LogLevel.Information, Message = "Manifest serial {Serial} loaded ({Files} files)")]
     private static partial void LogManifestLoaded(ILogger logger, long serial, int files);
