@@ -13,6 +13,7 @@ internal static class RedirectorEvents
     public const int ManifestRejected = 4004;
     public const int ManifestLoaded = 4005;
     public const int ManifestExpired = 4770;
+    public const int ManifestHeldBack = 4771;
     public const int SubscribeFailed = 4006;
     public const int HeartbeatPanicOn = 4007;
     public const int HeartbeatPanicOff = 4008;

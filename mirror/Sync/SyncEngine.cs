@@ -120,6 +120,14 @@ public sealed partial class SyncEngine(
                 Log.UpstreamBehind(logger, manifest.Serial, floor);
             return true;
         }
+        if (manifest.Serial > current.Serial && manifest.IsExpired(now) && current.Manifest is { } have && !have.IsExpired(now))
+        {
+            // Newer but already expired (an upstream that stopped re-signing, or an old signed copy replayed): the live
+            // one is still within its expiry and stays, the last good one; flagged until a fresh one comes.
+            status.HeldBackExpired = manifest.Serial;
+            return Fail($"manifest serial {manifest.Serial} from {upstream.BaseAddress} expired at {manifest.Expires.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z; keeping serial {current.Serial} until upstream offers a fresh one");
+        }
+        status.HeldBackExpired = 0;
         _verifiedBy = key;
         if (manifest.Serial == current.Serial && _record is not null)
         {

@@ -13,6 +13,7 @@ public sealed class SyncStatus
     private long _targetSerial;
     private long _bytesFetched;
     private long _passes;
+    private long _heldBack;
     private double _lastPassSeconds;
     private double _lastPublishPassSeconds;
 
@@ -51,6 +52,16 @@ public sealed class SyncStatus
 
     /// <summary>Which pinned key verified the live manifest (<see cref="PinnedKey.None"/> before the first).</summary>
     public Downloads.Contracts.Manifests.PinnedKey ManifestKey { get; set; }
+
+    /// <summary>
+    /// The serial of a newer manifest that arrived already expired and was not adopted (the live one had not expired,
+    /// so it stays: the last good one), or 0.
+    /// </summary>
+    public long HeldBackExpired { get => Interlocked.Read(ref _heldBack); set => Interlocked.Exchange(ref _heldBack, value); }
+
+    /// <summary>True while the live manifest has expired at <paramref name="now"/>, or a newer one was held back as expired.</summary>
+    public bool ManifestExpired(LiveSnapshot live, DateTimeOffset now) =>
+        HeldBackExpired != 0 || (live.Manifest is { } m && m.IsExpired(now));
 
     /// <summary>
     /// The one-line error the mirror reports (to Redis, so to <c>mirror status</c> and the ops view): the last sync

@@ -12,8 +12,16 @@ internal sealed class ManifestExpiry(SnapshotHolder holder, TimeProvider time) :
     /// <summary>The reason reported while expired.</summary>
     public const string Reason = "manifest expired";
 
-    /// <summary>True while the routed manifest is loaded and expired.</summary>
-    public bool IsExpired => holder.Current.Index.IsExpired(time.GetUtcNow());
+    private long _heldBack;
+
+    /// <summary>
+    /// The serial of a newer manifest that arrived already expired and was not adopted (the routed one had not expired
+    /// yet, so it stays: the last good one), or 0. Set by the snapshot refresher.
+    /// </summary>
+    public long HeldBack { get => Interlocked.Read(ref _heldBack); set => Interlocked.Exchange(ref _heldBack, value); }
+
+    /// <summary>True while the routed manifest is loaded and expired, or a newer one was held back as expired.</summary>
+    public bool IsExpired => HeldBack != 0 || holder.Current.Index.IsExpired(time.GetUtcNow());
 
     /// <inheritdoc />
     public string? DegradedReason => IsExpired ? Reason : null;

@@ -34,7 +34,7 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _manifestExpired;
     private readonly Gauge.Child _manifestKeyCurrent;
     private readonly Gauge.Child _manifestKeyNext;
-    private readonly TimeProvider _time;
+    private readonly Health.ManifestExpiry _expiry;
     private readonly Gauge _mirrorUp;
     private readonly Gauge _mirrorHealthy;
     private readonly Gauge _mirrorCandidate;
@@ -52,9 +52,9 @@ internal sealed class RedirectorMetrics
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
 
-    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder, TimeProvider? time = null)
+    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder, Health.ManifestExpiry? expiry = null)
     {
-        _time = time ?? TimeProvider.System;
+        _expiry = expiry ?? new Health.ManifestExpiry(holder, TimeProvider.System);
         for (var i = 0; i < _answered.Length; i++)
             _answered[i] = new Counting.Counter();
         _redirects = factory.CreateCounter("downloads_redirects_total",
@@ -143,7 +143,7 @@ internal sealed class RedirectorMetrics
         Request.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
-        _manifestExpired.Set(snapshot.Index.IsExpired(_time.GetUtcNow()) ? 1 : 0);
+        _manifestExpired.Set(_expiry.IsExpired ? 1 : 0);
         _manifestKeyCurrent.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Current ? 1 : 0);
         _manifestKeyNext.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);

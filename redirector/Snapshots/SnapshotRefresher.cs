@@ -20,7 +20,7 @@ namespace Downloads.Redirector.Snapshots;
 /// </summary>
 internal sealed partial class SnapshotRefresher(
     SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, ISnapshotBuilder builder,
-    IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log) : BackgroundService
+    IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log, Health.ManifestExpiry expiry) : BackgroundService
 {
     /// <summary>More ids announced between two rounds than this: reload everything instead of one by one.</summary>
     private const int MaxDirty = 1000;
@@ -138,6 +138,20 @@ internal sealed partial class SnapshotRefresher(
             fetcher.Reset();
             return;
         }
+        var now = time.GetUtcNow();
+        if (index.Serial != _index.Serial && index.IsExpired(now) && _index.IsLoaded && !_index.IsExpired(now))
+        {
+            // Newer but already expired (an origin that stopped re-signing, or an old signed copy replayed): the
+            // routed one is still within its expiry and stays, the last good one. Flagged until a fresh one comes;
+            // fetched in full again each round, so that it is adopted once the routed one expires too.
+            if (expiry.HeldBack != index.Serial)
+                LogManifestHeldBack(log, index.Serial, index.Expires, _index.Serial);
+            expiry.HeldBack = index.Serial;
+            fetcher.Reset();
+            _manifestLoadedAt = now;
+            return;
+        }
+        expiry.HeldBack = 0;
         if (index.Serial != _index.Serial || !_index.IsLoaded)
         {
             _index = index;
@@ -277,6 +291,9 @@ internal sealed partial class SnapshotRefresher(
             LogManifestExpired(log, _index.Serial, _index.Expires);
         }
     }
+
+    [LoggerMessage(EventId = RedirectorEvents.ManifestHeldBack, Level = LogLevel.Warning, Message = "Manifest serial {Serial} arrived already expired (at {Expires:O}); still routing with serial {Current}, flagged degraded")]
+    private static partial void LogManifestHeldBack(ILogger logger, long serial, DateTimeOffset expires, long current);
 
     [LoggerMessage(EventId = RedirectorEvents.ManifestExpired, Level = LogLevel.Warning, Message = "Manifest serial {Serial} expired at {Expires:O}; still routing with it (flagged degraded) until the origin publishes a newer one")]
     private static partial void LogManifestExpired(ILogger logger, long serial, DateTimeOffset expires);
