@@ -71,7 +71,8 @@ internal sealed class TestNetwork : IAsyncDisposable
             var (sha, chunks, length) = await FileHasher.HashAsync(stream, ManifestDefaults.ChunkSize);
             list.Add(new ManifestFile { Path = path, Size = length, Sha256 = sha, Chunks = chunks, ChangedAt = changedAt, Modified = DateTimeOffset.UnixEpoch });
         }
-        return new Manifest { Serial = serial, Published = DateTimeOffset.UtcNow, Files = list };
+        var now = DateTimeOffset.UtcNow;
+        return new Manifest { Serial = serial, Published = now, Expires = now.AddDays(7), Files = list };
     }
 
     public void Publish(Manifest manifest)
