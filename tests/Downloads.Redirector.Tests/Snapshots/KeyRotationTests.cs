@@ -15,6 +15,7 @@ public class KeyRotationTests(RedisServer redis) : IClassFixture<RedisServer>
         var (nextPrivate, nextPublic) = ManifestSigner.GenerateKeyPair();
         await net.StartRedirectorAsync(true, $"--Redirector:NextPublicKey={nextPublic}", "--Redirector:ManifestRefreshSeconds=0.2");
         Assert.Equal(1, await KeyMetricAsync(net, "current"));
+        Assert.Equal(Contracts.Checksums.Minisign.PublicKeyFile(ManifestSigner.PublicKeyOf(net.PrivateKey)), await net.Http.GetStringAsync(net.Url + "/-/minisign.pub"));
         Assert.Equal(0, await KeyMetricAsync(net, "next"));
 
         var now = DateTimeOffset.UtcNow;
@@ -23,6 +24,8 @@ public class KeyRotationTests(RedisServer redis) : IClassFixture<RedisServer>
 
         Assert.Equal(0, await KeyMetricAsync(net, "current"));
         Assert.Equal(1, await KeyMetricAsync(net, "next"));
+        // Checksum signatures now come with the next key: the published minisign key follows.
+        Assert.Equal(Contracts.Checksums.Minisign.PublicKeyFile(nextPublic), await net.Http.GetStringAsync(net.Url + "/-/minisign.pub"));
         using var response = await net.GetAsync("/" + TestNetwork.Escaped(TestNetwork.OsPath), "81.2.69.142");
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
     }
