@@ -58,6 +58,9 @@ public static class RedirectorApp
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<Health.ManifestExpiry>();
         services.AddSingleton<Health.IDegradationSource>(sp => sp.GetRequiredService<Health.ManifestExpiry>());
+        services.AddSingleton<SavedState>();
+        services.AddSingleton<Health.IDegradationSource>(sp => sp.GetRequiredService<SavedState>());
+        services.AddSingleton<Health.IDegradationSource, Health.NoMirror>();
         services.AddSingleton<RedirectorMetrics>();
         services.AddSingleton<KestrelRejections>();
         services.AddSingleton<CounterRegistry>();

@@ -32,6 +32,8 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _manifestSerial;
     private readonly Gauge _heartbeatPanic;
     private readonly Gauge _manifestExpired;
+    private readonly Gauge _degraded;
+    private readonly Health.IDegradationSource[] _degradation;
     private readonly Gauge.Child _manifestKeyCurrent;
     private readonly Gauge.Child _manifestKeyNext;
     private readonly Health.ManifestExpiry _expiry;
@@ -52,8 +54,10 @@ internal sealed class RedirectorMetrics
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
 
-    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder, Health.ManifestExpiry? expiry = null)
+    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder, Health.ManifestExpiry? expiry = null,
+        IEnumerable<Health.IDegradationSource>? degradation = null)
     {
+        _degradation = degradation?.ToArray() ?? [];
         _expiry = expiry ?? new Health.ManifestExpiry(holder, TimeProvider.System);
         for (var i = 0; i < _answered.Length; i++)
             _answered[i] = new Counting.Counter();
@@ -77,6 +81,8 @@ internal sealed class RedirectorMetrics
         _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
             labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
         _manifestSerial = factory.CreateGauge("downloads_manifest_serial", "Serial of the verified manifest the redirector routes with.");
+        _degraded = factory.CreateGauge("downloads_redirector_degraded",
+            "1 while /-/health says degraded: no mirror to send a client to, routing from saved state, or an expired manifest (the reasons are in /-/health).");
         _manifestExpired = factory.CreateGauge("downloads_manifest_expired",
             "1 while the manifest the redirector routes with is past its signed expires time (it keeps routing with it; the origin should have re-signed).");
         var manifestKey = factory.CreateGauge("downloads_manifest_key",
@@ -144,6 +150,7 @@ internal sealed class RedirectorMetrics
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
         _manifestExpired.Set(_expiry.IsExpired ? 1 : 0);
+        _degraded.Set(Health.Degradation.Reasons(_degradation).Length > 0 ? 1 : 0);
         _manifestKeyCurrent.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Current ? 1 : 0);
         _manifestKeyNext.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);
