@@ -49,11 +49,17 @@ internal sealed partial class SnapshotRefresher(
     /// <summary>Mirrors whose approved record was not used whole, with the reason last logged (logged on change only).</summary>
     private readonly Dictionary<string, string> _recordProblems = new(StringComparer.Ordinal);
 
+    /// <summary>Routes from the saved state before the server takes its first request (hosted services start first).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        StartFromSaved();
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
         var wantManifest = true;
-        StartFromSaved();
         while (!stoppingToken.IsCancellationRequested)
         {
             await SubscribeAsync();

@@ -108,6 +108,16 @@ internal sealed class TestNetwork : IAsyncDisposable
                 }, TimeSpan.FromSeconds(15), "redirector loads the manifest and the mirrors");
     }
 
+    /// <summary>Stops and disposes the running redirector (a restart is <see cref="StartRedirectorAsync"/> again).</summary>
+    public async Task StopRedirectorAsync()
+    {
+        if (App is null)
+            return;
+        await App.StopAsync();
+        await App.DisposeAsync();
+        App = null;
+    }
+
     public Task<HttpResponseMessage> GetAsync(string pathAndQuery, string? forwardedFor = null, HttpMethod? method = null)
     {
         var request = new HttpRequestMessage(method ?? HttpMethod.Get, Url + pathAndQuery);
