@@ -75,7 +75,8 @@ public static class ManifestReader
             {
                 error = Claim(ref seen, Fields.Expires, "expires", null)
                     ?? (ReadDate(ref reader, out state.Expires) ? null : Shape(null, "expires", "an ISO 8601 date"));
-                if (error is null && state.Expires.Offset != TimeSpan.Zero)
+                // Exactly UTC as written, not a local time the reader's machine would guess an offset for.
+                if (error is null && (state.Expires.Offset != TimeSpan.Zero || !(reader.ValueSpan.EndsWith("Z"u8) || reader.ValueSpan.EndsWith("+00:00"u8))))
                     error = "manifest 'expires' must be in UTC (offset +00:00)";
             }
             else if (reader.ValueTextEquals("chunkSize"u8))

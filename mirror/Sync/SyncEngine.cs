@@ -113,7 +113,9 @@ public sealed partial class SyncEngine(
         var now = time.GetUtcNow();
         // The floor survives restarts and a lost live record: an older signed manifest (a replay, or an upstream
         // restored from a backup) is never accepted, however validly signed.
-        var floor = Math.Max(current.Serial, _highest.Value);
+        // A live serial from before the floor file existed (an upgraded mirror) becomes the floor.
+        await _highest.RaiseAsync(current.Serial, cancellationToken);
+        var floor = _highest.Value;
         if (manifest.Serial < floor)
         {
             if (Interlocked.Exchange(ref _refusedLogged, manifest.Serial) != manifest.Serial)

@@ -18,6 +18,8 @@ internal sealed partial class PublishingService(
     TimeProvider time,
     ILoggerFactory loggers) : BackgroundService
 {
+    private string? _resignFailure;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         if (store.Refresh() is null)
@@ -60,10 +62,15 @@ internal sealed partial class PublishingService(
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
         {
             // Kept serving: the served serial expires if this goes on, and mirrors and redirectors then flag it.
-            LogResignFailed(logger, ex.Message);
+            // Tried every tick; logged when the reason changes, not every second.
+            if (!string.Equals(_resignFailure, ex.Message, StringComparison.Ordinal))
+                LogResignFailed(logger, ex.Message);
+            _resignFailure = ex.Message;
+            return;
         }
+        _resignFailure = null;
     }
 
-    [LoggerMessage(EventId = OriginEvents.ResignFailed, Level = LogLevel.Error, Message = "Re-signing the manifest before it expires failed: {Reason}; trying again next tick")]
+    [LoggerMessage(EventId = OriginEvents.ResignFailed, Level = LogLevel.Error, Message = "Re-signing the manifest before it expires failed: {Reason}; trying again every tick (logged again when the reason changes)")]
     private static partial void LogResignFailed(ILogger logger, string reason);
 }

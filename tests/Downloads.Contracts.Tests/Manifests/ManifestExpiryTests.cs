@@ -8,6 +8,10 @@ public class ManifestExpiryTests
     private static readonly DateTimeOffset Published = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void Expires_written_with_Z_reads_as_the_same_time() =>
+        Assert.Equal(Published, ManifestCodec.TryParse("""{"expires":"2026-12-01T00:00:00Z"}"""u8, out _)!.Expires);
+
+    [Fact]
     public void Expires_is_signed_in_the_bytes_and_read_back_exactly()
     {
         var manifest = new Manifest { Serial = 3, Published = Published, Expires = Published.AddDays(7) };
@@ -51,6 +55,7 @@ public class ManifestExpiryTests
     [InlineData("""{"expires":7}""", "manifest 'expires' must be an ISO 8601 date")]
     [InlineData("""{"expires":"next week"}""", "manifest 'expires' must be an ISO 8601 date")]
     [InlineData("""{"expires":"2026-12-08T00:00:00+01:00"}""", "manifest 'expires' must be in UTC (offset +00:00)")]
+    [InlineData("""{"expires":"2026-12-08T00:00:00"}""", "manifest 'expires' must be in UTC (offset +00:00)")]
     [InlineData("""{"expires":"2026-12-08T00:00:00Z","expires":"2036-12-08T00:00:00Z"}""", "manifest repeats 'expires'")]
     public void An_expires_not_in_its_exact_form_is_refused(string json, string reason)
     {

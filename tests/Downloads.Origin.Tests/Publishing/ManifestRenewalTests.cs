@@ -76,6 +76,40 @@ public class ManifestRenewalTests
     }
 
     [Fact]
+    public async Task A_manifest_published_before_expires_existed_is_resigned_at_the_first_tick()
+    {
+        using var dir = new TempDirectory("renew");
+        var (options, _) = await SetupAsync(dir, TimeSpan.FromDays(7));
+        var time = new FakeTimeProvider(Start);
+        await new Publisher(options, time, NullLogger.Instance).PublishAsync();
+        // Rewrite serial 1 as an older origin wrote it: no expires field.
+        var path = Path.Combine(options.StateDir, "manifests", "1.json");
+        var old = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path)).Replace($",\"expires\":\"{Start.AddDays(7):yyyy-MM-ddTHH:mm:ss}+00:00\"", "", StringComparison.Ordinal);
+        Assert.DoesNotContain("expires", old, StringComparison.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(old);
+        File.WriteAllBytes(path, bytes);
+        File.WriteAllText(path + ".sig", ManifestSigner.Sign(bytes, options.PrivateKey!));
+        using var redis = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,connectTimeout=200,abortConnect=false");
+        var store = new PublishedStore(Options.Create(options), NullLogger<PublishedStore>.Instance);
+        using var service = new PublishingService(store, Options.Create(options), redis, time, NullLoggerFactory.Instance);
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.True(store.Current!.Manifest.IsExpired(time.GetUtcNow()));
+            await Eventually.TrueAsync(() =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return Task.FromResult(store.Current.Manifest.Serial == 2);
+            }, TimeSpan.FromSeconds(30), "serial 2 re-signed at the first tick");
+            Assert.False(store.Current.Manifest.IsExpired(time.GetUtcNow()));
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task The_running_origin_resigns_on_its_timer_before_the_served_manifest_expires()
     {
         using var dir = new TempDirectory("renew");
