@@ -33,10 +33,8 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _heartbeatPanic;
     private readonly Gauge _manifestExpired;
     private readonly Gauge _degraded;
-    private readonly Health.IDegradationSource[] _degradation;
     private readonly Gauge.Child _manifestKeyCurrent;
     private readonly Gauge.Child _manifestKeyNext;
-    private readonly Health.ManifestExpiry _expiry;
     private readonly Gauge _mirrorUp;
     private readonly Gauge _mirrorHealthy;
     private readonly Gauge _mirrorCandidate;
@@ -54,11 +52,8 @@ internal sealed class RedirectorMetrics
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
 
-    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder, Health.ManifestExpiry? expiry = null,
-        IEnumerable<Health.IDegradationSource>? degradation = null)
+    public RedirectorMetrics(IMetricFactory factory, CollectorRegistry registry, SnapshotHolder holder)
     {
-        _degradation = degradation?.ToArray() ?? [];
-        _expiry = expiry ?? new Health.ManifestExpiry(holder, TimeProvider.System);
         for (var i = 0; i < _answered.Length; i++)
             _answered[i] = new Counting.Counter();
         _redirects = factory.CreateCounter("downloads_redirects_total",
@@ -129,6 +124,16 @@ internal sealed class RedirectorMetrics
 
     public void SetPending(long redirects) => _pending.Set(redirects);
 
+    /// <summary>
+    /// Whether the redirector is degraded, and whether for an expired manifest, as Health/ sees it at each scrape
+    /// (<c>Health/DegradationMetrics</c>; Metrics/ knows nothing of Health/).
+    /// </summary>
+    public void SetDegradation(bool degraded, bool manifestExpired)
+    {
+        _degraded.Set(degraded ? 1 : 0);
+        _manifestExpired.Set(manifestExpired ? 1 : 0);
+    }
+
     /// <summary>One active health probe of mirror <paramref name="id"/> (Health/ calls this; Metrics/ knows nothing of Health/).</summary>
     public void RecordProbe(string id, bool ok, double latencyMs)
     {
@@ -149,8 +154,6 @@ internal sealed class RedirectorMetrics
         Request.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
-        _manifestExpired.Set(_expiry.IsExpired ? 1 : 0);
-        _degraded.Set(Health.Degradation.Reasons(_degradation).Length > 0 ? 1 : 0);
         _manifestKeyCurrent.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Current ? 1 : 0);
         _manifestKeyNext.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);

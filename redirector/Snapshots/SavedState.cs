@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Mirrors;
-using Downloads.Redirector.Health;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Snapshots;
@@ -19,13 +18,10 @@ namespace Downloads.Redirector.Snapshots;
 /// until Redis and the origin answer: a restart while either is down still sends clients to mirrors, and no older
 /// signed manifest is accepted after a restart. What is read back is checked as if it came from outside: the manifest
 /// against the pinned keys, every record with the rules of <see cref="MirrorInfoValidation"/>; a file that fails is
-/// not used (one log line naming it). Also the source of the "running from saved state" degradation.
+/// not used (one log line naming it). <see cref="RoutingFromSaved"/> is what <c>Health/SavedStateDegradation</c> reports.
 /// </summary>
-internal sealed partial class SavedState : IDegradationSource
+internal sealed partial class SavedState
 {
-    /// <summary>The degradation reason while the mirror table comes from the file.</summary>
-    public const string SavedReason = "running from saved state: Redis has not answered since start";
-
     private const string StateFile = "state.json";
     private const string ManifestFile = "manifest.signed";
     private const long MaxStateBytes = 256L << 20;
@@ -52,9 +48,6 @@ internal sealed partial class SavedState : IDegradationSource
 
     /// <summary>True while the mirror table routed by was read from the file (set by the refresher).</summary>
     public bool RoutingFromSaved { get => _routingFromSaved; set => _routingFromSaved = value; }
-
-    /// <inheritdoc />
-    public string? DegradedReason => _routingFromSaved ? SavedReason : null;
 
     /// <summary>What the files held: the highest serial, the mirror table (null when absent or refused), the signed manifest (null likewise).</summary>
     public readonly record struct Loaded(long HighestSerial, MirrorRecord[]? Mirrors, byte[]? Manifest, string? Signature);

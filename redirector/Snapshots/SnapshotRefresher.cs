@@ -21,7 +21,7 @@ namespace Downloads.Redirector.Snapshots;
 /// </summary>
 internal sealed partial class SnapshotRefresher(
     SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, ISnapshotBuilder builder,
-    IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log, Health.ManifestExpiry expiry,
+    IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log, HeldBackManifest heldBack,
     SavedState saved) : BackgroundService
 {
     /// <summary>More ids announced between two rounds than this: reload everything instead of one by one.</summary>
@@ -162,14 +162,14 @@ internal sealed partial class SnapshotRefresher(
             // Newer but already expired (an origin that stopped re-signing, or an old signed copy replayed): the
             // routed one is still within its expiry and stays, the last good one. Flagged until a fresh one comes;
             // fetched in full again each round, so that it is adopted once the routed one expires too.
-            if (expiry.HeldBack != index.Serial)
+            if (heldBack.Serial != index.Serial)
                 LogManifestHeldBack(log, index.Serial, index.Expires, _index.Serial);
-            expiry.HeldBack = index.Serial;
+            heldBack.Serial = index.Serial;
             fetcher.Reset();
             _manifestLoadedAt = now;
             return;
         }
-        expiry.HeldBack = 0;
+        heldBack.Serial = 0;
         if (index.Serial != _index.Serial || !_index.IsLoaded)
         {
             _index = index;

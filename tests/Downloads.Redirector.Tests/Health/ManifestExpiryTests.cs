@@ -32,7 +32,8 @@ public class ManifestExpiryTests(RedisServer redis) : IClassFixture<RedisServer>
         var holder = new SnapshotHolder();
         var expiry = new ManifestExpiry(holder, time);
         var registry = Prometheus.Metrics.NewCustomRegistry();
-        _ = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder, expiry);
+        var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder);
+        _ = new DegradationMetrics(registry, metrics, expiry, [expiry]);
         Assert.Null(expiry.DegradedReason);
 
         holder.Publish(SnapshotOf(new Manifest { Serial = 3, Published = Start, Expires = Start.AddDays(7) }));

@@ -41,7 +41,7 @@ public class SavedStateTests
         Assert.StartsWith(net.London.Url, response.Headers.Location!.OriginalString, StringComparison.Ordinal);
         var health = await HealthAsync(net);
         Assert.Equal((200, "degraded", 7L), (health.Code, health.Status, health.Serial));
-        Assert.Contains(SavedState.SavedReason, health.Reasons);
+        Assert.Contains(SavedStateDegradation.Reason, health.Reasons);
         Assert.Equal(1, await net.MetricAsync("downloads_redirector_degraded"));
 
         // Redis and the origin come back (Redis empty: the mirrors register again): routed by Redis, healthy.
@@ -93,7 +93,7 @@ public class SavedStateTests
         Assert.StartsWith(net.Origin.Url, response.Headers.Location!.OriginalString, StringComparison.Ordinal);
         var health = await HealthAsync(net);
         Assert.Contains(NoMirror.Reason, health.Reasons);
-        Assert.DoesNotContain(SavedState.SavedReason, health.Reasons);
+        Assert.DoesNotContain(SavedStateDegradation.Reason, health.Reasons);
     }
 
     [Fact]
