@@ -228,6 +228,6 @@ public static class Program
                 Chunks = chunks, ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch,
             });
         }
-        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files };
+        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Expires = DateTimeOffset.UtcNow.AddDays(7), Files = files };
     }
 }
