@@ -45,11 +45,11 @@ internal static class ModelReport
         plot.Axes.Right.Label.Text = "Gbit/s";
         plot.Add.VerticalLine(setup.PublishAt).LinePattern = LinePattern.Dotted;
         plot.Add.VerticalLine(setup.SurgeAt).LinePattern = LinePattern.Dotted;
-        plot.Title("Surge while syncing: the release reaches the mirrors (published at 55 s, surge from 60 s)");
+        plot.Title("Surge while syncing: mirror capacity holding the release, origin traffic");
         plot.XLabel("seconds");
         plot.YLabel("% of mirror capacity");
         plot.ShowLegend(Edge.Right);
-        plot.SavePng(Path.Combine(folder, "launchday-sync.png"), 1000, 430);
+        plot.SavePng(Path.Combine(folder, "launchday-sync.png"), 1100, 430);
 
         var clients = new Plot();
         Line(clients, xs, r.ToMirrors.Select(v => (double)v).ToArray(), "to a mirror /s");
@@ -59,11 +59,11 @@ internal static class ModelReport
         Right(clients, Line(clients, xs, r.OriginOpenPublic.Select(v => (double)v).ToArray(), "origin permits: public (right)"));
         Right(clients, Line(clients, xs, r.OriginOpenMirror.Select(v => (double)v).ToArray(), "origin permits: mirrors (right)"));
         clients.Axes.Right.Label.Text = "open requests";
-        clients.Title("Surge while syncing: where clients went, and the origin's permits");
+        clients.Title("Surge while syncing: where clients went, origin permits");
         clients.XLabel("seconds");
         clients.YLabel("requests/s");
         clients.ShowLegend(Edge.Right);
-        clients.SavePng(Path.Combine(folder, "launchday-sync-clients.png"), 1000, 430);
+        clients.SavePng(Path.Combine(folder, "launchday-sync-clients.png"), 1100, 430);
 
         var toOrigin = r.ToOrigin.Sum();
         sb.AppendLine("## Surge while syncing").AppendLine();
@@ -102,24 +102,26 @@ internal static class ModelReport
         for (var m = 0; m < r.MirrorIds.Length; m++)
             Line(plot, days, r.UsedByHour.Select(u => 100.0 * u[m] / r.Quota[m]).ToArray(), $"{r.MirrorIds[m]} ({r.Quota[m] / 1e12:0} TB)");
         var budget = new QuotaBudget(1, QuotaBudget.DefaultBurstShare, QuotaBudget.DefaultCeilingShare);
-        var allowance = Line(plot, days, days.Select(d => 100 * budget.Allowance(CompressedMonth.March.AddDays(d))).ToArray(), "allowance (QuotaBudget)");
+        var allowance = Line(plot, days, days.Select(d => 100 * budget.Allowance(CompressedMonth.March.AddHours(d * 24).AddSeconds(-1))).ToArray(), "allowance (QuotaBudget)");
         allowance.LineWidth = 3;
         allowance.LinePattern = LinePattern.Dashed;
         plot.Add.HorizontalLine(100).LinePattern = LinePattern.Dotted;
-        plot.Title("Compressed month, demand 2x the quotas: each mirror's use of its quota");
+        plot.Title("Compressed month, demand 2x quotas: quota used per mirror");
         plot.XLabel("day of the month");
         plot.YLabel("% of quota used");
         plot.ShowLegend(Edge.Right);
-        plot.SavePng(Path.Combine(folder, "launchday-month-quota.png"), 1000, 430);
+        plot.SavePng(Path.Combine(folder, "launchday-month-quota.png"), 1000, 500);
 
-        var hourly = new Plot();
-        Line(hourly, days, r.MirrorBytesInHour.Select(b => b / 1e12).ToArray(), "mirrors, TB/h");
-        Line(hourly, days, r.OriginBytesInHour.Select(b => b / 1e12).ToArray(), "origin, TB/h");
-        hourly.Title("Compressed month: who served each hour's demand");
-        hourly.XLabel("day of the month");
-        hourly.YLabel("TB per hour");
-        hourly.ShowLegend(Edge.Right);
-        hourly.SavePng(Path.Combine(folder, "launchday-month-origin.png"), 1000, 430);
+        var daily = new Plot();
+        var dayNumbers = Enumerable.Range(1, r.Hours / 24).Select(d => (double)d).ToArray();
+        double[] PerDay(long[] hourly) => [.. dayNumbers.Select(d => hourly.Skip(((int)d - 1) * 24).Take(24).Sum() / 1e12)];
+        Line(daily, dayNumbers, PerDay(r.MirrorBytesInHour), "mirrors, TB/day");
+        Line(daily, dayNumbers, PerDay(r.OriginBytesInHour), "origin, TB/day");
+        daily.Title("Compressed month: who served each day");
+        daily.XLabel("day of the month");
+        daily.YLabel("TB per day");
+        daily.ShowLegend(Edge.Right);
+        daily.SavePng(Path.Combine(folder, "launchday-month-origin.png"), 1000, 430);
 
         sb.AppendLine("## Compressed month").AppendLine();
         sb.AppendLine(Inv, $"Demand {r.Demand / 1e12:F0} TB against quotas of {r.Quota.Sum() / 1e12:F0} TB over {r.MirrorIds.Length} mirrors ({r.Quota.Min() / 1e12:F0}–{r.Quota.Max() / 1e12:F0} TB); rounds of {setup.RoundMinutes} min.").AppendLine();

@@ -1,23 +1,38 @@
+using Downloads.Contracts.Identity;
 using Downloads.Origin.Limits;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace Downloads.LaunchDay.Model;
 
 /// <summary>
 /// The origin as the models see it: a link of <see cref="BandwidthBps"/> shared equally by the transfers it has
-/// admitted (each also held to its own speed, the rest going to those that can use it), and the admission rules
-/// of <c>origin/Limits/OriginAdmission</c> with the numbers it ships with (<see cref="OriginLimitsOptions"/>): at most
-/// <c>MaxRequests</c> at once, public clients only what is left above <c>ReservedForMirrors</c> and at most
-/// <c>PerClient</c> each (429 beyond it, 503 when their share is full); signed mirror requests may use all of it.
-/// A permit is held for the whole transfer, as the middleware holds it until the response is sent.
+/// admitted (each also held to its own speed, the rest going to those that can use it), admitted by the real
+/// <see cref="OriginAdmission"/> with the given limits (the shipped <see cref="OriginLimitsOptions"/> by default):
+/// at most <c>MaxRequests</c> at once, public clients only what is left above <c>ReservedForMirrors</c> and at most
+/// <c>PerClient</c> each (429 beyond it, 503 when their share is full); a mirror's request — one the middleware would
+/// have found signed, which the model takes as given — may use all of it. The permit is held for the whole transfer,
+/// as the middleware holds it until the response has been sent.
 /// </summary>
-internal sealed class OriginModel(double bandwidthBps, OriginLimitsOptions limits)
+internal sealed class OriginModel : IDisposable
 {
+    private readonly OriginAdmission _admission;
     private readonly List<Flow> _flows = [];
-    private readonly Dictionary<int, int> _perClient = [];
     private int _public;
 
-    public double BandwidthBps { get; } = bandwidthBps;
-    public OriginLimitsOptions Limits { get; } = limits;
+    public OriginModel(double bandwidthBps, OriginLimitsOptions limits)
+    {
+        BandwidthBps = bandwidthBps;
+        Limits = limits;
+        // Signatures are not checked here (Admit takes the mirror's id as verified), so the key directory is never started.
+        _admission = new OriginAdmission(Options.Create(limits),
+            new MirrorKeyDirectory(null!, TimeProvider.System, NullLogger<MirrorKeyDirectory>.Instance), new NonceCache(16),
+            TimeProvider.System, Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()), NullLogger<OriginAdmission>.Instance);
+    }
+
+    public double BandwidthBps { get; }
+    public OriginLimitsOptions Limits { get; }
     public int Open => _flows.Count;
     public int OpenPublic => _public;
     public int OpenMirror => _flows.Count - _public;
@@ -27,33 +42,31 @@ internal sealed class OriginModel(double bandwidthBps, OriginLimitsOptions limit
     public double SentToMirrorsBps { get; private set; }
 
     /// <summary>A transfer the origin carries: <see cref="Left"/> bits to go at up to <see cref="MaxBps"/>.</summary>
-    internal sealed class Flow(int client, bool mirror, double bits, double maxBps)
+    internal sealed class Flow(bool mirror, double bits, double maxBps, IDisposable permit)
     {
-        public int Client { get; } = client;
         public bool Mirror { get; } = mirror;
         public double MaxBps { get; } = maxBps;
+        public IDisposable Permit { get; } = permit;
         public double Left { get; set; } = bits;
         public double Bps { get; set; }
         public bool Done => Left <= 0;
     }
 
-    /// <summary>Admits a request or says what it gets: 200 (the flow), 429 or 503 (null).</summary>
-    public (int Status, Flow? Flow) Admit(int client, bool signedMirror, double bits, double maxBps)
+    /// <summary>
+    /// Admits a request of <paramref name="client"/> (an address key), or of the mirror <paramref name="mirrorId"/>:
+    /// 200 and the flow, or 429 / 503.
+    /// </summary>
+    public (int Status, Flow? Flow) Admit(UInt128 client, string? mirrorId, double bits, double maxBps)
     {
-        if (Limits.MaxRequests > 0)
-        {
-            if (!signedMirror && Limits.PerClient > 0 && _perClient.GetValueOrDefault(client) >= Limits.PerClient)
-                return (429, null);
-            if (_flows.Count >= Limits.MaxRequests || (!signedMirror && _public >= Limits.MaxRequests - Limits.ReservedForMirrors))
-                return (503, null);
-        }
-        var flow = new Flow(client, signedMirror, bits, maxBps);
+        var (outcome, permit) = _admission.Admit(new OriginAdmission.Request(mirrorId, client));
+        if (outcome == OriginAdmission.Outcome.PerClient)
+            return (429, null);
+        if (outcome == OriginAdmission.Outcome.Full)
+            return (503, null);
+        var flow = new Flow(mirrorId is not null, bits, maxBps, permit!);
         _flows.Add(flow);
-        if (!signedMirror)
-        {
+        if (!flow.Mirror)
             _public++;
-            _perClient[client] = _perClient.GetValueOrDefault(client) + 1;
-        }
         return (200, flow);
     }
 
@@ -83,12 +96,16 @@ internal sealed class OriginModel(double bandwidthBps, OriginLimitsOptions limit
             if (!flow.Done)
                 continue;
             _flows.RemoveAt(i);
+            flow.Permit.Dispose();
             if (!flow.Mirror)
-            {
                 _public--;
-                if (--_perClient[flow.Client] == 0)
-                    _perClient.Remove(flow.Client);
-            }
         }
+    }
+
+    public void Dispose()
+    {
+        foreach (var flow in _flows)
+            flow.Permit.Dispose();
+        _admission.Dispose();
     }
 }

@@ -77,7 +77,7 @@ internal sealed class SyncSurgeResult(int seconds, int mirrors)
 /// time (no clock is read): each second the mirrors' records go through the real <see cref="SnapshotBuilder"/> and
 /// each client's request through the real <see cref="MirrorSelector"/>; a mirror without the release's serial is
 /// skipped, as in production, so those clients go to the origin. The origin is an <see cref="OriginModel"/>
-/// (its bandwidth and the shipped admission rules); each mirror notices the release at its next manifest poll and
+/// (its bandwidth, and the real admission code with the shipped limits); each mirror notices the release at its next manifest poll and
 /// fetches it with signed requests (<see cref="SyncSurgeSetup.SyncParallelism"/> at once, each at most half its host
 /// link), retrying a refusal after Retry-After; it becomes eligible once every byte has arrived.
 /// </summary>
@@ -118,7 +118,7 @@ internal static class SurgeWhileSyncing
         ];
         var index = ManifestIndex.Build(new Manifest { Serial = NewSerial, Published = DateTimeOffset.UnixEpoch, Files = files }, counters);
         var selector = new MirrorSelector(options, new Random(setup.Seed + 1));
-        var origin = new OriginModel(setup.OriginGbps * 1e9, setup.Limits);
+        using var origin = new OriginModel(setup.OriginGbps * 1e9, setup.Limits);
         var sites = Scenario.Mirrors().Select(m => new Site(m)).ToArray();
         foreach (var site in sites)
             site.PollAt = setup.PublishAt + random.Next(60); // where each mirror is in its poll interval
@@ -149,7 +149,7 @@ internal static class SurgeWhileSyncing
                 var file = fresh ? files[^1] : files[random.Next(files.Length - 1)];
                 var where = Places.Next(random);
                 var speed = Scenario.ClientSpeed(random);
-                var address = random.NextDouble() < setup.NatShare ? random.Next(16) : 16 + random.Next(1 << 24);
+                var address = (UInt128)(uint)(random.NextDouble() < setup.NatShare ? 1 + random.Next(16) : 17 + random.Next(1 << 24)); // 0 is no address
                 if (selector.Select(snapshot, snapshot.Index.Files[file.Path], where, https: false, picks) > 0)
                 {
                     var site = sites[byId[snapshot.Mirrors[picks[0]].Record.Id]];
@@ -158,7 +158,7 @@ internal static class SurgeWhileSyncing
                     continue;
                 }
                 result.ToOrigin[t]++;
-                var (status, _) = origin.Admit(address, signedMirror: false, file.Size * 8.0, speed);
+                var (status, _) = origin.Admit(address, mirrorId: null, file.Size * 8.0, speed);
                 if (status == 429)
                     result.Refused429[t]++;
                 else if (status == 503)
@@ -177,13 +177,12 @@ internal static class SurgeWhileSyncing
                     if (site.Sync[c] is not null)
                         continue;
                     result.SyncRequests++;
-                    var (status, flow) = origin.Admit(-1, signedMirror: true, setup.ReleaseBytes * 8.0 / site.Sync.Length,
+                    var (_, flow) = origin.Admit(UInt128.Zero, site.Mirror.Id, setup.ReleaseBytes * 8.0 / site.Sync.Length,
                         site.Mirror.CapacityGbps / Scenario.HostsPerSite * 1e9 / site.Sync.Length);
                     if (flow is null)
                     {
                         result.SyncRefused++;
                         site.RetryAt = t + setup.Limits.RetryAfterSeconds;
-                        _ = status;
                         break;
                     }
                     site.Sync[c] = flow;
