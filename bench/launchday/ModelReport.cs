@@ -71,6 +71,7 @@ internal static class ModelReport
         sb.AppendLine("| figure | as shipped | without the reserve (ReservedForMirrors 0) | as shipped, origin 10 Gbit/s |").AppendLine("|---|---|---|---|");
         foreach (var share in new[] { 0.5, 0.9, 1.0 })
             sb.AppendLine(Inv, $"| {share:P0} of capacity holds the release, s after publication | {After(r, setup, share)} | {After(control, setup, share)} | {After(wide, setup, share)} |");
+        sb.AppendLine(Inv, $"| capacity holding the release at the end | {r.SyncedCapacityShare[^1]:P0} | {control.SyncedCapacityShare[^1]:P0} | {wide.SyncedCapacityShare[^1]:P0} |");
         sb.AppendLine(Inv, $"| sync requests refused / made | {r.SyncRefused} / {r.SyncRequests} | {control.SyncRefused} / {control.SyncRequests} | {wide.SyncRefused} / {wide.SyncRequests} |");
         sb.AppendLine(Inv, $"| client requests | {r.Requests:N0} | {control.Requests:N0} | {wide.Requests:N0} |");
         sb.AppendLine(Inv, $"| sent to the origin (no mirror had it, or room) | {toOrigin:N0} | {control.ToOrigin.Sum():N0} | {wide.ToOrigin.Sum():N0} |");
