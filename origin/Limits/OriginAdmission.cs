@@ -53,13 +53,20 @@ internal sealed partial class OriginAdmission : IDisposable
         var perClient = _options.PerClient;
         _perClient = PartitionedRateLimiter.Create<Request, UInt128>(r => r.MirrorId is null && perClient > 0
             ? RateLimitPartition.GetConcurrencyLimiter(r.Client, _ => Concurrency(perClient))
-            : RateLimitPartition.GetNoLimiter(UInt128.Zero));
+            : RateLimitPartition.GetNoLimiter(MirrorsPartition));
         _outcomes = metrics.CreateCounter("downloads_origin_admission_total",
             "File requests by who asked (mirror: a valid mirror signature) and what they got (served, per_client: 429, full: 503).",
             ["client", "outcome"]);
         _signatures = metrics.CreateCounter("downloads_origin_signature_refused_total",
             "Requests with mirror signature headers that did not verify, by reason; they are served as public requests.", ["reason"]);
     }
+
+    /// <summary>
+    /// The per-client limiter's key for signed mirror requests (no limit). All ones: no <see cref="AddressKey"/> is
+    /// (an IPv6 key has its low 64 bits zero, a mapped IPv4 one its high 80), while 0 is the key of a client without
+    /// an address (a Unix socket) and of <c>::</c>, which must not share the mirrors' unlimited partition.
+    /// </summary>
+    private static readonly UInt128 MirrorsPartition = UInt128.MaxValue;
 
     private static ConcurrencyLimiterOptions Concurrency(int permits) =>
         new() { PermitLimit = Math.Max(permits, 1), QueueLimit = 0, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
