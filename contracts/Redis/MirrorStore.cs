@@ -77,7 +77,7 @@ public static class MirrorStore
     public static Task<long> CountAsync(IDatabaseAsync db) => db.SetLengthAsync(Keyspace.Mirrors);
 
     /// <summary>
-    /// Loads everything about the given mirrors (6 commands each, pipelined), in the order given. The static
+    /// Loads everything about the given mirrors (6 commands each, pipelined in two batches per chunk: the static hashes, then the live keys, whose usage counter is named by the billing period the config gives), in the order given. The static
     /// hashes are read with <c>HMGET</c> of the known fields only, so extra fields a mirror adds to its own hash
     /// never leave Redis, and a value longer than <see cref="MirrorInfoValidation.MaxValueLength"/> is dropped.
     /// </summary>
