@@ -71,9 +71,9 @@ public static class OpsCli
             Call(ctx, "remove", "Remove (revoke) a mirror: its Redis user, its key and its records (ops path: --redis).", [id],
                 p => ctx.Delete($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}"), (_, p) => $"removed {p.GetValue(id)}\n",
                 (p, config) => OpsPath.RunAsync(config, m => m.RemoveAsync(p.GetValue(id)!))),
-            Call(ctx, "sync-users", "Ops path only (--redis): grant each approved mirror's user this month's keys on every node; delete users of removed mirrors. Run daily.", [],
+            Call(ctx, "sync-users", "Ops path only (--redis): grant each approved mirror's user its current billing periods' keys on every node; delete users of removed mirrors. Run daily.", [],
                 _ => Task.FromResult(new AdminAnswer(ExitCodes.Usage, default, $"sync-users runs on the ops path only: pass --redis or set {AdminRedisVariable}")),
-                (body, _) => $"granted {Tables.Num(body, "item1"):0} users this month's keys; deleted {Tables.Num(body, "item2"):0} users of removed mirrors\n",
+                (body, _) => $"granted {Tables.Num(body, "item1"):0} users their billing periods' keys; deleted {Tables.Num(body, "item2"):0} users of removed mirrors\n",
                 (_, config) => OpsPath.RunAsync(config, m => m.SyncUsersAsync())),
         };
         var hours = new Option<double?>("--hours") { Description = "Validity in hours (default: the redirector's Membership:TokenLifetime)" };

@@ -164,8 +164,8 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     }
 
     /// <summary>
-    /// The ops path's periodic job (<c>redirector mirrors sync-users</c>): for every approved mirror, grants this
-    /// month's exact keys (the month counters move with the calendar) on every node, which also puts back a
+    /// The ops path's periodic job (<c>redirector mirrors sync-users</c>): for every approved mirror, grants its current
+    /// billing periods' exact keys (the usage counters move with the calendar and the mirror's billing day) on every node, which also puts back a
     /// user a node lost (a replica restarted without its ACL file, a failover); deletes the users of mirrors
     /// no longer in the table. Returns (users granted, users deleted).
     /// </summary>
@@ -397,7 +397,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     [LoggerMessage(EventId = RedirectorEvents.NeedsOpsPath, Level = LogLevel.Warning, Message = "Mirror {Id}: {Verb} refused, this process's Redis user may not manage ACL users ({Reason}); run it on the ops path with the admin user")]
     private static partial void LogNeedsOpsPath(ILogger logger, string id, string verb, string reason);
 
-    [LoggerMessage(EventId = RedirectorEvents.MirrorUsersSynced, Level = LogLevel.Information, Message = "Mirror users synced: {Granted} granted this month's keys on every node, {Deleted} of removed mirrors deleted")]
+    [LoggerMessage(EventId = RedirectorEvents.MirrorUsersSynced, Level = LogLevel.Information, Message = "Mirror users synced: {Granted} granted their billing periods' keys on every node, {Deleted} of removed mirrors deleted")]
     private static partial void LogUsersSynced(ILogger logger, int granted, int deleted);
     [LoggerMessage(EventId = RedirectorEvents.MirrorChangeApproved, Level = LogLevel.Information, Message = "Mirror {Id}: requested change approved ({Fields})")]
     private static partial void LogApprovedChange(ILogger logger, string id, string fields);

@@ -75,7 +75,7 @@ internal static class MirrorAcl
     }
 
     /// <summary>
-    /// Grants the current rules (this month's keys) to an existing user, keeping its password and on/off state;
+    /// Grants the current rules (the current billing periods' keys) to an existing user, keeping its password and on/off state;
     /// <paramref name="on"/> also switches it on. False when there is no such user.
     /// </summary>
     public static async Task<bool> RegrantAsync(IDatabaseAsync db, string id, DateTimeOffset now, bool on = false,
