@@ -7,6 +7,15 @@ namespace Downloads.Mirror.Status;
 /// </summary>
 internal readonly record struct QuotaPace(long UsedBytes, long QuotaBytes, double ElapsedDays, int DaysInMonth, long ForecastBytes, DateTimeOffset? RunsOutAt)
 {
+    /// <summary>Start of the billing period (midnight UTC of the billing day).</summary>
+    public DateTimeOffset PeriodStart { get; init; }
+
+    /// <summary>End (exclusive) of the billing period.</summary>
+    public DateTimeOffset PeriodEnd { get; init; }
+
+    /// <summary>Whether the period is the calendar month (billing day 1).</summary>
+    public bool CalendarMonth => PeriodStart.UtcDateTime.Day == 1;
+
     /// <summary>Share of the quota used, 0 when there is no quota.</summary>
     public double UsedShare => QuotaBytes > 0 ? (double)UsedBytes / QuotaBytes : 0;
 
@@ -28,6 +37,10 @@ internal readonly record struct QuotaPace(long UsedBytes, long QuotaBytes, doubl
             runsOut = now;
         else if (quotaBytes > 0 && forecast > quotaBytes && perSecond > 0)
             runsOut = now + TimeSpan.FromSeconds((quotaBytes - usedBytes) / perSecond);
-        return new QuotaPace(usedBytes, quotaBytes, elapsed.TotalDays, (int)Math.Round(month.TotalDays), forecast, runsOut);
+        return new QuotaPace(usedBytes, quotaBytes, elapsed.TotalDays, (int)Math.Round(month.TotalDays), forecast, runsOut)
+        {
+            PeriodStart = start,
+            PeriodEnd = end,
+        };
     }
 }
