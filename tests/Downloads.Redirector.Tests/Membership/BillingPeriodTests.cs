@@ -99,6 +99,26 @@ public sealed class BillingPeriodTests : IDisposable
         Assert.Equal(0, Eligibility.Pace(record with { BurstPercent = -1 }, new RedirectorOptions(), now));
     }
 
+    [Fact]
+    public async Task The_cli_ops_path_sets_the_billing_day_and_regrants_the_mirrors_period_keys_at_once()
+    {
+        var service = Members.Service(_redis);
+        var enrolled = await Members.EnrollAsync(service, "bill2");
+        Assert.True((await service.ApproveAsync("bill2")).Ok);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Downloads.Redirector.Cli.OpsCli.RunAsync(["mirrors", "set-billing-day", "bill2", "20", "--redis", $"{_redis.Endpoint},allowAdmin=true"], output, error, _ => null);
+        Assert.True(code == 0, error.ToString());
+        Assert.Matches(@"(?m)^bill2\s.*\s20\s", output.ToString());
+
+        // The mirror may count in its new period's key straight away, without waiting for sync-users.
+        await using var asMirror = await ConnectionMultiplexer.ConnectAsync($"{_redis.Endpoint},user={enrolled.User},password={enrolled.Password}");
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(20, await MirrorStore.ReadBillingDayAsync(asMirror.GetDatabase(), "bill2"));
+        Assert.Equal(5, await asMirror.GetDatabase().StringIncrementAsync(Keyspace.MirrorPeriodBytes("bill2", now, 20), 5));
+        await AssertRefusedAsync(() => asMirror.GetDatabase().StringIncrementAsync(Keyspace.MirrorMonthBytes("bill2", now), 1));
+    }
+
     private static async Task AssertRefusedAsync(Func<Task> write)
     {
         var e = await Assert.ThrowsAsync<RedisServerException>(write);
