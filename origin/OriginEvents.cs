@@ -15,4 +15,6 @@ internal static class OriginEvents
     public const int Announced = 1020;
     public const int NotAnnounced = 1021;
     public const int Shedding = 1030;
+    public const int Resigned = 1150;
+    public const int ResignFailed = 1151;
 }

@@ -36,6 +36,10 @@ internal static class MirrorMetrics
         var passes = factory.CreateCounter("downloads_mirror_sync_passes_total", "Sync passes completed (polls at an unchanged serial included).");
         var lastPass = factory.CreateGauge("downloads_mirror_sync_last_pass_seconds", "Duration of the last completed sync pass.");
         var lastPublish = factory.CreateGauge("downloads_mirror_sync_last_publish_pass_seconds", "Duration of the last sync pass that made a new serial live (0 before the first).");
+        var expired = factory.CreateGauge("downloads_mirror_manifest_expired", "1 while the live manifest is past its signed expires time, or a newer one arrived already expired and was held back (the live one is still served).");
+        var manifestKey = factory.CreateGauge("downloads_mirror_manifest_key", "1 for the pinned key (current or next) that verified the live manifest: during a key rotation, shows which mirrors have moved.", ["key"]);
+        var keyCurrent = manifestKey.WithLabels("current");
+        var keyNext = manifestKey.WithLabels("next");
         // Sources resolved at scrape time, not at build: building them early would change the start-up order.
         registry.AddBeforeCollectCallback(() =>
         {
@@ -60,6 +64,9 @@ internal static class MirrorMetrics
             passes.IncTo(sync.Passes);
             lastPass.Set(sync.LastPassSeconds);
             lastPublish.Set(sync.LastPublishPassSeconds);
+            expired.Set(sync.ManifestExpired(live.Current, services.GetRequiredService<TimeProvider>().GetUtcNow()) ? 1 : 0);
+            keyCurrent.Set(sync.ManifestKey == Downloads.Contracts.Manifests.PinnedKey.Current ? 1 : 0);
+            keyNext.Set(sync.ManifestKey == Downloads.Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         });
     }
 }

@@ -102,7 +102,7 @@ public sealed partial class MirrorReporter
                 new(StateFields.Requests, _counters.Requests.ToString(CultureInfo.InvariantCulture)),
                 new(StateFields.Connections, _counters.OpenConnections.ToString(CultureInfo.InvariantCulture)),
                 new(StateFields.RateBps, Math.Round(rate).ToString(CultureInfo.InvariantCulture)),
-                new(StateFields.LastError, _sync.LastError),
+                new(StateFields.LastError, _sync.ReportedError(_live.Current, _time.GetUtcNow())),
                 new(StateFields.Updated, _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)),
             };
             if (_probeKey is not null)

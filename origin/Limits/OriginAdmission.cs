@@ -73,25 +73,42 @@ internal sealed partial class OriginAdmission : IDisposable
         var request = new Request(Identify(context.Request), client);
         var who = request.MirrorId is null ? Public : Mirror;
 
+        var (outcome, permit) = Admit(request);
+        if (outcome == Outcome.PerClient)
+        {
+            return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
+                $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+        }
+        if (outcome == Outcome.Full)
+        {
+            return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
+                $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
+        }
+        context.Response.RegisterForDispose(permit!);
+        _outcomes.WithLabels(who, "served").Inc();
+        return next(context);
+    }
+
+    /// <summary>
+    /// The decision alone (limits on): a permit to hold until the response has been sent, or why not. The launch-day
+    /// simulator's origin model (bench/launchday/Model) admits its transfers through this too.
+    /// </summary>
+    internal (Outcome Outcome, Permit? Permit) Admit(Request request)
+    {
         var own = _perClient.AttemptAcquire(request);
         if (!own.IsAcquired)
         {
             own.Dispose();
-            return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
-                $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+            return (Outcome.PerClient, null);
         }
         var share = _capacity.AttemptAcquire(request);
         if (!share.IsAcquired)
         {
             share.Dispose();
             own.Dispose();
-            return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
-                $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
+            return (Outcome.Full, null);
         }
-        context.Response.RegisterForDispose(own);
-        context.Response.RegisterForDispose(share);
-        _outcomes.WithLabels(who, "served").Inc();
-        return next(context);
+        return (Outcome.Served, new Permit(own, share));
     }
 
     private string? Identify(HttpRequest request)
@@ -147,4 +164,22 @@ internal sealed partial class OriginAdmission : IDisposable
 
     /// <summary>What the limiters partition by.</summary>
     internal readonly record struct Request(string? MirrorId, UInt128 Client);
+
+    /// <summary>What <see cref="Admit"/> decided: served (429 over the client's own limit, 503 when full).</summary>
+    internal enum Outcome
+    {
+        Served,
+        PerClient,
+        Full,
+    }
+
+    /// <summary>The client's and the capacity's permits, released together.</summary>
+    internal sealed class Permit(RateLimitLease own, RateLimitLease share) : IDisposable
+    {
+        public void Dispose()
+        {
+            share.Dispose();
+            own.Dispose();
+        }
+    }
 }

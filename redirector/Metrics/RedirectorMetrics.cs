@@ -31,6 +31,10 @@ internal sealed class RedirectorMetrics
     private readonly Histogram _probeSeconds;
     private readonly Gauge _manifestSerial;
     private readonly Gauge _heartbeatPanic;
+    private readonly Gauge _manifestExpired;
+    private readonly Gauge _degraded;
+    private readonly Gauge.Child _manifestKeyCurrent;
+    private readonly Gauge.Child _manifestKeyNext;
     private readonly Gauge _mirrorUp;
     private readonly Gauge _mirrorHealthy;
     private readonly Gauge _mirrorCandidate;
@@ -74,6 +78,14 @@ internal sealed class RedirectorMetrics
         _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
             labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
         _manifestSerial = factory.CreateGauge("downloads_manifest_serial", "Serial of the verified manifest the redirector routes with.");
+        _degraded = factory.CreateGauge("downloads_redirector_degraded",
+            "1 while /-/health says degraded: no mirror to send a client to, routing from saved state, or an expired manifest (the reasons are in /-/health).");
+        _manifestExpired = factory.CreateGauge("downloads_manifest_expired",
+            "1 while the manifest the redirector routes with is past its signed expires time (it keeps routing with it; the origin should have re-signed).");
+        var manifestKey = factory.CreateGauge("downloads_manifest_key",
+            "1 for the pinned key (current or next) that verified the manifest the redirector routes with: during a key rotation, shows when it has moved.", ["key"]);
+        _manifestKeyCurrent = manifestKey.WithLabels("current");
+        _manifestKeyNext = manifestKey.WithLabels("next");
         _heartbeatPanic = factory.CreateGauge("downloads_heartbeat_panic",
             "1 while most serving mirrors are silent at once and a missing heartbeat excludes nobody (Redirector:HeartbeatPanicPercent).");
         _mirrorUp = factory.CreateGauge("downloads_mirror_up", "1 while the mirror's heartbeat is fresh.", ["mirror"]);
@@ -118,6 +130,16 @@ internal sealed class RedirectorMetrics
 
     public void SetPending(long redirects) => _pending.Set(redirects);
 
+    /// <summary>
+    /// Whether the redirector is degraded, and whether for an expired manifest, as Health/ sees it at each scrape
+    /// (<c>Health/DegradationMetrics</c>; Metrics/ knows nothing of Health/).
+    /// </summary>
+    public void SetDegradation(bool degraded, bool manifestExpired)
+    {
+        _degraded.Set(degraded ? 1 : 0);
+        _manifestExpired.Set(manifestExpired ? 1 : 0);
+    }
+
     /// <summary>One active health probe of mirror <paramref name="id"/> (Health/ calls this; Metrics/ knows nothing of Health/).</summary>
     public void RecordProbe(string id, bool ok, double latencyMs)
     {
@@ -138,6 +160,8 @@ internal sealed class RedirectorMetrics
         Request.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
+        _manifestKeyCurrent.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Current ? 1 : 0);
+        _manifestKeyNext.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in snapshot.Mirrors)
