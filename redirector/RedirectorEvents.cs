@@ -59,4 +59,8 @@ internal static class RedirectorEvents
     public const int MirrorRecordFixed = 4502;
     public const int AdminListenerSeparate = 4550;
     public const int AdminRequestRefused = 4551;
+
+    // 4850-4899: quota pacing per billing period, forecast (issue #14 §2).
+    public const int QuotaExhaustionForecast = 4850;
+    public const int BillingDayRegrantPending = 4851;
 }

@@ -141,17 +141,19 @@ public sealed partial class MirrorReporter
     }
 
     /// <summary>
-    /// The report; true when the month counter took the bytes. Its user is granted the month counters month by
-    /// month (ops' daily <c>sync-users</c>): when Redis refuses this month's key, the heartbeat and state still go
+    /// The report; true when the period's usage counter took the bytes. Its user is granted the counters period by
+    /// period (ops' daily <c>sync-users</c>): when Redis refuses this month's key, the heartbeat and state still go
     /// in, without the counter, and the bytes wait for a later report, so a late re-grant never takes the mirror
     /// out of the network.
     /// </summary>
     private async Task<bool> ReportAsync(KeyValuePair<string, string>[] state, long delta)
     {
         var db = _redis.GetDatabase();
+        // The billing day is ops' (its config, which its user may read): it names this period's usage counter.
+        var billingDay = await MirrorStore.ReadBillingDayAsync(db, _mirror.Id);
         try
         {
-            await MirrorStore.ReportAsync(db, _mirror.Id, state, _options.EffectiveHeartbeatTtl, delta, _time.GetUtcNow());
+            await MirrorStore.ReportAsync(db, _mirror.Id, state, _options.EffectiveHeartbeatTtl, delta, _time.GetUtcNow(), billingDay);
             _monthRefused = false;
             return true;
         }

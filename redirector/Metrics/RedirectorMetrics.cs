@@ -19,7 +19,7 @@ internal sealed class RedirectorMetrics
     /// counter by result (ok, fail). The budget is this × 10,000 mirrors per redirector (docs/ops.md, "Series
     /// budget"); a new per-mirror metric raises it and must be weighed against it.
     /// </summary>
-    public const int SeriesPerMirror = 16;
+    public const int SeriesPerMirror = 18;
 
     private readonly Counter _redirects;
     private readonly Counting.Counter[] _answered = new Counting.Counter[Outcomes.Count];
@@ -48,6 +48,8 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _mirrorMonthBytes;
     private readonly Gauge _mirrorQuota;
     private readonly Gauge _mirrorPace;
+    private readonly Gauge _mirrorExhaustion;
+    private readonly Gauge _mirrorExhaustionWarning;
     private readonly Gauge[] _perMirror;
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
@@ -96,12 +98,16 @@ internal sealed class RedirectorMetrics
         _mirrorConnections = factory.CreateGauge("downloads_mirror_connections", "Open client connections the mirror reports.", ["mirror"]);
         _mirrorSerial = factory.CreateGauge("downloads_mirror_serial", "Manifest serial the mirror's live tree is verified at.", ["mirror"]);
         _mirrorLag = factory.CreateGauge("downloads_mirror_sync_lag_serials", "Serials the mirror is behind the redirector's manifest.", ["mirror"]);
-        _mirrorMonthBytes = factory.CreateGauge("downloads_mirror_month_bytes", "Bytes the mirror served this UTC month.", ["mirror"]);
-        _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Monthly quota of the mirror, 0 for none.", ["mirror"]);
+        _mirrorMonthBytes = factory.CreateGauge("downloads_mirror_month_bytes", "Bytes the mirror served this billing period (its billing day to the same day next month, UTC; by default the calendar month).", ["mirror"]);
+        _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Quota of the mirror per billing period, 0 for none.", ["mirror"]);
         _mirrorPace = factory.CreateGauge("downloads_mirror_quota_pace_ratio",
             "Share of its capacity the mirror's quota budget allows now (1 unpaced, 0 at its allowance or past the ceiling; docs/launch-day.md).", ["mirror"]);
+        _mirrorExhaustion = factory.CreateGauge("downloads_mirror_quota_exhaustion_timestamp_seconds",
+            "Unix time the mirror's quota runs out at its mean rate so far this billing period (+Inf: no quota or no use yet; docs/launch-day.md).", ["mirror"]);
+        _mirrorExhaustionWarning = factory.CreateGauge("downloads_mirror_quota_exhaustion_warning",
+            "1 when the mirror's quota is forecast to run out before its billing period ends, else 0.", ["mirror"]);
         _perMirror = [_mirrorUp, _mirrorHealthy, _mirrorCandidate, _mirrorRate, _mirrorCapacity, _mirrorBytes, _mirrorRequests,
-            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota, _mirrorPace];
+            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota, _mirrorPace, _mirrorExhaustion, _mirrorExhaustionWarning];
         registry.AddBeforeCollectCallback(() =>
         {
             // Two scrapes at once must not interleave their label bookkeeping.
@@ -175,6 +181,8 @@ internal sealed class RedirectorMetrics
             _mirrorMonthBytes.WithLabels(m.Id).Set(m.MonthBytes);
             _mirrorQuota.WithLabels(m.Id).Set(m.QuotaBytes);
             _mirrorPace.WithLabels(m.Id).Set(entry.Pace);
+            _mirrorExhaustion.WithLabels(m.Id).Set(entry.ExhaustionAt is { } at ? at.ToUnixTimeSeconds() : double.PositiveInfinity);
+            _mirrorExhaustionWarning.WithLabels(m.Id).Set(entry.ExhaustionWarning ? 1 : 0);
         }
         // A removed mirror's series disappear rather than freezing at their last value.
         foreach (var gone in _labelled)
