@@ -51,6 +51,35 @@ public sealed class ConnectionLimitTests(RedisServer redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task A_full_mirror_answers_a_scrape_with_the_scrape_token_and_refuses_one_without()
+    {
+        await using var host = new MirrorHost("lim4", redis.Configuration, "--Serving:MaxConnections=2", "--Metrics:ScrapeToken=scrape-secret");
+        await host.App.StartAsync();
+        var counters = host.App.Services.GetRequiredService<TrafficCounters>();
+        using var first = new TcpClient();
+        using var second = new TcpClient();
+        await first.ConnectAsync(IPAddress.Loopback, host.Port);
+        await second.ConnectAsync(IPAddress.Loopback, host.Port);
+        await Eventually.TrueAsync(() => counters.OpenConnections == 2, TimeSpan.FromSeconds(10), "two open connections");
+
+        using (var http = new HttpClient { BaseAddress = host.BaseUri })
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "wrong");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/-/metrics")).StatusCode);
+        }
+        using (var http = new HttpClient { BaseAddress = host.BaseUri })
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "scrape-secret");
+            using var scrape = await http.GetAsync("/-/metrics");
+            Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+            Assert.Contains("downloads_", await scrape.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            // The token opens /-/metrics only, not the files or other endpoints.
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/-/health")).StatusCode);
+        }
+        await host.App.StopAsync();
+    }
+
+    [Fact]
     public async Task One_address_over_its_limit_gets_503_while_another_address_is_served_and_the_refusals_are_counted()
     {
         await using var world = await LimitsWorld.StartAsync("lim2", 32 * 1024 * 1024, null,
