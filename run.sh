@@ -139,7 +139,8 @@ wait_http http://127.0.0.1:$origin_port/-/manifest.json 300
 # The mirrors here are on loopback, which health probes refuse unless allowed (Health:AllowedNetworks).
 start redirector "$logs/redirector.log" env DOTNET_GCgen0size=0x400000 dotnet "$REDIRECTOR" --urls http://127.0.0.1:$redirector_port \
   --Redis:Configuration="$redis" --Redirector:Origin=http://127.0.0.1:$origin_port --Redirector:PublicKey="$pubkey" \
-  "${geo[@]}" --Admin:Token="$admin_token" "${shared_user[@]}" --Health:AllowedNetworks=127.0.0.0/8,::1
+  "${geo[@]}" --Admin:Token="$admin_token" "${shared_user[@]}" --Health:AllowedNetworks=127.0.0.0/8,::1 \
+  --Redirector:StateDir="$state/redirector"
 wait_http http://127.0.0.1:$redirector_port/-/health
 
 # --- Mirrors -----------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ start_redirector() { # extra arguments for comparisons only (e.g. --RateLimit:En
   (cd "$root" && exec env DOTNET_GCgen0size=0x400000 ${PROFILE:+DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0} dotnet "$REDIRECTOR" --urls "http://127.0.0.1:$redir_port" \
     --Redis:Configuration="$redis" --Redirector:Origin="http://127.0.0.1:$stand_in_port" --Redirector:PublicKey="$(cat "$work/key")" \
     --Geo:CityDatabase="$work/geo/City.mmdb" --Geo:AsnDatabase="$work/geo/ASN.mmdb" --Admin:Token="$admin_token" \
-    --Health:Enabled=false "$@") >>"$logs/redirector.log" 2>&1 &
+    --Redirector:StateDir="$work/redirector-state" --Health:Enabled=false "$@") >>"$logs/redirector.log" 2>&1 &
   redir_pid=$!
   pids+=($redir_pid)
   wait_http "http://127.0.0.1:$redir_port/-/health" redirector

@@ -17,6 +17,8 @@ internal static class MirrorEvents
     public const int Synced = 2033;
     public const int SyncFailed = 2034;
     public const int UpstreamBehind = 2035;
+    public const int ManifestExpired = 3800;
+    public const int SerialFloor = 3801;
     public const int SerialPublished = 2036;
     public const int SyncPassDone = 2037;
     public const int SerialAnnounced = 2040;

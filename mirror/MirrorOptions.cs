@@ -27,6 +27,16 @@ public sealed class MirrorOptions
     [Required]
     public string PublicKey { get; set; } = "";
 
+    /// <summary>
+    /// The origin's next signing key, pinned ahead of a key rotation (docs/ops.md): a manifest verifies against
+    /// <see cref="PublicKey"/> or this. Empty when no rotation is under way.
+    /// </summary>
+    [Downloads.Contracts.Manifests.OptionalPublicKey]
+    public string NextPublicKey { get; set; } = "";
+
+    /// <summary>The pinned keys: <see cref="PublicKey"/> and <see cref="NextPublicKey"/>.</summary>
+    public Downloads.Contracts.Manifests.PinnedKeys Keys => new(PublicKey, NextPublicKey);
+
     /// <summary>Public http base URL clients are redirected to (e.g. http://mirror.example.org).</summary>
     public string? HttpUrl { get; set; }
 

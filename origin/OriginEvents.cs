@@ -21,4 +21,6 @@ internal static class OriginEvents
     public const int Released = 1203;
     public const int ReleaseFailed = 1204;
     public const int NoStagingList = 1205;
+    public const int Resigned = 1150;
+    public const int ResignFailed = 1151;
 }

@@ -30,6 +30,13 @@ public sealed class OriginOptions
     /// <summary>How often the running origin checks the state folder for a manifest published by the CLI.</summary>
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a published manifest may be trusted as current: it is signed with <c>expires</c> = published + this, and the
+    /// running origin re-signs the same files as the next serial once less than half of it is left. 10 minutes to a year.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:10:00", "365.00:00:00")]
+    public TimeSpan ManifestLifetime { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>How many old serials to keep in the state folder.</summary>
     [Range(1, 1000)]
     public int KeepSerials { get; set; } = 5;

@@ -41,6 +41,7 @@ public static class RedirectorApp
         // Listens to Kestrel's meter from the start, so a refusal before the first scrape is counted too.
         app.Services.GetRequiredService<KestrelRejections>();
         app.Services.UseStagingMetrics();
+        app.Services.GetRequiredService<Health.DegradationMetrics>();
         app.UseOverloadProtection();
         app.UseRedirectsBeforeRouting();
         app.UseRouting();
@@ -58,6 +59,13 @@ public static class RedirectorApp
         services.AddOptions<RedirectorOptions>().BindConfiguration(RedirectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RedirectorInstance>();
         services.AddSingleton<SnapshotHolder>();
+        services.AddSingleton<HeldBackManifest>();
+        services.AddSingleton<Health.ManifestExpiry>();
+        services.AddSingleton<Health.IDegradationSource>(sp => sp.GetRequiredService<Health.ManifestExpiry>());
+        services.AddSingleton<SavedState>();
+        services.AddSingleton<Health.IDegradationSource, Health.SavedStateDegradation>();
+        services.AddSingleton<Health.DegradationMetrics>();
+        services.AddSingleton<Health.IDegradationSource, Health.NoMirror>();
         services.AddSingleton<RedirectorMetrics>();
         services.AddSingleton<KestrelRejections>();
         services.AddSingleton<CounterRegistry>();

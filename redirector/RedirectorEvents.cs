@@ -12,6 +12,15 @@ internal static class RedirectorEvents
     public const int ManifestFetchFailed = 4003;
     public const int ManifestRejected = 4004;
     public const int ManifestLoaded = 4005;
+    // 4750-4769: the last good state kept in Redirector:StateDir (issue #15 §7, §10).
+    public const int StateLoaded = 4750;
+    public const int StateRefused = 4751;
+    public const int StateSaveFailed = 4752;
+    public const int StateDirUnset = 4753;
+    public const int StateSuperseded = 4754;
+    public const int StateManifestRefused = 4755;
+    public const int ManifestExpired = 4770;
+    public const int ManifestHeldBack = 4771;
     public const int SubscribeFailed = 4006;
     public const int HeartbeatPanicOn = 4007;
     public const int HeartbeatPanicOff = 4008;
@@ -50,4 +59,8 @@ internal static class RedirectorEvents
     public const int MirrorRecordFixed = 4502;
     public const int AdminListenerSeparate = 4550;
     public const int AdminRequestRefused = 4551;
+
+    // 4850-4899: quota pacing per billing period, forecast (issue #14 §2).
+    public const int QuotaExhaustionForecast = 4850;
+    public const int BillingDayRegrantPending = 4851;
 }

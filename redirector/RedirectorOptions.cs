@@ -17,6 +17,31 @@ public sealed class RedirectorOptions
     [Required(AllowEmptyStrings = false)]
     public string PublicKey { get; set; } = "";
 
+    /// <summary>
+    /// The origin's next signing key, pinned ahead of a key rotation (docs/ops.md): a manifest verifies against
+    /// <see cref="PublicKey"/> or this. Empty when no rotation is under way.
+    /// </summary>
+    [Downloads.Contracts.Manifests.OptionalPublicKey]
+    public string NextPublicKey { get; set; } = "";
+
+    /// <summary>The pinned keys: <see cref="PublicKey"/> and <see cref="NextPublicKey"/>.</summary>
+    public Downloads.Contracts.Manifests.PinnedKeys Keys => new(PublicKey, NextPublicKey);
+
+    /// <summary>
+    /// The redirector's own folder for its last good state (docs/reliability.md, "Starting without Redis"): the mirror
+    /// table it routed by, the signed manifest and the highest serial it ever accepted, loaded at start so a restart
+    /// while Redis or the origin is down still redirects to mirrors and never accepts an older manifest. Created
+    /// with mode 0700 when missing. Empty: nothing is kept (a warning at start says what that costs).
+    /// </summary>
+    public string StateDir { get; set; } = "";
+
+    /// <summary>
+    /// How often, at most, the mirror table is written to <see cref="StateDir"/> when only its live figures changed;
+    /// a change of the mirror set or of an approved record is written at the next full reload.
+    /// </summary>
+    [Range(10, 86_400)]
+    public double StateSaveSeconds { get; set; } = 600;
+
     /// <summary>Base URLs used instead of the origin when no mirror qualifies (tried in order).</summary>
     public string[] Fallbacks { get; set; } = [];
 

@@ -29,6 +29,9 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // The model scenarios (simulated time, no servers): `sync`, `month` or `models` (both), then the output folder.
+        if (args.Length > 0 && args[0] is "sync" or "month" or "models")
+            return ModelReport.Run(args[0], args.Length > 1 ? args[1] : Path.Combine("bench", "launchday", "out"));
         var output = args.Length > 0 ? args[0] : Path.Combine("bench", "launchday", "out");
         Directory.CreateDirectory(output);
         using var dir = new TempDirectory("launchday");
@@ -228,6 +231,6 @@ public static class Program
                 Chunks = chunks, ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch,
             });
         }
-        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files };
+        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Expires = DateTimeOffset.UtcNow.AddDays(7), Files = files };
     }
 }

@@ -15,7 +15,14 @@ public static class AtomicFile
     /// others, not even between a create and a chmod. Null: the default for new files.
     /// </param>
     /// <param name="cancellationToken">Cancels the write (the old file stays).</param>
-    public static async Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> data, UnixFileMode? mode, CancellationToken cancellationToken = default)
+    public static Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> data, UnixFileMode? mode, CancellationToken cancellationToken = default) =>
+        WriteAllBytesAsync(path, [data], mode, cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="parts"/> one after the other to a temporary sibling, flushes it to disk, then renames it over
+    /// <paramref name="path"/>: one file, all or nothing, without joining large buffers first.
+    /// </summary>
+    public static async Task WriteAllBytesAsync(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, UnixFileMode? mode, CancellationToken cancellationToken = default)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -34,7 +41,8 @@ public static class AtomicFile
                 options.UnixCreateMode = unixMode;
             await using (var stream = new FileStream(temp, options))
             {
-                await stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                foreach (var part in parts)
+                    await stream.WriteAsync(part, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);

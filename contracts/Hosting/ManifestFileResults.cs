@@ -24,9 +24,17 @@ public static class ManifestFileResults
         ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream";
 
     /// <summary>
+    /// What every file response carries, whatever it holds: a published <c>.html</c> or <c>.svg</c> renders, if at all,
+    /// in a sandbox with no script and no access to the origin it came from (the origin or a mirror serving our
+    /// endpoints), and no browser second-guesses the content type.
+    /// </summary>
+    public const string ContentSecurityPolicy = "sandbox";
+
+    /// <summary>
     /// A result that streams <paramref name="physicalPath"/> with Range processing: through
     /// <see cref="PipeSendFileFeature"/> when <paramref name="copyThroughPipe"/>, else through whatever
-    /// response body feature the request already has (the mirror's sendfile one).
+    /// response body feature the request already has (the mirror's sendfile one). Every answer, 200, 206 or 304,
+    /// carries <see cref="ContentSecurityPolicy"/> and <c>X-Content-Type-Options: nosniff</c>.
     /// </summary>
     public static IResult File(ManifestFile entry, string physicalPath, bool copyThroughPipe = true)
     {
@@ -37,12 +45,23 @@ public static class ManifestFileResults
             lastModified: entry.Modified,
             entityTag: ETagOf(entry),
             enableRangeProcessing: true);
-        return copyThroughPipe ? new PipeSendFileResult(file) : file;
+        return new SandboxedResult(copyThroughPipe ? new PipeSendFileResult(file) : file);
     }
 
     /// <summary>A 404 with a one-line reason.</summary>
     public static IResult NotFound(string reason) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: reason);
+
+    private sealed class SandboxedResult(IResult file) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var headers = httpContext.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            return file.ExecuteAsync(httpContext);
+        }
+    }
 
     // ASP.NET Core's file result decides what to send; the feature swapped in for its run only changes how the bytes move.
     private sealed class PipeSendFileResult(IResult file) : IResult

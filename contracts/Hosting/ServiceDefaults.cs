@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -128,7 +127,7 @@ public static class ServiceDefaults
         var token = Encoding.UTF8.GetBytes(services.GetRequiredService<IOptions<MetricsOptions>>().Value.ScrapeToken);
         endpoints.MapGet(MetricsPath, async (HttpContext context) =>
         {
-            if (token.Length > 0 && !BearerMatches(context.Request.Headers.Authorization.ToString(), token))
+            if (token.Length > 0 && !ScrapeAuthorization.Matches(context.Request, token))
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
@@ -140,8 +139,4 @@ public static class ServiceDefaults
         return endpoints;
     }
 
-    /// <summary><c>Authorization: Bearer TOKEN</c> with the expected token, compared in constant time.</summary>
-    private static bool BearerMatches(string header, byte[] expected) =>
-        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header.AsSpan(7).Trim().ToString()), expected);
 }

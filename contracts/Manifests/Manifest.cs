@@ -17,6 +17,17 @@ public sealed record Manifest
     /// <summary>When the origin published this serial (UTC).</summary>
     public DateTimeOffset Published { get; init; }
 
+    /// <summary>
+    /// Until when this serial may be trusted as current (UTC, signed with the rest, as TUF's <c>expires</c>): the origin
+    /// re-signs as the next serial before it lapses. A reader keeps using an expired manifest (it never stops serving for
+    /// it) but flags it. A document without <c>expires</c> (written before it existed) reads as expired at
+    /// <see cref="DateTimeOffset.MinValue"/>: never trusted as fresh.
+    /// </summary>
+    public DateTimeOffset Expires { get; init; }
+
+    /// <summary>True when this manifest is past <see cref="Expires"/> at <paramref name="now"/>.</summary>
+    public bool IsExpired(DateTimeOffset now) => now >= Expires;
+
     /// <summary>Size of every chunk but the last of a file, in bytes.</summary>
     public int ChunkSize { get; init; } = ManifestDefaults.ChunkSize;
 

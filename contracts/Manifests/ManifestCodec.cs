@@ -28,6 +28,7 @@ public static class ManifestCodec
             Version = header.Version,
             Serial = header.Serial,
             Published = header.Published,
+            Expires = header.Expires,
             ChunkSize = header.ChunkSize,
             Files = files,
             Folders = header.Folders,

@@ -30,5 +30,6 @@ public readonly record struct ManifestEntry(string Path, long Size, long Changed
 /// <param name="Published">When the origin published this serial (UTC).</param>
 /// <param name="ChunkSize">Size of every chunk but the last of a file, in bytes; positive.</param>
 /// <param name="Folders">The folders' checksum-list signatures in document order, or null when the manifest has none (written before them).</param>
+/// <param name="Expires">The signed expiry (<see cref="Manifest.Expires"/>); <see cref="DateTimeOffset.MinValue"/> when the document has none.</param>
 public readonly record struct ManifestHeader(int Version, long Serial, DateTimeOffset Published, int ChunkSize,
-    IReadOnlyList<ManifestFolder>? Folders = null);
+    IReadOnlyList<ManifestFolder>? Folders = null, DateTimeOffset Expires = default);

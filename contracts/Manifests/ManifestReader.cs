@@ -20,7 +20,7 @@ public static class ManifestReader
     /// <summary>
     /// Reads <paramref name="json"/> (UTF-8) and calls <paramref name="onFile"/> for each file in document order.
     /// Returns false and a one-line reason when the document is not valid JSON, has an unknown version or a
-    /// non-positive chunk size, or a file has an invalid path, a negative size, a hash that is not exactly 64
+    /// non-positive chunk size, an <c>expires</c> that is not a UTC ISO 8601 date, or a file has an invalid path, a negative size, a hash that is not exactly 64
     /// lower-case hex digits, or a chunk list that does not fit its size, or a folder's checksum signature is not
     /// well formed (<see cref="ManifestHeader.Folders"/>). Properties may come in any order and
     /// unknown ones are skipped; a known one may not repeat.
@@ -42,7 +42,7 @@ public static class ManifestReader
         {
             error = $"manifest is not valid JSON: {ex.Message}";
         }
-        header = new ManifestHeader(state.Version, state.Serial, state.Published, state.ChunkSize, state.Folders);
+        header = new ManifestHeader(state.Version, state.Serial, state.Published, state.ChunkSize, state.Folders, state.Expires);
         return error is null;
     }
 
@@ -71,6 +71,14 @@ public static class ManifestReader
             else if (reader.ValueTextEquals("published"u8))
                 error = Claim(ref seen, Fields.Published, "published", null)
                     ?? (ReadDate(ref reader, out state.Published) ? null : Shape(null, "published", "an ISO 8601 date"));
+            else if (reader.ValueTextEquals("expires"u8))
+            {
+                error = Claim(ref seen, Fields.Expires, "expires", null)
+                    ?? (ReadDate(ref reader, out state.Expires) ? null : Shape(null, "expires", "an ISO 8601 date"));
+                // Exactly UTC as written, not a local time the reader's machine would guess an offset for.
+                if (error is null && (state.Expires.Offset != TimeSpan.Zero || !(reader.ValueSpan.EndsWith("Z"u8) || reader.ValueSpan.EndsWith("+00:00"u8))))
+                    error = "manifest 'expires' must be in UTC (offset +00:00)";
+            }
             else if (reader.ValueTextEquals("chunkSize"u8))
             {
                 error = Claim(ref seen, Fields.ChunkSize, "chunkSize", null)
@@ -373,6 +381,7 @@ public static class ManifestReader
         Chunks = 1 << 10,
         Folders = 1 << 11,
         SumsSignature = 1 << 12,
+        Expires = 1 << 13,
     }
 
     private sealed class State(Action<ManifestEntry> onFile)
@@ -383,6 +392,9 @@ public static class ManifestReader
         public int Version = ManifestCodec.CurrentVersion;
         public long Serial;
         public DateTimeOffset Published;
+
+        // Absent (a document from before expiry was signed): MinValue, so it reads as expired, never as fresh.
+        public DateTimeOffset Expires = DateTimeOffset.MinValue;
         public int ChunkSize = ManifestDefaults.ChunkSize;
         public bool ChunkSizeKnown;
 

@@ -48,8 +48,12 @@ public sealed record MirrorRecord
     public double CapacityMbps { get; init; }
     /// <summary>Relative weight, 100 by default.</summary>
     public double Weight { get; init; } = 100;
-    /// <summary>Monthly quota in bytes, 0 for none.</summary>
+    /// <summary>Quota per billing period in bytes, 0 for none.</summary>
     public long QuotaBytes { get; init; }
+    /// <summary>Day of the month (1–28) its billing period starts (<see cref="QuotaPeriod"/>), 1 by default.</summary>
+    public int BillingDay { get; init; } = QuotaPeriod.DefaultBillingDay;
+    /// <summary>Burst allowance ops set for it, percent of the quota; negative: the redirectors' default.</summary>
+    public double BurstPercent { get; init; } = -1;
 
     /// <summary>The mirror's Ed25519 public key (base64) that ops approved; empty until approval.</summary>
     public string PublicKey { get; init; } = "";
@@ -60,7 +64,7 @@ public sealed record MirrorRecord
     public long Serial { get; init; }
     /// <summary>Current outbound rate, bytes/s.</summary>
     public double RateBps { get; init; }
-    /// <summary>Bytes served this calendar month.</summary>
+    /// <summary>Bytes served this billing period (<see cref="BillingDay"/>; the calendar month by default).</summary>
     public long MonthBytes { get; init; }
     /// <summary>Total bytes served.</summary>
     public long BytesServed { get; init; }

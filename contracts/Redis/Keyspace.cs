@@ -1,3 +1,4 @@
+using Downloads.Contracts.Mirrors;
 using StackExchange.Redis;
 
 namespace Downloads.Contracts.Redis;
@@ -22,7 +23,7 @@ public static class Keyspace
     /// <summary>Pub/sub channel on which ops announce a change to the mirror table (payload: mirror id).</summary>
     public static readonly RedisChannel MirrorsChanged = RedisChannel.Literal("dl:mirrors:changed");
 
-    /// <summary>Pattern of all of a mirror's keys, its ops-owned config included (for ops tooling; the ACL grants exact keys, <see cref="MirrorWritableKeys"/>).</summary>
+    /// <summary>Pattern of all of a mirror's keys, its ops-owned config included (for ops tooling; the ACL grants exact keys, <see cref="MirrorWritableKeys(string, DateTimeOffset, int)"/>).</summary>
     public static string MirrorKeyPattern(string id) => $"dl:m:{{{id}}}:*";
 
     /// <summary>
@@ -39,18 +40,22 @@ public static class Keyspace
     public static string MirrorAclUser(string id) => $"dl-m-{id}";
 
     /// <summary>
-    /// The exact keys a mirror's ACL user may read and write: its own info, state and heartbeat, and the
-    /// month counters of the previous, current and next UTC month (<see cref="MirrorMonthBytes"/>), so a
-    /// report on either side of a month's end, or from a clock a little off, is granted. No pattern: a
-    /// mirror cannot create any key outside this set. The set moves with the calendar, so ops re-grant it
-    /// (<c>redirector mirrors sync-users</c>, also done by every approve); docs/keyspace.md.
+    /// The exact keys a mirror's ACL user may read and write: its own info, state and heartbeat, and the usage
+    /// counters of its previous, current and next billing period (<see cref="MirrorPeriodBytes(string, QuotaPeriod)"/>), so a report on
+    /// either side of a period's end, or from a clock a little off, is granted. No pattern: a mirror cannot create
+    /// any key outside this set. The set moves with the calendar, so ops re-grant it (<c>redirector mirrors
+    /// sync-users</c>, also done by every approve and every change of the billing day); docs/keyspace.md.
     /// </summary>
-    public static IReadOnlyList<string> MirrorWritableKeys(string id, DateTimeOffset now)
+    public static IReadOnlyList<string> MirrorWritableKeys(string id, DateTimeOffset now, int billingDay)
     {
-        var month = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var period = QuotaPeriod.At(now, billingDay);
         return [$"dl:m:{{{id}}}:info", $"dl:m:{{{id}}}:state", $"dl:m:{{{id}}}:alive",
-            MirrorMonthBytes(id, month.AddMonths(-1)).ToString(), MirrorMonthBytes(id, month).ToString(), MirrorMonthBytes(id, month.AddMonths(1)).ToString()];
+            MirrorPeriodBytes(id, period.Previous).ToString(), MirrorPeriodBytes(id, period).ToString(), MirrorPeriodBytes(id, period.Next).ToString()];
     }
+
+    /// <summary>The writable keys of a mirror billed by the calendar month (billing day 1).</summary>
+    public static IReadOnlyList<string> MirrorWritableKeys(string id, DateTimeOffset now) =>
+        MirrorWritableKeys(id, now, QuotaPeriod.DefaultBillingDay);
 
     /// <summary>
     /// The exact keys a mirror's ACL user may only read: its ops-owned config (to log its status) and approved record, and what
@@ -72,7 +77,7 @@ public static class Keyspace
     /// </summary>
     public static readonly TimeSpan MirrorHeartbeatMaxAge = TimeSpan.FromMinutes(10);
 
-    /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota (see <see cref="ConfigFields"/>).</summary>
+    /// <summary>HASH owned by ops: status, enabled, draining, capacity, weight, quota, billing day, burst (see <see cref="ConfigFields"/>).</summary>
     public static RedisKey MirrorConfig(string id) => $"dl:m:{{{id}}}:config";
 
     /// <summary>HASH owned by the mirror: what it requests about itself (see <see cref="InfoFields"/>); routing uses <see cref="MirrorApproved"/>.</summary>
@@ -91,9 +96,23 @@ public static class Keyspace
     /// <summary>STRING owned by the mirror, with a TTL: present while the mirror is alive.</summary>
     public static RedisKey MirrorAlive(string id) => $"dl:m:{{{id}}}:alive";
 
-    /// <summary>STRING counter owned by the mirror: bytes served in a calendar month (UTC), e.g. 202611.</summary>
+    /// <summary>The usage counter of the calendar month holding <paramref name="when"/> (billing day 1): <see cref="MirrorPeriodBytes(string, QuotaPeriod)"/>.</summary>
     public static RedisKey MirrorMonthBytes(string id, DateTimeOffset when) =>
-        $"dl:m:{{{id}}}:month:{when.UtcDateTime:yyyyMM}";
+        MirrorPeriodBytes(id, QuotaPeriod.At(when));
+
+    /// <summary>
+    /// STRING counter owned by the mirror: bytes served in one billing period (<see cref="QuotaPeriod"/>),
+    /// named by the period's start: <c>month:yyyyMM</c> when it starts on the 1st (the calendar month, the name
+    /// these counters always had), else <c>month:yyyyMMdd</c>, e.g. <c>month:20261215</c> for 15 Dec – 15 Jan.
+    /// </summary>
+    public static RedisKey MirrorPeriodBytes(string id, QuotaPeriod period) =>
+        period.Start.UtcDateTime.Day == 1
+            ? $"dl:m:{{{id}}}:month:{period.Start.UtcDateTime:yyyyMM}"
+            : $"dl:m:{{{id}}}:month:{period.Start.UtcDateTime:yyyyMMdd}";
+
+    /// <summary>The usage counter of the billing period holding <paramref name="now"/> for <paramref name="billingDay"/>.</summary>
+    public static RedisKey MirrorPeriodBytes(string id, DateTimeOffset now, int billingDay) =>
+        MirrorPeriodBytes(id, QuotaPeriod.At(now, billingDay));
 
     /// <summary>How long a <see cref="MirrorMonthBytes"/> counter lives after its last report: two months, so ops can compare with last month, then gone.</summary>
     public static readonly TimeSpan MirrorMonthBytesRetention = TimeSpan.FromDays(62);
@@ -179,8 +198,12 @@ public static class Keyspace
         public const string CapacityMbps = "capacityMbps";
         /// <summary>Relative weight, default 100.</summary>
         public const string Weight = "weight";
-        /// <summary>Monthly quota in bytes, 0 for none.</summary>
+        /// <summary>Quota per billing period in bytes, 0 for none.</summary>
         public const string QuotaBytes = "quotaBytes";
+        /// <summary>Day of the month (1–28) the billing period starts; absent: 1, the calendar month (<see cref="QuotaPeriod"/>).</summary>
+        public const string BillingDay = "billingDay";
+        /// <summary>Burst allowance in percent of the quota (0–100); absent: the redirectors' <c>Redirector:QuotaBurstPercent</c>.</summary>
+        public const string BurstPercent = "burstPercent";
         /// <summary>The mirror's Ed25519 public key (base64, 32 bytes) that ops approved, empty while pending; verifies its signed requests (docs/security.md).</summary>
         public const string PublicKey = "publicKey";
         /// <summary>The public key the mirror sent at enrollment, waiting for ops' approval.</summary>

@@ -39,7 +39,7 @@ public static class MirrorStore
     // Field order is the order of the HMGET replies parsed in FromStatic.
     private static readonly RedisValue[] StaticConfigFields =
         [ConfigFields.Status, ConfigFields.Enabled, ConfigFields.Draining, ConfigFields.CapacityMbps, ConfigFields.Weight, ConfigFields.QuotaBytes,
-         ConfigFields.PublicKey];
+         ConfigFields.PublicKey, ConfigFields.BillingDay, ConfigFields.BurstPercent];
 
     private static readonly RedisValue[] StaticApprovedFields = [.. MirrorInfoValidation.ApprovedFields.Select(f => (RedisValue)f)];
 
@@ -77,14 +77,14 @@ public static class MirrorStore
     public static Task<long> CountAsync(IDatabaseAsync db) => db.SetLengthAsync(Keyspace.Mirrors);
 
     /// <summary>
-    /// Loads everything about the given mirrors (6 commands each, pipelined), in the order given. The static
+    /// Loads everything about the given mirrors (6 commands each, pipelined in two batches per chunk: the static hashes, then the live keys, whose usage counter is named by the billing period the config gives), in the order given. The static
     /// hashes are read with <c>HMGET</c> of the known fields only, so extra fields a mirror adds to its own hash
     /// never leave Redis, and a value longer than <see cref="MirrorInfoValidation.MaxValueLength"/> is dropped.
     /// </summary>
     public static async Task<MirrorRecord[]> LoadAsync(IDatabaseAsync db, IReadOnlyList<string> ids, DateTimeOffset now)
     {
         var result = new MirrorRecord[ids.Count];
-        var pending = new (Task<RedisValue[]> Config, Task<RedisValue[]> Approved, Task<RedisValue[]> Info, LivePending Live)[Math.Min(ids.Count, Chunk)];
+        var pending = new (Task<RedisValue[]> Config, Task<RedisValue[]> Approved, Task<RedisValue[]> Info)[Math.Min(ids.Count, Chunk)];
         for (var start = 0; start < ids.Count; start += Chunk)
         {
             var count = Math.Min(Chunk, ids.Count - start);
@@ -93,16 +93,24 @@ public static class MirrorStore
             {
                 var id = ids[start + i];
                 pending[i] = (batch.HashGetAsync(MirrorConfig(id), StaticConfigFields), batch.HashGetAsync(MirrorApproved(id), StaticApprovedFields),
-                    batch.HashGetAsync(MirrorInfo(id), StaticInfoFields), LivePending.Queue(batch, id, now));
+                    batch.HashGetAsync(MirrorInfo(id), StaticInfoFields));
             }
             batch.Execute();
+            var records = new MirrorRecord[count];
             for (var i = 0; i < count; i++)
             {
                 var p = pending[i];
-                var record = FromStatic(ids[start + i], await p.Config.ConfigureAwait(false), await p.Approved.ConfigureAwait(false),
+                records[i] = FromStatic(ids[start + i], await p.Config.ConfigureAwait(false), await p.Approved.ConfigureAwait(false),
                     await p.Info.ConfigureAwait(false));
-                result[start + i] = ApplyLive(record, await p.Live.ReadAsync(now).ConfigureAwait(false), fresh: true);
             }
+            // The usage counter is named by the billing period, which the config just read gives: a second batch.
+            var live = ((IDatabase)db).CreateBatch();
+            var livePending = new LivePending[count];
+            for (var i = 0; i < count; i++)
+                livePending[i] = LivePending.Queue(live, records[i].Id, records[i].BillingDay, now);
+            live.Execute();
+            for (var i = 0; i < count; i++)
+                result[start + i] = ApplyLive(records[i], await livePending[i].ReadAsync(now).ConfigureAwait(false), fresh: true);
         }
         return result;
     }
@@ -121,7 +129,7 @@ public static class MirrorStore
             var count = Math.Min(Chunk, mirrors.Count - start);
             var batch = ((IDatabase)db).CreateBatch();
             for (var i = 0; i < count; i++)
-                pending[i] = LivePending.Queue(batch, mirrors[start + i].Id, now);
+                pending[i] = LivePending.Queue(batch, mirrors[start + i].Id, mirrors[start + i].BillingDay, now);
             batch.Execute();
             for (var i = 0; i < count; i++)
                 result[start + i] = ApplyLive(mirrors[start + i], await pending[i].ReadAsync(now).ConfigureAwait(false), fresh: false);
@@ -222,6 +230,8 @@ public static class MirrorStore
             Weight = Num(c[4], 100),
             QuotaBytes = quota >= 0 ? quota : Math.Max(0, (long)Num(n[1], 0)),
             PublicKey = Text(c[6]),
+            BillingDay = ParseBillingDay(c[7]),
+            BurstPercent = Num(c[8], -1) is var burst && burst is >= 0 and <= 100 ? burst : -1,
             RecordProblem = problem,
         };
     }
@@ -344,13 +354,21 @@ public static class MirrorStore
     /// <summary>
     /// A mirror's periodic report in one round trip: its state hash, its heartbeat (the report's Unix time,
     /// expires after <paramref name="heartbeatTtl"/>), and, unless <paramref name="countMonth"/> is false, bytes
-    /// added to this month's transfer counter (a key the mirror's user is granted month by month).
+    /// added to the usage counter of the calendar month (billing day 1; a key the mirror's user is granted month by month).
+    /// </summary>
+    public static Task ReportAsync(IDatabase db, string id, IReadOnlyList<KeyValuePair<string, string>> state,
+        TimeSpan heartbeatTtl, long monthBytesDelta, DateTimeOffset now, bool countMonth = true) =>
+        ReportAsync(db, id, state, heartbeatTtl, monthBytesDelta, now, QuotaPeriod.DefaultBillingDay, countMonth);
+
+    /// <summary>
+    /// As <see cref="ReportAsync(IDatabase, string, IReadOnlyList{KeyValuePair{string, string}}, TimeSpan, long, DateTimeOffset, bool)"/>,
+    /// counting the bytes in the usage counter of the billing period for <paramref name="billingDay"/> (<see cref="MirrorPeriodBytes(string, DateTimeOffset, int)"/>).
     /// </summary>
     public static async Task ReportAsync(IDatabase db, string id, IReadOnlyList<KeyValuePair<string, string>> state,
-        TimeSpan heartbeatTtl, long monthBytesDelta, DateTimeOffset now, bool countMonth = true)
+        TimeSpan heartbeatTtl, long monthBytesDelta, DateTimeOffset now, int billingDay, bool countMonth = true)
     {
         var batch = db.CreateTransaction();
-        var month = MirrorMonthBytes(id, now);
+        var month = MirrorPeriodBytes(id, now, billingDay);
         _ = batch.HashSetAsync(MirrorState(id), state.Select(f => new HashEntry(f.Key, f.Value)).ToArray());
         _ = batch.StringSetAsync(MirrorAlive(id), now.ToUnixTimeSeconds(), heartbeatTtl);
         if (countMonth)
@@ -360,6 +378,18 @@ public static class MirrorStore
         }
         await batch.ExecuteAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The billing day in a mirror's ops-owned config (<see cref="ConfigFields.BillingDay"/>), 1 when absent or
+    /// not a day of 1–28: what the mirror reads (its user may read its config) to name its usage counter.
+    /// </summary>
+    public static async Task<int> ReadBillingDayAsync(IDatabaseAsync db, string id) =>
+        ParseBillingDay(await db.HashGetAsync(MirrorConfig(id), ConfigFields.BillingDay).ConfigureAwait(false));
+
+    /// <summary>A billing day as stored, 1 when absent or not a whole day of 1–28.</summary>
+    public static int ParseBillingDay(RedisValue v) =>
+        Capped(v) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var day) && QuotaPeriod.IsBillingDay(day)
+            ? day : QuotaPeriod.DefaultBillingDay;
 
     /// <summary>The replies of one mirror's live read.</summary>
     private readonly record struct LiveValues(RedisValue[] State, bool Alive, RedisValue Month, RedisValue[] Health);
@@ -380,11 +410,11 @@ public static class MirrorStore
     /// <summary>One mirror's three queued live commands.</summary>
     private readonly record struct LivePending(Task<RedisValue[]> State, Task<RedisValue[]> AliveAndMonth, Task<RedisValue[]> Health)
     {
-        public static LivePending Queue(IBatch batch, string id, DateTimeOffset now)
+        public static LivePending Queue(IBatch batch, string id, int billingDay, DateTimeOffset now)
         {
-            var keys = LiveKeys.Of(id, now);
+            var keys = LiveKeys.Of(id, billingDay, now);
             return new(batch.HashGetAsync(keys.State, LiveStateFields),
-                // Heartbeat and month counter of one mirror share its hash tag: one single-slot MGET.
+                // Heartbeat and period counter of one mirror share its hash tag: one single-slot MGET.
                 batch.StringGetAsync(keys.AliveAndMonth),
                 batch.HashGetAsync(keys.Health, LiveHealthFields));
         }
@@ -398,7 +428,7 @@ public static class MirrorStore
     }
 
     /// <summary>
-    /// One mirror's live-read keys, built once per mirror and month instead of four key strings and an
+    /// One mirror's live-read keys, built once per mirror and billing period instead of four key strings and an
     /// array per mirror per round (40,000 strings every 2 s with 10,000 mirrors). Held weakly by the id
     /// string the records share, so a removed mirror's keys go with its last record.
     /// </summary>
@@ -406,29 +436,27 @@ public static class MirrorStore
     {
         private static readonly ConditionalWeakTable<string, LiveKeys> KeysById = new();
 
-        private LiveKeys(string id, DateTimeOffset now)
+        private LiveKeys(string id, QuotaPeriod period)
         {
-            Month = MonthOf(now);
+            Period = period;
             State = MirrorState(id);
             Health = MirrorHealth(id);
-            AliveAndMonth = [MirrorAlive(id), MirrorMonthBytes(id, now)];
+            AliveAndMonth = [MirrorAlive(id), MirrorPeriodBytes(id, period)];
         }
 
-        public int Month { get; }
+        public QuotaPeriod Period { get; }
         public RedisKey State { get; }
         public RedisKey Health { get; }
-        /// <summary>Shared by every read of this mirror this month: never modified.</summary>
+        /// <summary>Shared by every read of this mirror this period: never modified.</summary>
         public RedisKey[] AliveAndMonth { get; }
 
-        public static LiveKeys Of(string id, DateTimeOffset now)
+        public static LiveKeys Of(string id, int billingDay, DateTimeOffset now)
         {
-            if (KeysById.TryGetValue(id, out var keys) && keys.Month == MonthOf(now))
+            if (KeysById.TryGetValue(id, out var keys) && keys.Period.Contains(now) && keys.Period.Start.Day == billingDay)
                 return keys;
-            keys = new LiveKeys(id, now);
+            keys = new LiveKeys(id, QuotaPeriod.At(now, billingDay));
             KeysById.AddOrUpdate(id, keys);
             return keys;
         }
-
-        private static int MonthOf(DateTimeOffset now) => (now.UtcDateTime.Year * 100) + now.UtcDateTime.Month;
     }
 }

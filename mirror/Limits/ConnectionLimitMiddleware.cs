@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Downloads.Contracts.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace Downloads.Mirror.Limits;
@@ -10,11 +11,15 @@ namespace Downloads.Mirror.Limits;
 /// open from its client's address. Kestrel's own MaxConcurrentConnections would just drop the socket; a client
 /// deserves a clear answer it can retry. No path is exempt (service endpoints under <c>/-/</c> included: a
 /// client could use them to hold connections too); only a redirector's authenticated health probe
-/// (<see cref="ProbeAuthenticator"/>) is served over a limit, so a full mirror still passes its checks.
+/// (<see cref="ProbeAuthenticator"/>) is served over a limit, so a full mirror still passes its checks, and so is a
+/// Prometheus scrape of <c>/-/metrics</c> carrying the scrape token (<see cref="MetricsOptions.ScrapeToken"/>; without a
+/// token set there is nothing to tell a scrape from a client, and no exemption).
 /// </summary>
 internal sealed partial class ConnectionLimitMiddleware(RequestDelegate next, IOptions<LimitsOptions> options, ProbeAuthenticator probes,
-    LimitCounters counters, ILogger<ConnectionLimitMiddleware> log)
+    LimitCounters counters, ILogger<ConnectionLimitMiddleware> log, IOptions<MetricsOptions> metrics)
 {
+    private static readonly PathString MetricsPath = ServiceDefaults.MetricsPath;
+    private readonly byte[] _scrapeToken = System.Text.Encoding.UTF8.GetBytes(metrics.Value.ScrapeToken);
     private readonly int _max = options.Value.MaxConnections;
     private readonly int _maxPerAddress = options.Value.MaxConnectionsPerAddress;
     private readonly string _retryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
@@ -32,6 +37,8 @@ internal sealed partial class ConnectionLimitMiddleware(RequestDelegate next, IO
             counters.ProbeExempted();
             return next(context);
         }
+        if (context.Request.Path.Equals(MetricsPath, StringComparison.Ordinal) && ScrapeAuthorization.Matches(context.Request, _scrapeToken))
+            return next(context);
         // Log the first refusal of each kind and then every 1000th, not one line per refused request during a surge.
         if (counters.Refused(overAddress) % 1000 == 1)
         {

@@ -41,6 +41,10 @@ internal static class MirrorMetrics
         var stagedHeld = factory.CreateGauge("downloads_mirror_staged_files_held", "Staged (encrypted, not yet released) files held complete and verified.");
         var stagedListed = factory.CreateGauge("downloads_mirror_staged_files_listed", "Staged files in the upstream's signed staging list.");
         var stagingShort = factory.CreateGauge("downloads_mirror_staging_shortfall_bytes", "Disk bytes missing to stage every listed file with the configured headroom (0: enough).");
+        var expired = factory.CreateGauge("downloads_mirror_manifest_expired", "1 while the live manifest is past its signed expires time, or a newer one arrived already expired and was held back (the live one is still served).");
+        var manifestKey = factory.CreateGauge("downloads_mirror_manifest_key", "1 for the pinned key (current or next) that verified the live manifest: during a key rotation, shows which mirrors have moved.", ["key"]);
+        var keyCurrent = manifestKey.WithLabels("current");
+        var keyNext = manifestKey.WithLabels("next");
         // Sources resolved at scrape time, not at build: building them early would change the start-up order.
         registry.AddBeforeCollectCallback(() =>
         {
@@ -69,6 +73,9 @@ internal static class MirrorMetrics
             stagedHeld.Set(staged.Held.Count);
             stagedListed.Set(staged.Listed);
             stagingShort.Set(staged.ShortfallBytes);
+            expired.Set(sync.ManifestExpired(live.Current, services.GetRequiredService<TimeProvider>().GetUtcNow()) ? 1 : 0);
+            keyCurrent.Set(sync.ManifestKey == Downloads.Contracts.Manifests.PinnedKey.Current ? 1 : 0);
+            keyNext.Set(sync.ManifestKey == Downloads.Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         });
     }
 }

@@ -104,7 +104,7 @@ public sealed partial class MirrorReporter
                 new(StateFields.Requests, _counters.Requests.ToString(CultureInfo.InvariantCulture)),
                 new(StateFields.Connections, _counters.OpenConnections.ToString(CultureInfo.InvariantCulture)),
                 new(StateFields.RateBps, Math.Round(rate).ToString(CultureInfo.InvariantCulture)),
-                new(StateFields.LastError, _sync.LastError),
+                new(StateFields.LastError, _sync.ReportedError(_live.Current, _time.GetUtcNow())),
                 new(StateFields.Updated, _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)),
             };
             if (_probeKey is not null)
@@ -148,17 +148,19 @@ public sealed partial class MirrorReporter
     }
 
     /// <summary>
-    /// The report; true when the month counter took the bytes. Its user is granted the month counters month by
-    /// month (ops' daily <c>sync-users</c>): when Redis refuses this month's key, the heartbeat and state still go
+    /// The report; true when the period's usage counter took the bytes. Its user is granted the counters period by
+    /// period (ops' daily <c>sync-users</c>): when Redis refuses this month's key, the heartbeat and state still go
     /// in, without the counter, and the bytes wait for a later report, so a late re-grant never takes the mirror
     /// out of the network.
     /// </summary>
     private async Task<bool> ReportAsync(KeyValuePair<string, string>[] state, long delta)
     {
         var db = _redis.GetDatabase();
+        // The billing day is ops' (its config, which its user may read): it names this period's usage counter.
+        var billingDay = await MirrorStore.ReadBillingDayAsync(db, _mirror.Id);
         try
         {
-            await MirrorStore.ReportAsync(db, _mirror.Id, state, _options.EffectiveHeartbeatTtl, delta, _time.GetUtcNow());
+            await MirrorStore.ReportAsync(db, _mirror.Id, state, _options.EffectiveHeartbeatTtl, delta, _time.GetUtcNow(), billingDay);
             _monthRefused = false;
             return true;
         }

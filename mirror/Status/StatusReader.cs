@@ -23,7 +23,8 @@ internal static class StatusReader
         var state = await db.HashGetAllAsync(MirrorState(id));
         // As the redirectors judge it: present and recent (MirrorStore.IsHeartbeatFresh).
         var alive = MirrorStore.IsHeartbeatFresh(await db.StringGetAsync(MirrorAlive(id)), now);
-        var month = await db.StringGetAsync(MirrorMonthBytes(id, now));
+        var billingDay = MirrorStore.ParseBillingDay(config.FirstOrDefault(e => e.Name == ConfigFields.BillingDay).Value);
+        var month = await db.StringGetAsync(MirrorPeriodBytes(id, now, billingDay));
         var health = await OrNoteAsync(() => db.HashGetAllAsync(MirrorHealth(id)), "health checks", notes);
         var minutes = await OrNoteAsync(() => db.ListRangeAsync(MirrorBandwidthMinutes(id)), "bandwidth history", notes);
 
@@ -50,7 +51,7 @@ internal static class StatusReader
             BytesServed = record.BytesServed,
             LastHourMeanBps = hourMean,
             PeakDayBps = dayPeak,
-            Quota = QuotaPace.At(now, record.MonthBytes, record.QuotaBytes),
+            Quota = QuotaPace.At(now, record.MonthBytes, record.QuotaBytes, record.BillingDay),
             Notes = notes,
         };
     }

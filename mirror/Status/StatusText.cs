@@ -47,20 +47,25 @@ internal static class StatusText
 
     private static IEnumerable<string> QuotaLines(QuotaPace q, DateTimeOffset at)
     {
-        var month = at.UtcDateTime.ToString("MMMM", CultureInfo.InvariantCulture);
+        // Billing day 1: the calendar month, as always; another billing day names its period.
+        var month = q.CalendarMonth || q.PeriodEnd == default
+            ? at.UtcDateTime.ToString("MMMM", CultureInfo.InvariantCulture)
+            : Inv($"the billing period {q.PeriodStart.UtcDateTime:d MMMM} to {q.PeriodEnd.UtcDateTime:d MMMM}");
+        var periodEnd = q.CalendarMonth || q.PeriodEnd == default ? "the month's end" : "the period's end";
+        var next = q.CalendarMonth || q.PeriodEnd == default ? "the 1st" : Inv($"{q.PeriodEnd.UtcDateTime:yyyy-MM-dd}");
         var day = Inv($"day {q.ElapsedDays:0.0} of {q.DaysInMonth}");
         if (q.QuotaBytes <= 0)
         {
-            yield return $"{Bytes(q.UsedBytes)} served in {month} ({day}), no quota; at this pace {Bytes(q.ForecastBytes)} by the month's end";
+            yield return $"{Bytes(q.UsedBytes)} served in {month} ({day}), no quota; at this pace {Bytes(q.ForecastBytes)} by {periodEnd}";
             yield break;
         }
         yield return Inv($"{Bytes(q.UsedBytes)} of {Bytes(q.QuotaBytes)} used in {month} ({q.UsedShare:P1}, {day})");
         if (q.UsedBytes >= q.QuotaBytes)
-            yield return "used up: the redirectors send no clients until the 1st (UTC)";
+            yield return $"used up: the redirectors send no clients until {next} (UTC)";
         else if (q.RunsOutAt is { } end)
-            yield return Inv($"at this pace it runs out on {end.UtcDateTime:yyyy-MM-dd HH:mm}Z ({q.ForecastShare:P0} of the quota by the month's end); then no clients until the 1st");
+            yield return Inv($"at this pace it runs out on {end.UtcDateTime:yyyy-MM-dd HH:mm}Z ({q.ForecastShare:P0} of the quota by {periodEnd}); then no clients until {next}");
         else
-            yield return Inv($"at this pace {Bytes(q.ForecastBytes)} by the month's end ({q.ForecastShare:P0} of the quota)");
+            yield return Inv($"at this pace {Bytes(q.ForecastBytes)} by {periodEnd} ({q.ForecastShare:P0} of the quota)");
     }
 
     private static void Line(StringBuilder s, string label, string text) => s.Append("  ").Append(label.PadRight(11)).Append(text).Append('\n');

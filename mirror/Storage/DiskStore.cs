@@ -77,8 +77,8 @@ public sealed class DiskStore : IDisposable
         File.WriteAllBytes(target, []);
     }
 
-    /// <summary>Reads the live record; null when none, unreadable, or not signed by <paramref name="publicKey"/>.</summary>
-    internal (LiveRecord Record, Manifest Manifest, byte[] Bytes)? LoadLive(string publicKey, out string? error)
+    /// <summary>Reads the live record; null when none, unreadable, or signed by neither of <paramref name="keys"/>.</summary>
+    internal (LiveRecord Record, Manifest Manifest, byte[] Bytes, PinnedKey Key)? LoadLive(PinnedKeys keys, out string? error)
     {
         error = null;
         if (!File.Exists(LivePath))
@@ -92,13 +92,14 @@ public sealed class DiskStore : IDisposable
                 return null;
             }
             var bytes = Convert.FromBase64String(record.ManifestBase64);
-            if (!ManifestSigner.Verify(bytes, record.Signature, publicKey))
+            var key = keys.Verify(bytes, record.Signature);
+            if (key == PinnedKey.None)
             {
-                error = "live.json's manifest is not signed by the pinned key (key changed?)";
+                error = "live.json's manifest is signed by neither pinned key (key changed?)";
                 return null;
             }
             var manifest = ManifestCodec.TryParse(bytes, out error);
-            return manifest is null ? null : (record, manifest, bytes);
+            return manifest is null ? null : (record, manifest, bytes, key);
         }
         catch (Exception ex) when (ex is IOException or JsonException or FormatException)
         {

@@ -28,12 +28,18 @@ public sealed partial class SyncEngine(
     // A chunk is held in memory while it is verified; refuse manifests that would make that unreasonable.
     private const int MaxChunkSize = 64 * 1024 * 1024;
 
+    private readonly HighestSerial _highest = new(store.Root);
     private LiveRecord? _record;
+    private long _refusedLogged = -1;
+    private PinnedKey _verifiedBy;
+    private long _expiredLogged = -1;
 
     /// <summary>Rebuilds the live snapshot from disk without fetching anything (at start).</summary>
     public void LoadFromDisk()
     {
-        var loaded = store.LoadLive(mirror.Value.PublicKey, out var error);
+        // Read now: a damaged highest-serial file stops the start (with how to fix it) rather than drop the floor.
+        Log.Floor(logger, _highest.Value);
+        var loaded = store.LoadLive(mirror.Value.Keys, out var error);
         if (loaded is not { } l)
         {
             if (error is not null)
@@ -41,6 +47,7 @@ public sealed partial class SyncEngine(
             return;
         }
         _record = l.Record;
+        status.ManifestKey = l.Key;
         var snapshot = store.BuildSnapshot(l.Record, l.Manifest, l.Bytes, mirror.Value.SetList, time.GetUtcNow(), checkObjects: true);
         live.Publish(snapshot);
         Log.Loaded(logger, snapshot.Serial, snapshot.Files.Count);
@@ -68,6 +75,7 @@ public sealed partial class SyncEngine(
             var ok = await SyncAsync(cancellationToken);
             if (ok)
                 status.LastError = "";
+            NoteExpiry();
             var elapsed = time.GetElapsedTime(started);
             status.PassDone(elapsed.TotalSeconds, live.Current.Serial != serialBefore);
             Log.PassDone(logger, live.Current.Serial, elapsed.TotalMilliseconds);
@@ -94,8 +102,9 @@ public sealed partial class SyncEngine(
     {
         var bytes = await upstream.GetBytesAsync(ManifestDefaults.ManifestPath.TrimStart('/'), cancellationToken);
         var signature = Encoding.ASCII.GetString(await upstream.GetBytesAsync(ManifestDefaults.SignaturePath.TrimStart('/'), cancellationToken)).Trim();
-        if (!ManifestSigner.Verify(bytes, signature, mirror.Value.PublicKey))
-            return Fail($"manifest from {upstream.BaseAddress} rejected: its signature does not verify against the pinned public key; keeping serial {live.Current.Serial}");
+        var key = mirror.Value.Keys.Verify(bytes, signature);
+        if (key == PinnedKey.None)
+            return Fail($"manifest from {upstream.BaseAddress} rejected: its signature verifies against neither Mirror:PublicKey nor Mirror:NextPublicKey; keeping serial {live.Current.Serial}");
         var manifest = ManifestCodec.TryParse(bytes, out var parseError);
         if (manifest is null)
             return Fail($"manifest from {upstream.BaseAddress} rejected: {parseError}; keeping serial {live.Current.Serial}");
@@ -104,11 +113,26 @@ public sealed partial class SyncEngine(
 
         var current = live.Current;
         var now = time.GetUtcNow();
-        if (manifest.Serial < current.Serial)
+        // The floor survives restarts and a lost live record: an older signed manifest (a replay, or an upstream
+        // restored from a backup) is never accepted, however validly signed.
+        // A live serial from before the floor file existed (an upgraded mirror) becomes the floor.
+        await _highest.RaiseAsync(current.Serial, cancellationToken);
+        var floor = _highest.Value;
+        if (manifest.Serial < floor)
         {
-            Log.UpstreamBehind(logger, manifest.Serial, current.Serial);
+            if (Interlocked.Exchange(ref _refusedLogged, manifest.Serial) != manifest.Serial)
+                Log.UpstreamBehind(logger, manifest.Serial, floor);
             return true;
         }
+        if (manifest.Serial > current.Serial && manifest.IsExpired(now) && current.Manifest is { } have && !have.IsExpired(now))
+        {
+            // Newer but already expired (an upstream that stopped re-signing, or an old signed copy replayed): the live
+            // one is still within its expiry and stays, the last good one; flagged until a fresh one comes.
+            status.HeldBackExpired = manifest.Serial;
+            return Fail($"manifest serial {manifest.Serial} from {upstream.BaseAddress} expired at {manifest.Expires.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z; keeping serial {current.Serial} until upstream offers a fresh one");
+        }
+        status.HeldBackExpired = 0;
+        _verifiedBy = key;
         if (manifest.Serial == current.Serial && _record is not null)
         {
             // Nothing new; only retired files may have expired.
@@ -167,6 +191,7 @@ public sealed partial class SyncEngine(
                 retired[path] = new RetiredFile(file.Entry, now + options.Value.DeleteGrace);
         }
         await CommitAsync(Convert.ToBase64String(bytes), manifest, bytes, signature, [.. retired.Values], now, cancellationToken);
+        await _highest.RaiseAsync(manifest.Serial, cancellationToken);
         Log.Synced(logger, manifest.Serial, progress.FetchedBytes, progress.Elapsed.TotalSeconds, retired.Count);
         return true;
     }
@@ -178,6 +203,7 @@ public sealed partial class SyncEngine(
         _record = record;
         var snapshot = store.BuildSnapshot(record, manifest, bytes, mirror.Value.SetList, now, checkObjects: false);
         live.Publish(snapshot);
+        status.ManifestKey = _verifiedBy;
         var keep = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in snapshot.Files.Values)
             keep.Add(file.Entry.Sha256);
@@ -194,6 +220,16 @@ public sealed partial class SyncEngine(
                 return true;
         }
         return false;
+    }
+
+    /// <summary>Logs once per serial that the live manifest has expired (it keeps being served; metrics and status flag it).</summary>
+    private void NoteExpiry()
+    {
+        if (live.Current.Manifest is { } m && m.IsExpired(time.GetUtcNow()) && _expiredLogged != m.Serial)
+        {
+            _expiredLogged = m.Serial;
+            Log.Expired(logger, m.Serial, m.Expires);
+        }
     }
 
     private bool Fail(string message)
@@ -223,8 +259,14 @@ public sealed partial class SyncEngine(
         [LoggerMessage(EventId = MirrorEvents.SyncPassDone, Level = LogLevel.Debug, Message = "Sync pass done at serial {Serial} in {Ms:0.0} ms")]
         public static partial void PassDone(ILogger logger, long serial, double ms);
 
-        [LoggerMessage(EventId = MirrorEvents.UpstreamBehind, Level = LogLevel.Warning, Message = "Upstream is at serial {Upstream}, behind our {Live}; keeping ours")]
+        [LoggerMessage(EventId = MirrorEvents.UpstreamBehind, Level = LogLevel.Warning, Message = "Upstream offers serial {Upstream}, older than serial {Live} already accepted; refused, keeping ours (logged once per serial)")]
         public static partial void UpstreamBehind(ILogger logger, long upstream, long live);
+
+        [LoggerMessage(EventId = MirrorEvents.SerialFloor, Level = LogLevel.Debug, Message = "Highest serial accepted so far: {Serial}")]
+        public static partial void Floor(ILogger logger, long serial);
+
+        [LoggerMessage(EventId = MirrorEvents.ManifestExpired, Level = LogLevel.Warning, Message = "Manifest serial {Serial} expired at {Expires:O}; still serving it, flagged in metrics and status, until upstream offers a newer one")]
+        public static partial void Expired(ILogger logger, long serial, DateTimeOffset expires);
 
         [LoggerMessage(EventId = MirrorEvents.SerialPublished, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} servable files ({Retired} retired), {Removed} stale files removed")]
         public static partial void Published(ILogger logger, long serial, int files, int retired, int removed);

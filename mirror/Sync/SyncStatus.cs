@@ -1,3 +1,5 @@
+using Downloads.Mirror.Storage;
+
 namespace Downloads.Mirror.Sync;
 
 /// <summary>
@@ -11,6 +13,7 @@ public sealed class SyncStatus
     private long _targetSerial;
     private long _bytesFetched;
     private long _passes;
+    private long _heldBack;
     private double _lastPassSeconds;
     private double _lastPublishPassSeconds;
 
@@ -46,6 +49,32 @@ public sealed class SyncStatus
 
     /// <summary>How long the last pass that published a new serial took, seconds (0 before the first).</summary>
     public double LastPublishPassSeconds => Volatile.Read(ref _lastPublishPassSeconds);
+
+    /// <summary>Which pinned key verified the live manifest (<see cref="PinnedKey.None"/> before the first).</summary>
+    public Downloads.Contracts.Manifests.PinnedKey ManifestKey { get; set; }
+
+    /// <summary>
+    /// The serial of a newer manifest that arrived already expired and was not adopted (the live one had not expired,
+    /// so it stays: the last good one), or 0.
+    /// </summary>
+    public long HeldBackExpired { get => Interlocked.Read(ref _heldBack); set => Interlocked.Exchange(ref _heldBack, value); }
+
+    /// <summary>True while the live manifest has expired at <paramref name="now"/>, or a newer one was held back as expired.</summary>
+    public bool ManifestExpired(LiveSnapshot live, DateTimeOffset now) =>
+        HeldBackExpired != 0 || (live.Manifest is { } m && m.IsExpired(now));
+
+    /// <summary>
+    /// The one-line error the mirror reports (to Redis, so to <c>mirror status</c> and the ops view): the last sync
+    /// error, or when there is none but the live manifest has expired, that.
+    /// </summary>
+    public string ReportedError(LiveSnapshot live, DateTimeOffset now) =>
+        LastError.Length > 0 ? LastError : ExpiredNote(live, now) ?? "";
+
+    /// <summary>A one-line note when the live manifest has expired at <paramref name="now"/>, else null.</summary>
+    public static string? ExpiredNote(LiveSnapshot live, DateTimeOffset now) =>
+        live.Manifest is { } m && m.IsExpired(now)
+            ? $"manifest serial {m.Serial} expired at {m.Expires.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z; still serving it until upstream offers a newer one"
+            : null;
 
     /// <summary>Records a completed pass; <paramref name="published"/> when it made a new serial live.</summary>
     public void PassDone(double seconds, bool published)

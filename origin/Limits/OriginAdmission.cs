@@ -53,13 +53,20 @@ internal sealed partial class OriginAdmission : IDisposable
         var perClient = _options.PerClient;
         _perClient = PartitionedRateLimiter.Create<Request, UInt128>(r => r.MirrorId is null && perClient > 0
             ? RateLimitPartition.GetConcurrencyLimiter(r.Client, _ => Concurrency(perClient))
-            : RateLimitPartition.GetNoLimiter(UInt128.Zero));
+            : RateLimitPartition.GetNoLimiter(MirrorsPartition));
         _outcomes = metrics.CreateCounter("downloads_origin_admission_total",
             "File requests by who asked (mirror: a valid mirror signature) and what they got (served, per_client: 429, full: 503).",
             ["client", "outcome"]);
         _signatures = metrics.CreateCounter("downloads_origin_signature_refused_total",
             "Requests with mirror signature headers that did not verify, by reason; they are served as public requests.", ["reason"]);
     }
+
+    /// <summary>
+    /// The per-client limiter's key for signed mirror requests (no limit). All ones: no <see cref="AddressKey"/> is
+    /// (an IPv6 key has its low 64 bits zero, a mapped IPv4 one its high 80), while 0 is the key of a client without
+    /// an address (a Unix socket) and of <c>::</c>, which must not share the mirrors' unlimited partition.
+    /// </summary>
+    private static readonly UInt128 MirrorsPartition = UInt128.MaxValue;
 
     private static ConcurrencyLimiterOptions Concurrency(int permits) =>
         new() { PermitLimit = Math.Max(permits, 1), QueueLimit = 0, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
@@ -73,25 +80,42 @@ internal sealed partial class OriginAdmission : IDisposable
         var request = new Request(Identify(context.Request), client);
         var who = request.MirrorId is null ? Public : Mirror;
 
+        var (outcome, permit) = Admit(request);
+        if (outcome == Outcome.PerClient)
+        {
+            return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
+                $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+        }
+        if (outcome == Outcome.Full)
+        {
+            return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
+                $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
+        }
+        context.Response.RegisterForDispose(permit!);
+        _outcomes.WithLabels(who, "served").Inc();
+        return next(context);
+    }
+
+    /// <summary>
+    /// The decision alone (limits on): a permit to hold until the response has been sent, or why not. The launch-day
+    /// simulator's origin model (bench/launchday/Model) admits its transfers through this too.
+    /// </summary>
+    internal (Outcome Outcome, Permit? Permit) Admit(Request request)
+    {
         var own = _perClient.AttemptAcquire(request);
         if (!own.IsAcquired)
         {
             own.Dispose();
-            return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
-                $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+            return (Outcome.PerClient, null);
         }
         var share = _capacity.AttemptAcquire(request);
         if (!share.IsAcquired)
         {
             share.Dispose();
             own.Dispose();
-            return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
-                $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
+            return (Outcome.Full, null);
         }
-        context.Response.RegisterForDispose(own);
-        context.Response.RegisterForDispose(share);
-        _outcomes.WithLabels(who, "served").Inc();
-        return next(context);
+        return (Outcome.Served, new Permit(own, share));
     }
 
     private string? Identify(HttpRequest request)
@@ -147,4 +171,22 @@ internal sealed partial class OriginAdmission : IDisposable
 
     /// <summary>What the limiters partition by.</summary>
     internal readonly record struct Request(string? MirrorId, UInt128 Client);
+
+    /// <summary>What <see cref="Admit"/> decided: served (429 over the client's own limit, 503 when full).</summary>
+    internal enum Outcome
+    {
+        Served,
+        PerClient,
+        Full,
+    }
+
+    /// <summary>The client's and the capacity's permits, released together.</summary>
+    internal sealed class Permit(RateLimitLease own, RateLimitLease share) : IDisposable
+    {
+        public void Dispose()
+        {
+            share.Dispose();
+            own.Dispose();
+        }
+    }
 }

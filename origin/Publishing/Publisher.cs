@@ -74,6 +74,7 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
         {
             Serial = serial,
             Published = published,
+            Expires = published + options.ManifestLifetime,
             ChunkSize = options.ChunkSize,
             Files = files,
             Folders = FolderSignatures.Sign(files, privateKey, serial, published),
@@ -85,6 +86,44 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
         var removed = previous is null ? 0 : previous.Manifest.Files.Count(f => !fresh.ContainsKey(f.Path));
         Log.Published(logger, serial, files.Count, hashed, changed, removed);
         return new PublishResult(serial, files.Count, hashed, changed, new PublishedState(manifest, bytes, System.Text.Encoding.ASCII.GetBytes(signature)));
+    }
+
+    /// <summary>
+    /// True when <paramref name="manifest"/> has less than half of <see cref="OriginOptions.ManifestLifetime"/> left at
+    /// <paramref name="now"/> (or has expired, or never had an expiry): time to re-sign it.
+    /// </summary>
+    public static bool IsRenewalDue(Manifest manifest, DateTimeOffset now, TimeSpan lifetime) =>
+        manifest.Expires - now < lifetime / 2;
+
+    /// <summary>
+    /// Re-signs the current serial's files, unchanged, as the next serial with a fresh <c>expires</c>: no rescan, so
+    /// nothing an operator is still copying into the root goes out with it. Null when nothing was published yet, or when
+    /// another publisher got there first and the current serial is no longer due.
+    /// </summary>
+    public async Task<PublishResult?> ResignAsync(CancellationToken cancellationToken = default)
+    {
+        var privateKey = options.LoadPrivateKey();
+        var state = new StateFolder(Path.GetFullPath(options.StateDir));
+        Directory.CreateDirectory(state.Path);
+        await using var guard = await AcquireLockAsync(Path.Combine(state.Path, "publish.lock"), cancellationToken);
+        var previous = state.Load(state.ReadCurrentSerial(), out _);
+        var published = time.GetUtcNow();
+        if (previous is null || !IsRenewalDue(previous.Manifest, published, options.ManifestLifetime))
+            return null;
+        var serial = previous.Manifest.Serial + 1;
+        var files = previous.Manifest.Files;
+        var manifest = previous.Manifest with
+        {
+            Serial = serial,
+            Published = published,
+            Expires = published + options.ManifestLifetime,
+            Folders = FolderSignatures.Sign(files, privateKey, serial, published),
+        };
+        var bytes = ManifestCodec.Serialize(manifest);
+        var signature = ManifestSigner.Sign(bytes, privateKey);
+        await state.WriteAsync(serial, bytes, signature, options.KeepSerials, cancellationToken);
+        Log.Resigned(logger, serial, previous.Manifest.Serial, manifest.Expires);
+        return new PublishResult(serial, files.Count, 0, 0, new PublishedState(manifest, bytes, System.Text.Encoding.ASCII.GetBytes(signature)));
     }
 
     private IEnumerable<(string Relative, FileInfo Info)> Scan(string root)
@@ -189,6 +228,9 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
     {
         [LoggerMessage(EventId = OriginEvents.Published, Level = LogLevel.Information, Message = "Published serial {Serial}: {Files} files, {Hashed} hashed, {Changed} changed, {Removed} removed")]
         public static partial void Published(ILogger logger, long serial, int files, int hashed, int changed, int removed);
+
+        [LoggerMessage(EventId = OriginEvents.Resigned, Level = LogLevel.Information, Message = "Re-signed serial {Previous} as serial {Serial}, unchanged files, expires {Expires:O}")]
+        public static partial void Resigned(ILogger logger, long serial, long previous, DateTimeOffset expires);
 
         [LoggerMessage(EventId = OriginEvents.SkippedPath, Level = LogLevel.Warning, Message = "Skipped '{Path}': not a publishable path (top-level files and reserved names are not published)")]
         public static partial void SkippedPath(ILogger logger, string path);

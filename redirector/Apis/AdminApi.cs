@@ -25,6 +25,15 @@ public static class AdminApi
     /// <summary>Body of <c>POST /-/api/mirrors/{id}/weight</c>.</summary>
     public sealed record WeightRequest(double Weight);
 
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/quota</c>: quota per billing period, decimal GB (10^9 bytes), 0 for none.</summary>
+    public sealed record QuotaRequest(double Gb);
+
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/billing-day</c>: day of the month (1–28) the billing period starts.</summary>
+    public sealed record BillingDayRequest(double Day);
+
+    /// <summary>Body of <c>POST /-/api/mirrors/{id}/burst</c>: burst allowance, percent of the quota (0–100).</summary>
+    public sealed record BurstRequest(double Percent);
+
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
@@ -45,6 +54,17 @@ public static class AdminApi
         admin.MapPost("/mirrors/{id}/weight", (string id, WeightRequest body, MembershipService m) => body.Weight is >= 0 and <= 1_000_000
             ? Answer(m.SetWeightAsync(id, body.Weight))
             : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "weight must be between 0 and 1000000")));
+        // Up to 10^9 GB (an exabyte): a whole number of bytes that fits a long with room to spare.
+        admin.MapPost("/mirrors/{id}/quota", (string id, QuotaRequest body, MembershipService m) => body.Gb is >= 0 and <= 1e9
+            ? Answer(m.SetQuotaAsync(id, (long)Math.Round(body.Gb * 1e9)))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "gb must be between 0 (no quota) and 1000000000")));
+        admin.MapPost("/mirrors/{id}/billing-day", (string id, BillingDayRequest body, MembershipService m) =>
+            body.Day == Math.Floor(body.Day) && body.Day is >= QuotaPeriod.MinBillingDay and <= QuotaPeriod.MaxBillingDay
+            ? Answer(m.SetBillingDayAsync(id, (int)body.Day))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "day must be a whole day of the month, 1-28")));
+        admin.MapPost("/mirrors/{id}/burst", (string id, BurstRequest body, MembershipService m) => body.Percent is >= 0 and <= 100
+            ? Answer(m.SetBurstAsync(id, body.Percent))
+            : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "percent must be between 0 and 100")));
         admin.MapGet("/mirrors/{id}/health", async (string id, MembershipService m) => TypedResults.Ok(await m.HealthAsync(id)));
         admin.MapDelete("/mirrors/{id}", RemoveAsync);
         admin.MapGet("/staging", StagingAsync);

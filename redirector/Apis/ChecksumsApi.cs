@@ -15,13 +15,16 @@ internal static partial class ChecksumsApi
     private const string TextPlain = "text/plain; charset=utf-8";
     private const string SignatureName = Sha256Sums.FolderFileName + Sha256Sums.SignatureSuffix;
 
-    /// <summary>Where the redirector publishes the key that verifies <c>SHA256SUMS.minisig</c>.</summary>
+    /// <summary>
+    /// Where the redirector publishes the key that verifies <c>SHA256SUMS.minisig</c>: the pinned key that verified the
+    /// manifest it serves (during a key rotation, the next key once the origin has switched).
+    /// </summary>
     public const string PublicKeyPath = "/-/minisign.pub";
 
     public static IEndpointRouteBuilder MapChecksums(this IEndpointRouteBuilder app)
     {
-        app.MapMethods(PublicKeyPath, [HttpMethods.Get, HttpMethods.Head], (RedirectHandler handler) =>
-            Minisign.PublicKeyFile(handler.Options.PublicKey) is { } file
+        app.MapMethods(PublicKeyPath, [HttpMethods.Get, HttpMethods.Head], (RedirectHandler handler, Snapshots.SnapshotHolder holder) =>
+            Minisign.PublicKeyFile(handler.Options.Keys.KeyOf(holder.Current.Index.VerifiedBy)) is { } file
                 ? Results.Text(file, TextPlain)
                 : TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: "Redirector:PublicKey is not a base64 Ed25519 key"));
         return app;

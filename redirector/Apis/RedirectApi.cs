@@ -37,13 +37,20 @@ internal static class RedirectApi
         return app;
     }
 
-    /// <summary>200 once a verified manifest is loaded, else 503; always says what the redirector is running from.</summary>
-    private static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<HealthView> Health(SnapshotHolder holder, TimeProvider time)
+    /// <summary>
+    /// 200 once a verified manifest is loaded, else 503; always says what the redirector is running from. With a
+    /// manifest, <c>degraded</c> and the reasons whenever any <see cref="Downloads.Redirector.Health.IDegradationSource"/> reports one (no
+    /// mirror to send a client to, routing from saved state, an expired manifest): still 200, since a redirector that
+    /// answers keeps its place behind the load balancer, but never a plain "ok".
+    /// </summary>
+    private static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<HealthView> Health(SnapshotHolder holder, TimeProvider time,
+        IEnumerable<Downloads.Redirector.Health.IDegradationSource> sources)
     {
         var s = holder.Current;
         var now = time.GetUtcNow();
+        var reasons = Downloads.Redirector.Health.Degradation.Reasons(sources);
         var view = new HealthView(
-            !s.Index.IsLoaded ? "no manifest" : "ok",
+            !s.Index.IsLoaded ? "no manifest" : reasons.Length > 0 ? "degraded" : "ok",
             s.Index.Serial,
             s.Index.Files.Count,
             s.Mirrors.Length,
@@ -53,14 +60,15 @@ internal static class RedirectApi
             s.ManifestLoadedAt == DateTimeOffset.MinValue ? null : Math.Round((now - s.ManifestLoadedAt).TotalSeconds, 1),
             GC.GetGCMemoryInfo().HeapSizeBytes / (1024 * 1024),
             Environment.WorkingSet / (1024 * 1024),
-            s.HeartbeatPanic);
+            s.HeartbeatPanic,
+            reasons);
         return TypedResults.Json(view, HealthJson.Default.HealthView,
             statusCode: !s.Index.IsLoaded ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 }
 
 internal sealed record HealthView(string Status, long Serial, int Files, int Mirrors, int HttpCandidates, int HttpsCandidates,
-    double? MirrorsAgeSeconds, double? ManifestAgeSeconds, long GcHeapMB, long WorkingSetMB, bool HeartbeatPanic);
+    double? MirrorsAgeSeconds, double? ManifestAgeSeconds, long GcHeapMB, long WorkingSetMB, bool HeartbeatPanic, string[] Reasons);
 
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(HealthView))]

@@ -24,6 +24,7 @@ internal sealed class RedirectHandler
     private readonly CounterRegistry _counters;
     private readonly RedirectorMetrics _metrics;
     private readonly RedirectorOptions _options;
+    private readonly Downloads.Contracts.Manifests.PinnedKeys _keys;
     private readonly string[] _fallbacks;
 
     [ThreadStatic]
@@ -39,6 +40,7 @@ internal sealed class RedirectHandler
         _counters = counters;
         _metrics = metrics;
         _options = options.Value;
+        _keys = _options.Keys;
         var fallbacks = new List<string>();
         foreach (var f in _options.Fallbacks)
         {
@@ -117,7 +119,7 @@ internal sealed class RedirectHandler
             if (path.EndsWith(".meta4", StringComparison.Ordinal)
                 && snapshot.Index.FilesBySpan.TryGetValue(path[..^".meta4".Length], out file))
                 mode = Mode.Metalink;
-            else if (ChecksumsApi.TryWrite(context, snapshot.Index, path, _options.PublicKey) is { } checksum)
+            else if (ChecksumsApi.TryWrite(context, snapshot.Index, path, _keys.KeyOf(snapshot.Index.VerifiedBy)) is { } checksum)
             {
                 CountUnlocated(context, Outcome.Checksums);
                 return checksum;

@@ -47,6 +47,7 @@ public static class OpsCli
             Recursive = true,
         };
         var id = new Argument<string>("id") { Description = "Mirror id" };
+        var billingDay = new Argument<int>("day") { Description = "Day of the month, 1-28" };
         var ctx = new Context(url, token, json, redis, output, error, environment);
 
         var mirrors = new Command("mirrors", "List and manage mirrors.")
@@ -62,12 +63,17 @@ public static class OpsCli
             Post(ctx, "undrain", "Stop draining.", id),
             Set(ctx, "set-capacity", "capacity", "mbps", "Capacity ops grant, Mbit/s (overrides the declared one).", id),
             Set(ctx, "set-weight", "weight", "weight", "Relative weight in the lottery (default 100).", id),
+            Set(ctx, "set-quota", "quota", "gb", "Quota per billing period, GB (10^9 bytes); 0 for none (overrides the declared one).", id),
+            Call(ctx, "set-billing-day", "Day of the month (1-28) the mirror's billing period starts; re-grants its usage keys (ops path: --redis; else run sync-users after).",
+                [id, billingDay], p => ctx.Post($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}/billing-day", new Dictionary<string, double> { ["day"] = p.GetValue(billingDay) }),
+                PrintMirror, (p, config) => OpsPath.RunAsync(config, m => m.SetBillingDayAsync(p.GetValue(id)!, p.GetValue(billingDay)))),
+            Set(ctx, "set-burst", "burst", "percent", "Burst allowance, percent of the quota (default Redirector:QuotaBurstPercent).", id),
             Call(ctx, "remove", "Remove (revoke) a mirror: its Redis user, its key and its records (ops path: --redis).", [id],
                 p => ctx.Delete($"/-/api/mirrors/{Uri.EscapeDataString(p.GetValue(id)!)}"), (_, p) => $"removed {p.GetValue(id)}\n",
                 (p, config) => OpsPath.RunAsync(config, m => m.RemoveAsync(p.GetValue(id)!))),
-            Call(ctx, "sync-users", "Ops path only (--redis): grant each approved mirror's user this month's keys on every node; delete users of removed mirrors. Run daily.", [],
+            Call(ctx, "sync-users", "Ops path only (--redis): grant each approved mirror's user its current billing periods' keys on every node; delete users of removed mirrors. Run daily.", [],
                 _ => Task.FromResult(new AdminAnswer(ExitCodes.Usage, default, $"sync-users runs on the ops path only: pass --redis or set {AdminRedisVariable}")),
-                (body, _) => $"granted {Tables.Num(body, "item1"):0} users this month's keys; deleted {Tables.Num(body, "item2"):0} users of removed mirrors\n",
+                (body, _) => $"granted {Tables.Num(body, "item1"):0} users their billing periods' keys; deleted {Tables.Num(body, "item2"):0} users of removed mirrors\n",
                 (_, config) => OpsPath.RunAsync(config, m => m.SyncUsersAsync())),
         };
         var hours = new Option<double?>("--hours") { Description = "Validity in hours (default: the redirector's Membership:TokenLifetime)" };
@@ -224,6 +230,15 @@ public static class OpsCli
         return text.ToString();
     }
 
+    /// <summary>The quota forecast of one mirror of the ops view: "-" without one, the date, and a warning when it falls inside the period.</summary>
+    private static string QuotaRunsOut(JsonElement m)
+    {
+        if (!m.TryGetProperty("quotaRunsOutAt", out var at) || at.ValueKind != JsonValueKind.String)
+            return "-";
+        var text = at.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        return Tables.Bool(m, "quotaWarning") ? text + " WARNING: before period end" : text;
+    }
+
     private static string PrintStats(JsonElement v, ParseResult _)
     {
         var head = Tables.Render(["figure", "value"],
@@ -239,7 +254,7 @@ public static class OpsCli
             ["pending requests (every outcome)", Tables.Num(v, "pendingRequests").ToString("0", CultureInfo.InvariantCulture)],
             ["redis", Tables.Bool(v, "redisAvailable") ? "ok" : "UNAVAILABLE: " + Tables.Str(v, "redisError")],
         ]);
-        var mirrors = Tables.Render(["mirror", "rate Mbit/s", "capacity Mbit/s", "redirects today", "share", "behind", "health"],
+        var mirrors = Tables.Render(["mirror", "rate Mbit/s", "capacity Mbit/s", "redirects today", "share", "behind", "health", "quota runs out"],
             v.GetProperty("mirrors").EnumerateArray().Select(m => new[]
             {
                 Tables.Str(m, "id"),
@@ -249,6 +264,7 @@ public static class OpsCli
                 (Tables.Num(m, "share") * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %",
                 Tables.Num(m, "serialsBehind").ToString("0", CultureInfo.InvariantCulture),
                 Tables.Bool(m, "healthy") ? "ok" : "FAIL " + Tables.Str(m, "healthReason"),
+                QuotaRunsOut(m),
             }));
         var outcomes = Tables.Render(["outcome", "today", "/s (network)", "/s (this redirector)", "unique addresses today", "download"],
             Items(v, "outcomes").Select(o => new[]

@@ -9,7 +9,7 @@ namespace Downloads.Redirector.Cli;
 internal static class Tables
 {
     public static readonly string[] MirrorColumns =
-        ["id", "status", "enabled", "draining", "alive", "health", "serial", "rate Mbit/s", "capacity Mbit/s", "weight", "month GB", "quota GB", "reason"];
+        ["id", "status", "enabled", "draining", "alive", "health", "serial", "rate Mbit/s", "capacity Mbit/s", "weight", "period GB", "quota GB", "billing day", "reason"];
 
     public static string[] MirrorRow(JsonElement m) =>
     [
@@ -25,6 +25,7 @@ internal static class Tables
         Num(m, "weight").ToString("0.#", CultureInfo.InvariantCulture),
         (Num(m, "monthBytes") / 1e9).ToString("0.00", CultureInfo.InvariantCulture),
         Num(m, "quotaBytes") > 0 ? (Num(m, "quotaBytes") / 1e9).ToString("0", CultureInfo.InvariantCulture) : "-",
+        Num(m, "billingDay") is > 0 and var day ? day.ToString("0", CultureInfo.InvariantCulture) : "1",
         Reason(m),
     ];
 

@@ -71,7 +71,12 @@ internal sealed class ProbeTargetPolicy
         return IsPublic(address);
     }
 
-    /// <summary>Public unicast: in none of the blocked ranges (an IPv4-mapped address is judged as IPv4).</summary>
+    /// <summary>
+    /// Public unicast: in none of the blocked ranges (an IPv4-mapped address is judged as IPv4), and no IPv4 address
+    /// an IPv6 one carries inside it is blocked either: 6to4 (<c>2002:AABB:CCDD::/16</c>, relayed to AA.BB.CC.DD),
+    /// Teredo (<c>2001:0::/32</c>: the server's IPv4 and the client's, stored inverted) and the deprecated
+    /// IPv4-compatible <c>::a.b.c.d</c>, so none of them reaches a private or loopback IPv4 host.
+    /// </summary>
     public static bool IsPublic(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -81,6 +86,21 @@ internal sealed class ProbeTargetPolicy
             if (network.Contains(address))
                 return false;
         }
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+            return true;
+        Span<byte> b = stackalloc byte[16];
+        address.TryWriteBytes(b, out _);
+        if (b[0] == 0x20 && b[1] == 0x02)
+            return IsPublic(new IPAddress(b[2..6]));
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
+        {
+            Span<byte> client = stackalloc byte[4];
+            for (var i = 0; i < 4; i++)
+                client[i] = (byte)~b[12 + i];
+            return IsPublic(new IPAddress(b[4..8])) && IsPublic(new IPAddress(client));
+        }
+        if (b[..12].IndexOfAnyExcept((byte)0) < 0)
+            return IsPublic(new IPAddress(b[12..]));
         return true;
     }
 }

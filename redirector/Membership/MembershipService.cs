@@ -164,8 +164,8 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     }
 
     /// <summary>
-    /// The ops path's periodic job (<c>redirector mirrors sync-users</c>): for every approved mirror, grants this
-    /// month's exact keys (the month counters move with the calendar) on every node, which also puts back a
+    /// The ops path's periodic job (<c>redirector mirrors sync-users</c>): for every approved mirror, grants its current
+    /// billing periods' exact keys (the usage counters move with the calendar and the mirror's billing day) on every node, which also puts back a
     /// user a node lost (a replica restarted without its ACL file, a failover); deletes the users of mirrors
     /// no longer in the table. Returns (users granted, users deleted).
     /// </summary>
@@ -213,6 +213,8 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
         if (!options.Value.PerMirrorUsers)
             return false;
         var now = time.GetUtcNow();
+        // The usage counters granted are those of the mirror's billing periods (ops' config).
+        var billingDay = await MirrorStore.ReadBillingDayAsync(db, id);
         try
         {
             if (MirrorIdentity.IsPasswordSha256(passwordSha256))
@@ -220,11 +222,11 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
                 // Switched off (a disabled user) stays off on a re-grant; approval switches it on.
                 var existing = await db.ExecuteAsync("ACL", "GETUSER", MirrorAclUser(id));
                 if (existing.IsNull || on)
-                    await MirrorAcl.CreateAsync(db, id, passwordSha256, now);
+                    await MirrorAcl.CreateAsync(db, id, passwordSha256, now, billingDay);
                 else
-                    await MirrorAcl.RegrantAsync(db, id, now);
+                    await MirrorAcl.RegrantAsync(db, id, now, billingDay: billingDay);
             }
-            else if (!await MirrorAcl.RegrantAsync(db, id, now, on))
+            else if (!await MirrorAcl.RegrantAsync(db, id, now, on, billingDay))
             {
                 return false;
             }
@@ -254,6 +256,41 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     /// <summary>Sets the relative weight.</summary>
     public Task<MembershipResult<MirrorRecord>> SetWeightAsync(string id, double weight) =>
         SetAsync(id, ConfigFields.Weight, weight.ToString(CultureInfo.InvariantCulture), r => r with { Weight = weight });
+
+    /// <summary>Sets the quota per billing period, bytes (0: none; overrides the declared one).</summary>
+    public Task<MembershipResult<MirrorRecord>> SetQuotaAsync(string id, long bytes) =>
+        SetAsync(id, ConfigFields.QuotaBytes, bytes.ToString(CultureInfo.InvariantCulture), r => r with { QuotaBytes = bytes });
+
+    /// <summary>Sets the burst allowance, percent of the quota (overrides <c>Redirector:QuotaBurstPercent</c> for this mirror).</summary>
+    public Task<MembershipResult<MirrorRecord>> SetBurstAsync(string id, double percent) =>
+        SetAsync(id, ConfigFields.BurstPercent, percent.ToString(CultureInfo.InvariantCulture), r => r with { BurstPercent = percent });
+
+    /// <summary>
+    /// Sets the billing day (1–28): the period, and with it the usage counter, moves to start on that day (the
+    /// new period's counter starts at what the mirror reports from now on). The mirror's user is re-granted the new
+    /// period's keys at once where this process may manage users (the ops path); else the mirror's counter reports
+    /// wait, heartbeat and state unaffected, until <c>redirector mirrors sync-users</c> runs (logged).
+    /// </summary>
+    public async Task<MembershipResult<MirrorRecord>> SetBillingDayAsync(string id, int day)
+    {
+        if (!QuotaPeriod.IsBillingDay(day))
+            return MembershipResult.Fail<MirrorRecord>(MembershipError.InvalidInfo, "day must be a whole day of the month, 1-28");
+        var result = await SetAsync(id, ConfigFields.BillingDay, day.ToString(CultureInfo.InvariantCulture), r => r with { BillingDay = day });
+        if (!result.Ok)
+            return result;
+        var config = await Db.HashGetAsync(MirrorConfig(id), [ConfigFields.Status, ConfigFields.PasswordSha256]);
+        if (config[0] != "approved")
+            return result;
+        try
+        {
+            await GrantAsync(Db, id, config[1].ToString(), on: false);
+        }
+        catch (RedisServerException e) when (MirrorAcl.IsNoPermission(e))
+        {
+            LogBillingDayRegrantPending(log, id, day, e.Message);
+        }
+        return result;
+    }
 
     /// <summary>
     /// Removes (revokes) a mirror in one step: its ACL user deleted on every node first (so a redirector's own
@@ -360,7 +397,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
     [LoggerMessage(EventId = RedirectorEvents.NeedsOpsPath, Level = LogLevel.Warning, Message = "Mirror {Id}: {Verb} refused, this process's Redis user may not manage ACL users ({Reason}); run it on the ops path with the admin user")]
     private static partial void LogNeedsOpsPath(ILogger logger, string id, string verb, string reason);
 
-    [LoggerMessage(EventId = RedirectorEvents.MirrorUsersSynced, Level = LogLevel.Information, Message = "Mirror users synced: {Granted} granted this month's keys on every node, {Deleted} of removed mirrors deleted")]
+    [LoggerMessage(EventId = RedirectorEvents.MirrorUsersSynced, Level = LogLevel.Information, Message = "Mirror users synced: {Granted} granted their billing periods' keys on every node, {Deleted} of removed mirrors deleted")]
     private static partial void LogUsersSynced(ILogger logger, int granted, int deleted);
     [LoggerMessage(EventId = RedirectorEvents.MirrorChangeApproved, Level = LogLevel.Information, Message = "Mirror {Id}: requested change approved ({Fields})")]
     private static partial void LogApprovedChange(ILogger logger, string id, string fields);
@@ -370,4 +407,7 @@ public sealed partial class MembershipService(IConnectionMultiplexer redis, IOpt
 
     [LoggerMessage(EventId = RedirectorEvents.MirrorFieldSet, Level = LogLevel.Information, Message = "Mirror {Id}: {Field} set to {Value}")]
     private static partial void LogConfigured(ILogger logger, string id, string field, string value);
+
+    [LoggerMessage(EventId = RedirectorEvents.BillingDayRegrantPending, Level = LogLevel.Warning, Message = "Mirror {Id}: billing day set to {Day}, but this process's Redis user may not re-grant the new period's usage key ({Reason}); its usage reports wait until `redirector mirrors sync-users` runs on the ops path")]
+    private static partial void LogBillingDayRegrantPending(ILogger logger, string id, int day, string reason);
 }

@@ -1,3 +1,4 @@
+using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
 using StackExchange.Redis;
 
@@ -5,12 +6,12 @@ namespace Downloads.Redirector.Membership;
 
 /// <summary>
 /// A mirror's own Redis ACL user (Redis 7 key permissions), created by ops' approval from the SHA-256 of the
-/// password the mirror chose. It may read and write exactly its own info, state and heartbeat and the month
-/// counters of three months (<see cref="Keyspace.MirrorWritableKeys"/>; no key pattern, so it can create no
+/// password the mirror chose. It may read and write exactly its own info, state and heartbeat and the usage
+/// counters of three billing periods (<see cref="Keyspace.MirrorWritableKeys(string, DateTimeOffset, int)"/>; no key pattern, so it can create no
 /// other key), read its ops-owned config and what redirectors write about it (health verdict, bandwidth
 /// history: its donor's <c>status</c> command), and subscribe to the announcement channel; nothing else: not
 /// another mirror's keys, not the mirror table, no write to its config or health, no PUBLISH, no
-/// KEYS/SCAN/FLUSH, no CLIENT KILL. <see cref="Rules"/> is the one source of these rules (the tests use it).
+/// KEYS/SCAN/FLUSH, no CLIENT KILL. <see cref="Rules(string, DateTimeOffset, int)"/> is the one source of these rules (the tests use it).
 /// Managing users needs an admin Redis user (the ops path, docs/keyspace.md); a redirector's user may not.
 /// </summary>
 internal static class MirrorAcl
@@ -38,10 +39,16 @@ internal static class MirrorAcl
     /// Every rule of the mirror's user after its name except the password and on/off: exact keys (read-write,
     /// read-only), channels and commands, for the month of <paramref name="now"/>.
     /// </summary>
-    public static IReadOnlyList<string> Rules(string id, DateTimeOffset now)
+    public static IReadOnlyList<string> Rules(string id, DateTimeOffset now) => Rules(id, now, QuotaPeriod.DefaultBillingDay);
+
+    /// <summary>
+    /// As <see cref="Rules(string, DateTimeOffset)"/> for a mirror billed on <paramref name="billingDay"/>: the usage
+    /// counters of its previous, current and next billing period, exactly.
+    /// </summary>
+    public static IReadOnlyList<string> Rules(string id, DateTimeOffset now, int billingDay)
     {
         var rules = new List<string> { "resetkeys" };
-        foreach (var key in Keyspace.MirrorWritableKeys(id, now))
+        foreach (var key in Keyspace.MirrorWritableKeys(id, now, billingDay))
             rules.Add("%RW~" + key);
         foreach (var key in Keyspace.MirrorReadOnlyKeys(id))
             rules.Add("%R~" + key);
@@ -58,19 +65,21 @@ internal static class MirrorAcl
     /// (the mirror's own choice, never seen here). Throws <see cref="RedisServerException"/> NOPERM when the
     /// connection's user may not manage users, or when the store refuses key permissions (Garnet).
     /// </summary>
-    public static async Task CreateAsync(IDatabaseAsync db, string id, string passwordSha256, DateTimeOffset now)
+    public static async Task CreateAsync(IDatabaseAsync db, string id, string passwordSha256, DateTimeOffset now,
+        int billingDay = QuotaPeriod.DefaultBillingDay)
     {
         var args = new List<object> { "SETUSER", Keyspace.MirrorAclUser(id), "reset", "on", "#" + passwordSha256 };
-        args.AddRange(Rules(id, now));
+        args.AddRange(Rules(id, now, billingDay));
         await db.ExecuteAsync("ACL", args);
         await GrantNewerAsync(db, id);
     }
 
     /// <summary>
-    /// Grants the current rules (this month's keys) to an existing user, keeping its password and on/off state;
+    /// Grants the current rules (the current billing periods' keys) to an existing user, keeping its password and on/off state;
     /// <paramref name="on"/> also switches it on. False when there is no such user.
     /// </summary>
-    public static async Task<bool> RegrantAsync(IDatabaseAsync db, string id, DateTimeOffset now, bool on = false)
+    public static async Task<bool> RegrantAsync(IDatabaseAsync db, string id, DateTimeOffset now, bool on = false,
+        int billingDay = QuotaPeriod.DefaultBillingDay)
     {
         var user = Keyspace.MirrorAclUser(id);
         // GETUSER first: SETUSER on a missing name would create an empty user.
@@ -79,7 +88,7 @@ internal static class MirrorAcl
         var args = new List<object> { "SETUSER", user };
         if (on)
             args.Add("on");
-        args.AddRange(Rules(id, now));
+        args.AddRange(Rules(id, now, billingDay));
         await db.ExecuteAsync("ACL", args);
         await GrantNewerAsync(db, id);
         return true;

@@ -19,7 +19,7 @@ internal sealed class RedirectorMetrics
     /// counter by result (ok, fail). The budget is this × 10,000 mirrors per redirector (docs/ops.md, "Series
     /// budget"); a new per-mirror metric raises it and must be weighed against it.
     /// </summary>
-    public const int SeriesPerMirror = 16;
+    public const int SeriesPerMirror = 18;
 
     private readonly Counter _redirects;
     private readonly Counting.Counter[] _answered = new Counting.Counter[Outcomes.Count];
@@ -31,6 +31,10 @@ internal sealed class RedirectorMetrics
     private readonly Histogram _probeSeconds;
     private readonly Gauge _manifestSerial;
     private readonly Gauge _heartbeatPanic;
+    private readonly Gauge _manifestExpired;
+    private readonly Gauge _degraded;
+    private readonly Gauge.Child _manifestKeyCurrent;
+    private readonly Gauge.Child _manifestKeyNext;
     private readonly Gauge _mirrorUp;
     private readonly Gauge _mirrorHealthy;
     private readonly Gauge _mirrorCandidate;
@@ -44,6 +48,8 @@ internal sealed class RedirectorMetrics
     private readonly Gauge _mirrorMonthBytes;
     private readonly Gauge _mirrorQuota;
     private readonly Gauge _mirrorPace;
+    private readonly Gauge _mirrorExhaustion;
+    private readonly Gauge _mirrorExhaustionWarning;
     private readonly Gauge[] _perMirror;
     private readonly Lock _update = new();
     private HashSet<string> _labelled = new(StringComparer.Ordinal);
@@ -72,6 +78,14 @@ internal sealed class RedirectorMetrics
         _probeSeconds = factory.CreateHistogram("downloads_health_probe_seconds", "Duration of active health probes.",
             labelNames: [], new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
         _manifestSerial = factory.CreateGauge("downloads_manifest_serial", "Serial of the verified manifest the redirector routes with.");
+        _degraded = factory.CreateGauge("downloads_redirector_degraded",
+            "1 while /-/health says degraded: no mirror to send a client to, routing from saved state, or an expired manifest (the reasons are in /-/health).");
+        _manifestExpired = factory.CreateGauge("downloads_manifest_expired",
+            "1 while the manifest the redirector routes with is past its signed expires time (it keeps routing with it; the origin should have re-signed).");
+        var manifestKey = factory.CreateGauge("downloads_manifest_key",
+            "1 for the pinned key (current or next) that verified the manifest the redirector routes with: during a key rotation, shows when it has moved.", ["key"]);
+        _manifestKeyCurrent = manifestKey.WithLabels("current");
+        _manifestKeyNext = manifestKey.WithLabels("next");
         _heartbeatPanic = factory.CreateGauge("downloads_heartbeat_panic",
             "1 while most serving mirrors are silent at once and a missing heartbeat excludes nobody (Redirector:HeartbeatPanicPercent).");
         _mirrorUp = factory.CreateGauge("downloads_mirror_up", "1 while the mirror's heartbeat is fresh.", ["mirror"]);
@@ -84,12 +98,16 @@ internal sealed class RedirectorMetrics
         _mirrorConnections = factory.CreateGauge("downloads_mirror_connections", "Open client connections the mirror reports.", ["mirror"]);
         _mirrorSerial = factory.CreateGauge("downloads_mirror_serial", "Manifest serial the mirror's live tree is verified at.", ["mirror"]);
         _mirrorLag = factory.CreateGauge("downloads_mirror_sync_lag_serials", "Serials the mirror is behind the redirector's manifest.", ["mirror"]);
-        _mirrorMonthBytes = factory.CreateGauge("downloads_mirror_month_bytes", "Bytes the mirror served this UTC month.", ["mirror"]);
-        _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Monthly quota of the mirror, 0 for none.", ["mirror"]);
+        _mirrorMonthBytes = factory.CreateGauge("downloads_mirror_month_bytes", "Bytes the mirror served this billing period (its billing day to the same day next month, UTC; by default the calendar month).", ["mirror"]);
+        _mirrorQuota = factory.CreateGauge("downloads_mirror_quota_bytes", "Quota of the mirror per billing period, 0 for none.", ["mirror"]);
         _mirrorPace = factory.CreateGauge("downloads_mirror_quota_pace_ratio",
             "Share of its capacity the mirror's quota budget allows now (1 unpaced, 0 at its allowance or past the ceiling; docs/launch-day.md).", ["mirror"]);
+        _mirrorExhaustion = factory.CreateGauge("downloads_mirror_quota_exhaustion_timestamp_seconds",
+            "Unix time the mirror's quota runs out at its mean rate so far this billing period (+Inf: no quota or no use yet; docs/launch-day.md).", ["mirror"]);
+        _mirrorExhaustionWarning = factory.CreateGauge("downloads_mirror_quota_exhaustion_warning",
+            "1 when the mirror's quota is forecast to run out before its billing period ends, else 0.", ["mirror"]);
         _perMirror = [_mirrorUp, _mirrorHealthy, _mirrorCandidate, _mirrorRate, _mirrorCapacity, _mirrorBytes, _mirrorRequests,
-            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota, _mirrorPace];
+            _mirrorConnections, _mirrorSerial, _mirrorLag, _mirrorMonthBytes, _mirrorQuota, _mirrorPace, _mirrorExhaustion, _mirrorExhaustionWarning];
         registry.AddBeforeCollectCallback(() =>
         {
             // Two scrapes at once must not interleave their label bookkeeping.
@@ -112,6 +130,16 @@ internal sealed class RedirectorMetrics
 
     public void SetPending(long redirects) => _pending.Set(redirects);
 
+    /// <summary>
+    /// Whether the redirector is degraded, and whether for an expired manifest, as Health/ sees it at each scrape
+    /// (<c>Health/DegradationMetrics</c>; Metrics/ knows nothing of Health/).
+    /// </summary>
+    public void SetDegradation(bool degraded, bool manifestExpired)
+    {
+        _degraded.Set(degraded ? 1 : 0);
+        _manifestExpired.Set(manifestExpired ? 1 : 0);
+    }
+
     /// <summary>One active health probe of mirror <paramref name="id"/> (Health/ calls this; Metrics/ knows nothing of Health/).</summary>
     public void RecordProbe(string id, bool ok, double latencyMs)
     {
@@ -132,6 +160,8 @@ internal sealed class RedirectorMetrics
         Request.Publish();
         var serial = snapshot.Index.Serial;
         _manifestSerial.Set(serial);
+        _manifestKeyCurrent.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Current ? 1 : 0);
+        _manifestKeyNext.Set(snapshot.Index.VerifiedBy == Contracts.Manifests.PinnedKey.Next ? 1 : 0);
         _heartbeatPanic.Set(snapshot.HeartbeatPanic ? 1 : 0);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in snapshot.Mirrors)
@@ -151,6 +181,8 @@ internal sealed class RedirectorMetrics
             _mirrorMonthBytes.WithLabels(m.Id).Set(m.MonthBytes);
             _mirrorQuota.WithLabels(m.Id).Set(m.QuotaBytes);
             _mirrorPace.WithLabels(m.Id).Set(entry.Pace);
+            _mirrorExhaustion.WithLabels(m.Id).Set(entry.ExhaustionAt is { } at ? at.ToUnixTimeSeconds() : double.PositiveInfinity);
+            _mirrorExhaustionWarning.WithLabels(m.Id).Set(entry.ExhaustionWarning ? 1 : 0);
         }
         // A removed mirror's series disappear rather than freezing at their last value.
         foreach (var gone in _labelled)

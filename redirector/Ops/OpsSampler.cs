@@ -21,7 +21,7 @@ namespace Downloads.Redirector.Ops;
 internal sealed partial class OpsSampler(
     SnapshotHolder holder, IConnectionMultiplexer redis, CounterFlusher flusher, RedirectorMetrics metrics,
     IOptions<OpsOptions> options, TimeProvider time, ILogger<OpsSampler> log, RedirectorInstance? instance = null,
-    KestrelRejections? kestrel = null) : BackgroundService
+    KestrelRejections? kestrel = null, IOptions<RedirectorOptions>? redirectorOptions = null) : BackgroundService
 {
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(30);
     private readonly Queue<(DateTimeOffset Time, long Total)> _network = new();
@@ -29,6 +29,8 @@ internal sealed partial class OpsSampler(
     private readonly Queue<(DateTimeOffset Time, long Total)>[] _outcomeNetwork = NewQueues();
     private readonly Queue<(DateTimeOffset Time, long Total)>[] _outcomeLocal = NewQueues();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
+    // Per mirror, the end of the billing period it was last warned about: one warning per mirror per period.
+    private readonly Dictionary<string, DateTimeOffset> _warned = new(StringComparer.Ordinal);
     private readonly string _instance = (instance ?? new RedirectorInstance()).Id;
     private readonly Lock _viewLock = new();
     private Sample? _sample;
@@ -108,11 +110,31 @@ internal sealed partial class OpsSampler(
         }
         Volatile.Write(ref _sample, new Sample(now, _lastStats, error, total,
             error.Length == 0 ? Rate(_network, now, total) : 0, Rate(_local, now, local), outcomes, networkRates, localRates));
+        WarnQuotaForecasts();
         var minute = now.ToUnixTimeSeconds() / 60;
         if (minute != _lastMinute)
         {
             _lastMinute = minute;
             await WriteHistoryAsync(minute, now);
+        }
+    }
+
+    /// <summary>
+    /// Logs a warning the first time in a billing period that a mirror's quota is forecast to run out before the
+    /// period ends (the metric <c>downloads_mirror_quota_exhaustion_warning</c> says it every scrape).
+    /// </summary>
+    private void WarnQuotaForecasts()
+    {
+        var mirrors = holder.Current.Mirrors;
+        if (_warned.Count > mirrors.Length)
+            _warned.Clear(); // a mirror was removed; the others are warned again at most once
+        foreach (var entry in mirrors)
+        {
+            if (!entry.ExhaustionWarning || (_warned.TryGetValue(entry.Record.Id, out var end) && end == entry.PeriodEnd))
+                continue;
+            _warned[entry.Record.Id] = entry.PeriodEnd;
+            var m = entry.Record;
+            LogQuotaForecast(log, m.Id, entry.ExhaustionAt!.Value, entry.PeriodEnd, m.MonthBytes / 1e9, m.QuotaBytes / 1e9);
         }
     }
 
@@ -128,7 +150,7 @@ internal sealed partial class OpsSampler(
             var m = entry.Record;
             var bps = m.RateBps;
             if (_previous.TryGetValue(m.Id, out var prev) && now - prev.Time is { TotalSeconds: > 10 and < 180 } elapsed
-                && m.MonthBytes >= prev.MonthBytes && now.Month == prev.Time.Month)
+                && m.MonthBytes >= prev.MonthBytes && QuotaPeriod.At(now, m.BillingDay).Contains(prev.Time))
                 bps = (m.MonthBytes - prev.MonthBytes) / elapsed.TotalSeconds;
             _previous[m.Id] = (now, m.MonthBytes);
             points.Add((m.Id, bps));
@@ -233,6 +255,11 @@ internal sealed partial class OpsSampler(
                 CapacityBps = Bandwidth.BytesPerSecond(m.CapacityMbps),
                 MonthBytes = m.MonthBytes,
                 QuotaBytes = m.QuotaBytes,
+                BillingDay = m.BillingDay,
+                BurstPercent = m.BurstPercent >= 0 ? m.BurstPercent : (redirectorOptions?.Value ?? new RedirectorOptions()).QuotaBurstPercent,
+                PeriodEnd = entry.PeriodEnd,
+                QuotaRunsOutAt = entry.ExhaustionAt,
+                QuotaWarning = entry.ExhaustionWarning,
                 Serial = m.Serial,
                 SerialsBehind = snapshot.Index.IsLoaded ? Math.Max(0, snapshot.Index.Serial - m.Serial) : 0,
                 Connections = m.Connections,
@@ -318,4 +345,7 @@ internal sealed partial class OpsSampler(
 
     [LoggerMessage(EventId = RedirectorEvents.HistoryWriteFailed, Level = LogLevel.Warning, Message = "Bandwidth history for this minute not written: {Reason}")]
     private static partial void LogHistoryFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = RedirectorEvents.QuotaExhaustionForecast, Level = LogLevel.Warning, Message = "Mirror {Id}: at its rate so far its quota runs out {RunsOut:u}, before its billing period ends {PeriodEnd:u} ({UsedGb:0.#} of {QuotaGb:0.#} GB used); its pace will throttle it (docs/launch-day.md)")]
+    private static partial void LogQuotaForecast(ILogger logger, string id, DateTimeOffset runsOut, DateTimeOffset periodEnd, double usedGb, double quotaGb);
 }

@@ -73,10 +73,20 @@ public sealed record MirrorView
     public double RateBps { get; init; }
     /// <summary>Capacity, bytes/s.</summary>
     public double CapacityBps { get; init; }
-    /// <summary>Bytes served this month.</summary>
+    /// <summary>Bytes served this billing period.</summary>
     public long MonthBytes { get; init; }
-    /// <summary>Monthly quota, bytes, 0 for none.</summary>
+    /// <summary>Quota per billing period, bytes, 0 for none.</summary>
     public long QuotaBytes { get; init; }
+    /// <summary>Day of the month (1–28) its billing period starts.</summary>
+    public int BillingDay { get; init; } = 1;
+    /// <summary>Burst allowance in percent of the quota (ops' for this mirror, else the redirectors' default).</summary>
+    public double BurstPercent { get; init; }
+    /// <summary>End (exclusive) of its current billing period.</summary>
+    public DateTimeOffset PeriodEnd { get; init; }
+    /// <summary>When its quota runs out at its mean rate so far this period; null: no quota or no use yet.</summary>
+    public DateTimeOffset? QuotaRunsOutAt { get; init; }
+    /// <summary>Whether <see cref="QuotaRunsOutAt"/> falls before <see cref="PeriodEnd"/>.</summary>
+    public bool QuotaWarning { get; init; }
     /// <summary>Serial the mirror is at.</summary>
     public long Serial { get; init; }
     /// <summary>Serials behind the manifest.</summary>

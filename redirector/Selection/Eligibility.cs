@@ -64,9 +64,18 @@ internal static class Eligibility
     {
         if (r.QuotaBytes <= 0)
             return 1;
-        var budget = new QuotaBudget(r.QuotaBytes, options.QuotaBurstPercent / 100, options.QuotaCeilingPercent / 100);
-        return Math.Round(budget.Pace(r.MonthBytes, now) * 64) / 64;
+        return Math.Round(Budget(r, options).Pace(r.MonthBytes, now) * 64) / 64;
     }
+
+    /// <summary>
+    /// The mirror's quota budget: its quota and billing day, its own burst where ops set one (else
+    /// <see cref="RedirectorOptions.QuotaBurstPercent"/>), the ceiling of <see cref="RedirectorOptions.QuotaCeilingPercent"/>.
+    /// </summary>
+    public static QuotaBudget Budget(MirrorRecord r, RedirectorOptions options) =>
+        new(r.QuotaBytes, (r.BurstPercent >= 0 ? r.BurstPercent : options.QuotaBurstPercent) / 100, options.QuotaCeilingPercent / 100)
+        {
+            BillingDay = r.BillingDay,
+        };
 
     /// <summary>
     /// A mirror that would be serving but for its heartbeat: approved, enabled, not draining, passing health

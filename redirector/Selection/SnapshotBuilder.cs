@@ -137,10 +137,13 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
     {
         var pace = Eligibility.Pace(r, options, now);
         var spare = Eligibility.SpareBps(r, options.DefaultCapacityMbps, pace);
+        var budget = Eligibility.Budget(r, options);
         return new MirrorEntry
         {
             Record = r,
             Pace = pace,
+            ExhaustionAt = budget.ExhaustionAt(r.MonthBytes, now),
+            PeriodEnd = budget.PeriodAt(now).End,
             SpareBps = spare,
             LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
             CountryLower = r.Country.ToLowerInvariant(),

@@ -18,8 +18,11 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
     private string? _etag;
     private string? _signature;
 
-    /// <summary>Outcome of one fetch: the index of a verified manifest, "unchanged", or a one-line error.</summary>
-    public readonly record struct Result(ManifestIndex? Index, bool Unchanged, string? Error);
+    /// <summary>
+    /// Outcome of one fetch: the index of a verified manifest with the document and signature it was read from (kept
+    /// by <see cref="SavedState"/>), "unchanged", or a one-line error.
+    /// </summary>
+    public readonly record struct Result(ManifestIndex? Index, bool Unchanged, string? Error, byte[]? Bytes = null, string? Signature = null);
 
     public async Task<Result> FetchAsync(CancellationToken cancellationToken)
     {
@@ -33,14 +36,10 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
             if (bytes is null)
                 return new Result(null, failure is null, failure);
             var signature = await GetSignatureAsync(origin, cancellationToken);
-            if (!ManifestSigner.Verify(bytes, signature, options.Value.PublicKey))
-                return new Result(null, false, "manifest signature does not verify against Redirector:PublicKey");
-            var index = ManifestIndex.TryRead(bytes, counters, out var error);
-            if (index is null)
-                return new Result(null, false, error);
-            _etag = etag;
-            _signature = signature;
-            return new Result(index, false, null);
+            var result = Verify(bytes, signature);
+            if (result.Index is not null)
+                (_etag, _signature) = (etag, signature);
+            return result;
         }
         catch (BodyTooLargeException ex)
         {
@@ -51,6 +50,22 @@ internal sealed class ManifestFetcher(HttpClient http, IOptions<RedirectorOption
             return new Result(null, false, $"{origin} unreachable: {ex.Message}");
         }
     }
+
+    /// <summary>
+    /// Verifies a document against the pinned keys and reads it into an index: what the origin sent, or what
+    /// <see cref="SavedState"/> kept (checked again on load, as if it came from the network).
+    /// </summary>
+    public Result Verify(byte[] bytes, string signature)
+    {
+        var key = options.Value.Keys.Verify(bytes, signature);
+        if (key == PinnedKey.None)
+            return new Result(null, false, "manifest signature verifies against neither Redirector:PublicKey nor Redirector:NextPublicKey");
+        var index = ManifestIndex.TryRead(bytes, counters, out var error)?.VerifiedWith(key);
+        return index is null ? new Result(null, false, error) : new Result(index, false, null, bytes, signature);
+    }
+
+    /// <summary>After a saved manifest was adopted: the origin's next answer with the same signature is "unchanged".</summary>
+    public void Assume(string signature) => (_etag, _signature) = (null, signature);
 
     /// <summary>The document, or null and "unchanged" (no failure) or a failure.</summary>
     private async Task<(byte[]? Bytes, string? ETag, string? Failure)> DownloadAsync(string origin, CancellationToken cancellationToken)

@@ -36,6 +36,22 @@ internal sealed class ManifestIndex
 
     public DateTimeOffset Published { get; }
 
+    /// <summary>The manifest's signed expiry (<see cref="Manifest.Expires"/>); past it the redirector flags it but keeps routing with it.</summary>
+    public DateTimeOffset Expires { get; init; }
+
+    /// <summary>Which pinned key verified the manifest (<see cref="PinnedKey.None"/> for an index not built from a fetch).</summary>
+    public PinnedKey VerifiedBy { get; private set; }
+
+    /// <summary>True when the manifest is loaded and past <see cref="Expires"/> at <paramref name="now"/>.</summary>
+    public bool IsExpired(DateTimeOffset now) => IsLoaded && now >= Expires;
+
+    /// <summary>Records which key verified the document; called once by the fetcher before the index is shared.</summary>
+    internal ManifestIndex VerifiedWith(PinnedKey key)
+    {
+        VerifiedBy = key;
+        return this;
+    }
+
     public int ChunkSize { get; }
 
     public FrozenDictionary<string, FileEntry> Files { get; }
@@ -74,7 +90,7 @@ internal sealed class ManifestIndex
                 Convert.FromHexString(file.Chunks[i], hashes.AsSpan(32 * (i + 1), 32), out _, out _);
             builder.Add(new ManifestEntry(file.Path, file.Size, file.ChangedAt, file.Modified, hashes));
         }
-        return builder.Build(new ManifestHeader(manifest.Version, manifest.Serial, manifest.Published, manifest.ChunkSize, manifest.Folders));
+        return builder.Build(new ManifestHeader(manifest.Version, manifest.Serial, manifest.Published, manifest.ChunkSize, manifest.Folders, manifest.Expires));
     }
 
     /// <summary>Each segment percent-escaped so names with spaces or '#' survive in a Location header; the same instance when nothing changes.</summary>

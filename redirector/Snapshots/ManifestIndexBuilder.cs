@@ -44,7 +44,10 @@ internal sealed class ManifestIndexBuilder(CounterRegistry counters)
 
     public ManifestIndex Build(ManifestHeader header) =>
         new(true, header.Serial, header.Published, header.ChunkSize,
-            _files.ToFrozenDictionary(StringComparer.Ordinal), _sets.ToFrozenDictionary(StringComparer.Ordinal), Folders(header));
+            _files.ToFrozenDictionary(StringComparer.Ordinal), _sets.ToFrozenDictionary(StringComparer.Ordinal), Folders(header))
+        {
+            Expires = header.Expires,
+        };
 
     /// <summary>The folders that get a generated checksum list, each with the origin's signature of it when the manifest has one.</summary>
     private FrozenDictionary<string, FolderEntry> Folders(ManifestHeader header)

@@ -11,6 +11,18 @@ internal sealed class MirrorEntry
     /// <summary>Share of its capacity the mirror's quota budget allows (1 without a quota; <c>Eligibility.Pace</c>).</summary>
     public double Pace { get; init; } = 1;
 
+    /// <summary>
+    /// When the mirror's quota runs out at its rate so far this billing period (null: no quota or no use), and
+    /// whether that is before the period ends (<c>QuotaBudget.ExhaustionAt</c>, computed with the entry).
+    /// </summary>
+    public DateTimeOffset? ExhaustionAt { get; init; }
+
+    /// <summary>End (exclusive) of the mirror's current billing period.</summary>
+    public DateTimeOffset PeriodEnd { get; init; }
+
+    /// <summary>Whether the quota is forecast to run out inside the current billing period.</summary>
+    public bool ExhaustionWarning => ExhaustionAt is { } at && at < PeriodEnd;
+
     /// <summary>Spare bandwidth, bytes/s: capacity (scaled by <see cref="Pace"/>) minus the reported rate.</summary>
     public double SpareBps { get; init; }
 

@@ -16,17 +16,24 @@ namespace Downloads.Redirector.Snapshots;
 /// set's size changed, a message names an unknown mirror, or every <see cref="RedirectorOptions.MirrorReloadSeconds"/>.
 /// The manifest: re-fetches the signed manifest every <see cref="RedirectorOptions.ManifestRefreshSeconds"/> or at
 /// once on <see cref="Keyspace.Announce"/>. Any failure keeps the last good part, so a Redis or origin
-/// outage leaves the redirector answering from what it knew.
+/// outage leaves the redirector answering from what it knew; <see cref="SavedState"/> keeps that across a restart
+/// (the mirror table, the signed manifest and the highest serial ever accepted, which no older manifest undercuts).
 /// </summary>
 internal sealed partial class SnapshotRefresher(
     SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, ISnapshotBuilder builder,
-    IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log) : BackgroundService
+    IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log, HeldBackManifest heldBack,
+    SavedState saved) : BackgroundService
 {
     /// <summary>More ids announced between two rounds than this: reload everything instead of one by one.</summary>
     private const int MaxDirty = 1000;
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(16) { FullMode = BoundedChannelFullMode.DropOldest });
     private ManifestIndex _index = ManifestIndex.Empty;
+    private long _expiredLogged = -1;
+    private long _highestSerial;
+    private long _rejectedLogged = -1;
+    private DateTimeOffset _lastSave = DateTimeOffset.MinValue;
+    private int _savedFingerprint;
     private readonly ConcurrentQueue<string> _dirty = new();
     private MirrorRecord[] _mirrors = [];
     private long _setCount = -1;
@@ -42,6 +49,13 @@ internal sealed partial class SnapshotRefresher(
     /// <summary>Mirrors whose approved record was not used whole, with the reason last logged (logged on change only).</summary>
     private readonly Dictionary<string, string> _recordProblems = new(StringComparer.Ordinal);
 
+    /// <summary>Routes from the saved state before the server takes its first request (hosted services start first).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        StartFromSaved();
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -52,7 +66,8 @@ internal sealed partial class SnapshotRefresher(
             var now = time.GetUtcNow();
             if (wantManifest || now - _manifestLoadedAt >= TimeSpan.FromSeconds(o.ManifestRefreshSeconds))
                 await RefreshManifestAsync(stoppingToken);
-            await RefreshMirrorsAsync();
+            var reloaded = await RefreshMirrorsAsync();
+            await SaveIfDueAsync(reloaded, stoppingToken);
             var snapshot = builder.Build(_index, _mirrors, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current, time.GetUtcNow());
             holder.Publish(snapshot);
             if (_collectAfterPublish)
@@ -122,6 +137,7 @@ internal sealed partial class SnapshotRefresher(
         if (result.Unchanged)
         {
             _manifestLoadedAt = time.GetUtcNow();
+            NoteExpiry();
             return;
         }
         if (result.Index is not { } index)
@@ -129,20 +145,48 @@ internal sealed partial class SnapshotRefresher(
             LogManifestFailed(log, result.Error ?? "unknown error", _index.Serial);
             return;
         }
-        if (index.Serial < _index.Serial)
+        var floor = Math.Max(_index.Serial, _highestSerial);
+        if (index.Serial < floor)
         {
-            // A replayed older manifest (a stale origin behind a load balancer, or an attacker) never rolls us back.
-            LogManifestRejected(log, index.Serial, _index.Serial);
+            // A replayed older manifest (a stale origin behind a load balancer, or an attacker) never rolls us back,
+            // not even after a restart (the highest serial is kept in Redirector:StateDir). Logged once per serial.
+            if (_rejectedLogged != index.Serial)
+                LogManifestRejected(log, index.Serial, floor);
+            _rejectedLogged = index.Serial;
             fetcher.Reset();
             return;
         }
+        var now = time.GetUtcNow();
+        if (index.Serial != _index.Serial && index.IsExpired(now) && _index.IsLoaded && !_index.IsExpired(now))
+        {
+            // Newer but already expired (an origin that stopped re-signing, or an old signed copy replayed): the
+            // routed one is still within its expiry and stays, the last good one. Flagged until a fresh one comes;
+            // fetched in full again each round, so that it is adopted once the routed one expires too.
+            if (heldBack.Serial != index.Serial)
+                LogManifestHeldBack(log, index.Serial, index.Expires, _index.Serial);
+            heldBack.Serial = index.Serial;
+            fetcher.Reset();
+            _manifestLoadedAt = now;
+            return;
+        }
+        heldBack.Serial = 0;
         if (index.Serial != _index.Serial || !_index.IsLoaded)
         {
             _index = index;
             _collectAfterPublish = true;
             LogManifestLoaded(log, _index.Serial, _index.Files.Count);
+            if (result.Bytes is { } bytes && result.Signature is { } signature)
+            {
+                await saved.SaveManifestAsync(bytes, signature, stoppingToken);
+                if (index.Serial > _highestSerial)
+                {
+                    _highestSerial = index.Serial;
+                    await SaveStateAsync(stoppingToken);
+                }
+            }
         }
         _manifestLoadedAt = time.GetUtcNow();
+        NoteExpiry();
     }
 
     /// <summary>A <see cref="Keyspace.MirrorsChanged"/> message: its payload is the mirror id, reloaded in full next round.</summary>
@@ -156,7 +200,8 @@ internal sealed partial class SnapshotRefresher(
         _signals.Writer.TryWrite(false);
     }
 
-    private async Task RefreshMirrorsAsync()
+    /// <summary>Reads the mirror table from Redis; true when the whole table was read (a full reload).</summary>
+    private async Task<bool> RefreshMirrorsAsync()
     {
         var db = redis.GetDatabase();
         var now = time.GetUtcNow();
@@ -191,6 +236,12 @@ internal sealed partial class SnapshotRefresher(
             if (_redisFailing)
                 LogMirrorsRecovered(log, _mirrors.Length);
             _redisFailing = false;
+            if (saved.RoutingFromSaved)
+            {
+                saved.RoutingFromSaved = false;
+                LogStateSuperseded(log, _mirrors.Length);
+            }
+            return reloadAll;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -199,8 +250,102 @@ internal sealed partial class SnapshotRefresher(
             if (!_redisFailing)
                 LogMirrorsFailed(log, _mirrors.Length, ex.Message);
             _redisFailing = true;
+            return false;
         }
     }
+
+    /// <summary>
+    /// Before the first round: routes from what <see cref="SavedState"/> kept, checked as if it came from outside (the
+    /// manifest against the pinned keys and the kept highest serial, the records by the validation rules), so a
+    /// restart while Redis or the origin is down still redirects to mirrors. Redis and the origin replace it as
+    /// soon as they answer.
+    /// </summary>
+    private void StartFromSaved()
+    {
+        var loaded = saved.Load();
+        _highestSerial = loaded.HighestSerial;
+        if (loaded.Manifest is { } bytes && loaded.Signature is { } signature)
+        {
+            var result = fetcher.Verify(bytes, signature);
+            if (result.Index is not { } index)
+                LogStateManifestRefused(log, result.Error ?? "unreadable");
+            else if (index.Serial < _highestSerial)
+                LogStateManifestRefused(log, $"serial {index.Serial} is older than the highest accepted, {_highestSerial}");
+            else
+            {
+                _index = index;
+                _highestSerial = index.Serial;
+                fetcher.Assume(signature);
+            }
+        }
+        if (loaded.Mirrors is { } mirrors)
+        {
+            _mirrors = mirrors;
+            saved.RoutingFromSaved = true;
+            _savedFingerprint = Fingerprint(mirrors);
+        }
+        if (_index.IsLoaded || loaded.Mirrors is not null)
+        {
+            LogStateLoaded(log, _index.Serial, _mirrors.Length, _highestSerial);
+            holder.Publish(builder.Build(_index, _mirrors, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current, time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>
+    /// Keeps the mirror table after a full reload from Redis when its routing fields changed (the set of mirrors, an
+    /// approval, a URL...) or <see cref="RedirectorOptions.StateSaveSeconds"/> passed: the live figures move every
+    /// round, and 10,000 records are megabytes, so they are not written each time.
+    /// </summary>
+    private async Task SaveIfDueAsync(bool reloaded, CancellationToken stoppingToken)
+    {
+        if (!reloaded || !saved.Enabled)
+            return;
+        var fingerprint = Fingerprint(_mirrors);
+        if (fingerprint == _savedFingerprint && time.GetUtcNow() - _lastSave < TimeSpan.FromSeconds(options.Value.StateSaveSeconds))
+            return;
+        _savedFingerprint = fingerprint;
+        await SaveStateAsync(stoppingToken);
+    }
+
+    private async Task SaveStateAsync(CancellationToken stoppingToken)
+    {
+        _lastSave = time.GetUtcNow();
+        await saved.SaveAsync(_highestSerial, _mirrors, stoppingToken);
+    }
+
+    /// <summary>A hash of what routing depends on in the table, not of the live figures.</summary>
+    private static int Fingerprint(IReadOnlyList<MirrorRecord> mirrors)
+    {
+        var hash = new HashCode();
+        foreach (var m in mirrors)
+        {
+            hash.Add(m.Id, StringComparer.Ordinal);
+            hash.Add(m.HttpUrl, StringComparer.Ordinal);
+            hash.Add(m.HttpsUrl, StringComparer.Ordinal);
+            hash.Add(m.Country, StringComparer.Ordinal);
+            hash.Add(m.Latitude);
+            hash.Add(m.Longitude);
+            hash.Add(m.Asn);
+            hash.Add(m.Scope);
+            hash.Add(m.Status);
+            hash.Add(m.Enabled);
+            hash.Add(m.Draining);
+            hash.Add(m.Weight);
+            hash.Add(m.CapacityMbps);
+            hash.Add(m.QuotaBytes);
+            hash.Add(m.Sets.Count);
+        }
+        return hash.ToHashCode();
+    }
+
+    [LoggerMessage(EventId = RedirectorEvents.StateLoaded, Level = LogLevel.Information, Message = "Starting from the saved state: manifest serial {Serial}, {Mirrors} mirrors, highest serial accepted {Highest}; Redis and the origin replace it as soon as they answer")]
+    private static partial void LogStateLoaded(ILogger logger, long serial, int mirrors, long highest);
+
+    [LoggerMessage(EventId = RedirectorEvents.StateManifestRefused, Level = LogLevel.Warning, Message = "Saved manifest not used: {Reason}")]
+    private static partial void LogStateManifestRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = RedirectorEvents.StateSuperseded, Level = LogLevel.Information, Message = "Redis answers: routing by its mirror table ({Mirrors} mirrors) instead of the saved one")]
+    private static partial void LogStateSuperseded(ILogger logger, int mirrors);
 
     /// <summary>
     /// Logs a mirror whose approved record is missing or has fields that fail validation (those fields are left
@@ -264,6 +409,22 @@ internal sealed partial class SnapshotRefresher(
 
     [LoggerMessage(EventId = RedirectorEvents.ManifestRejected, Level = LogLevel.Warning, Message = "Manifest serial {Serial} is older than the current {Current}; ignored")]
     private static partial void LogManifestRejected(ILogger logger, long serial, long current);
+
+    /// <summary>Logs once per serial that the routed manifest has expired (kept, flagged by ManifestExpiry and metrics).</summary>
+    private void NoteExpiry()
+    {
+        if (_index.IsExpired(time.GetUtcNow()) && _expiredLogged != _index.Serial)
+        {
+            _expiredLogged = _index.Serial;
+            LogManifestExpired(log, _index.Serial, _index.Expires);
+        }
+    }
+
+    [LoggerMessage(EventId = RedirectorEvents.ManifestHeldBack, Level = LogLevel.Warning, Message = "Manifest serial {Serial} arrived already expired (at {Expires:O}); still routing with serial {Current}, flagged degraded")]
+    private static partial void LogManifestHeldBack(ILogger logger, long serial, DateTimeOffset expires, long current);
+
+    [LoggerMessage(EventId = RedirectorEvents.ManifestExpired, Level = LogLevel.Warning, Message = "Manifest serial {Serial} expired at {Expires:O}; still routing with it (flagged degraded) until the origin publishes a newer one")]
+    private static partial void LogManifestExpired(ILogger logger, long serial, DateTimeOffset expires);
 
     [LoggerMessage(EventId = RedirectorEvents.ManifestLoaded, Level = LogLevel.Information, Message = "Manifest serial {Serial} loaded ({Files} files)")]
     private static partial void LogManifestLoaded(ILogger logger, long serial, int files);

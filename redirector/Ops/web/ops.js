@@ -44,7 +44,9 @@
       const cap = m.capacityBps > 0 ? m.rateBps / m.capacityBps : 0;
       cell(row, bar(cap, ` ${fmt.format(mbps(m.rateBps))} / ${fmt.format(mbps(m.capacityBps))} Mbit/s`));
       const quota = m.quotaBytes > 0 ? m.monthBytes / m.quotaBytes : 0;
-      cell(row, bar(quota, m.quotaBytes > 0 ? ` ${fmt.format(gb(m.monthBytes))} / ${fmt.format(gb(m.quotaBytes))} GB` : ` ${fmt.format(gb(m.monthBytes))} GB (no quota)`));
+      const runsOut = m.quotaRunsOutAt ? ` — runs out ${m.quotaRunsOutAt.slice(0, 16).replace("T", " ")} UTC` + (m.quotaWarning ? " (before the period ends)" : "") : "";
+      cell(row, bar(quota, m.quotaBytes > 0 ? ` ${fmt.format(gb(m.monthBytes))} / ${fmt.format(gb(m.quotaBytes))} GB, billed from day ${m.billingDay}${runsOut}` : ` ${fmt.format(gb(m.monthBytes))} GB (no quota)`),
+        m.quotaWarning ? "fail" : undefined);
       cell(row, m.healthy ? "passing" : "failing: " + (m.healthReason || "?"), m.healthy ? "ok" : "fail");
       cell(row, `serial ${m.serial}` + (m.serialsBehind > 0 ? `, ${m.serialsBehind} behind` : ", current") + (m.lastError ? " — " + m.lastError : ""),
         m.serialsBehind > 0 || m.lastError ? "fail" : "ok");

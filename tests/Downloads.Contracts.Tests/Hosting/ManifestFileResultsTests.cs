@@ -29,6 +29,10 @@ public sealed class ManifestFileResultsTests : IAsyncLifetime
         builder.Logging.ClearProviders();
         _app = builder.Build();
         _app.MapMethods("/os/big.img", ["GET", "HEAD"], () => ManifestFileResults.File(entry, path));
+        var page = _dir.Combine("page.html");
+        await File.WriteAllTextAsync(page, "<script>fetch('/-/api/mirrors')</script>");
+        var pageEntry = new ManifestFile { Path = "pub/page.html", Size = new FileInfo(page).Length, Sha256 = new string('a', 64), Modified = DateTimeOffset.UnixEpoch };
+        _app.MapMethods("/pub/page.html", ["GET", "HEAD"], () => ManifestFileResults.File(pageEntry, page, copyThroughPipe: false));
         await _app.StartAsync();
     }
 
@@ -62,6 +66,24 @@ public sealed class ManifestFileResultsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
         Assert.Equal($"bytes {from}-{to}/{Data.Length}", response.Content.Headers.ContentRange?.ToString());
         Assert.Equal(Data.AsSpan((int)from, (int)(to - from + 1)).ToArray(), await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.OK)]
+    [InlineData("range", HttpStatusCode.PartialContent)]
+    [InlineData("etag", HttpStatusCode.NotModified)]
+    public async Task A_published_page_is_sandboxed_and_never_sniffed(string? ask, HttpStatusCode expected)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{_url}/pub/page.html");
+        if (ask == "range")
+            request.Headers.Range = new RangeHeaderValue(0, 3);
+        if (ask == "etag")
+            request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue($"\"{new string('a', 64)}\""));
+        using var response = await http.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("sandbox", string.Join(",", response.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("nosniff", string.Join(",", response.Headers.GetValues("X-Content-Type-Options")));
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class FullMirrorProbeTests(RedisServer redis) : IClassFixture<Redi
         await File.WriteAllBytesAsync(file, bytes);
         var (sha, chunks, length) = await FileHasher.HashAsync(new MemoryStream(bytes), ChunkSize);
         var entry = new ManifestFile { Path = Path, Size = length, Sha256 = sha, Chunks = chunks, ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch.AddDays(20_000) };
-        var manifest = new Manifest { Serial = 1, ChunkSize = ChunkSize, Published = DateTimeOffset.UtcNow, Files = [entry] };
+        var manifest = new Manifest { Serial = 1, ChunkSize = ChunkSize, Published = DateTimeOffset.UtcNow, Expires = DateTimeOffset.UtcNow.AddDays(7), Files = [entry] };
 
         var port = FreePort.Next();
         await using var mirror = MirrorApp.Build([

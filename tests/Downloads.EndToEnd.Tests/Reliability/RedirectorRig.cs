@@ -72,7 +72,7 @@ internal sealed class RedirectorRig : IAsyncDisposable
             var sha = Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(i)));
             files.Add(new ManifestFile { Path = PathOf(i), Size = 1000 + i, Sha256 = sha, Chunks = [sha], ChangedAt = 1, Modified = DateTimeOffset.UnixEpoch });
         }
-        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Files = files };
+        return new Manifest { Serial = 1, Published = DateTimeOffset.UtcNow, Expires = DateTimeOffset.UtcNow.AddDays(7), Files = files };
     }
 
     public static Task AddMirrorAsync(IDatabase db, string id, string url, double lat, double lon, string country) =>

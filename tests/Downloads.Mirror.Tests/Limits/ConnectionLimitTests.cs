@@ -20,12 +20,9 @@ public sealed class ConnectionLimitTests(RedisServer redis) : IClassFixture<Redi
         host.App.MapGet("/file", () => "content");
         await host.App.StartAsync();
         var counters = host.App.Services.GetRequiredService<TrafficCounters>();
-
-        using var first = new TcpClient();
-        using var second = new TcpClient();
-        await first.ConnectAsync(IPAddress.Loopback, host.Port);
-        await second.ConnectAsync(IPAddress.Loopback, host.Port);
-        await Eventually.TrueAsync(() => counters.OpenConnections == 2, TimeSpan.FromSeconds(10), "two open connections");
+        var (first, second) = await FillAsync(host);
+        using var holdFirst = first;
+        using var holdSecond = second;
 
         using (var http = new HttpClient { BaseAddress = host.BaseUri })
         {
@@ -47,6 +44,44 @@ public sealed class ConnectionLimitTests(RedisServer redis) : IClassFixture<Redi
         using (var http = new HttpClient { BaseAddress = host.BaseUri })
             Assert.Equal("content", await http.GetStringAsync("/file"));
         Assert.Equal(2, host.App.Services.GetRequiredService<LimitCounters>().RefusedTotal);
+        await host.App.StopAsync();
+    }
+
+    /// <summary>Two idle connections held open: a mirror limited to two is full.</summary>
+    private static async Task<(TcpClient First, TcpClient Second)> FillAsync(MirrorHost host)
+    {
+        var counters = host.App.Services.GetRequiredService<TrafficCounters>();
+        var first = new TcpClient();
+        var second = new TcpClient();
+        await first.ConnectAsync(IPAddress.Loopback, host.Port);
+        await second.ConnectAsync(IPAddress.Loopback, host.Port);
+        await Eventually.TrueAsync(() => counters.OpenConnections == 2, TimeSpan.FromSeconds(10), "two open connections");
+        return (first, second);
+    }
+
+    [Fact]
+    public async Task A_full_mirror_answers_a_scrape_with_the_scrape_token_and_refuses_one_without()
+    {
+        await using var host = new MirrorHost("lim4", redis.Configuration, "--Serving:MaxConnections=2", "--Metrics:ScrapeToken=scrape-secret");
+        await host.App.StartAsync();
+        var (first, second) = await FillAsync(host);
+        using var holdFirst = first;
+        using var holdSecond = second;
+
+        using (var http = new HttpClient { BaseAddress = host.BaseUri })
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "wrong");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/-/metrics")).StatusCode);
+        }
+        using (var http = new HttpClient { BaseAddress = host.BaseUri })
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "scrape-secret");
+            using var scrape = await http.GetAsync("/-/metrics");
+            Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+            Assert.Contains("downloads_", await scrape.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            // The token opens /-/metrics only, not the files or other endpoints.
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/-/health")).StatusCode);
+        }
         await host.App.StopAsync();
     }
 

@@ -107,6 +107,29 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
     }
 
     [Fact]
+    public async Task The_mirror_counts_in_the_usage_key_of_the_billing_period_ops_set_in_its_config()
+    {
+        using var own = new RedisServer();
+        var db = own.Admin.GetDatabase();
+        await MirrorStore.SetConfigAsync(db, "bill1", (Keyspace.ConfigFields.BillingDay, "15"));
+        await using var host = new MirrorHost("bill1", own.Configuration, "--Reporting:Interval=00:02:00");
+        host.App.MapGet("/x", () => "0123456789");
+        await host.App.StartAsync();
+        var reporter = host.App.Services.GetRequiredService<MirrorReporter>();
+        var counters = host.App.Services.GetRequiredService<TrafficCounters>();
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.Equal("0123456789", await http.GetStringAsync("/x"));
+        Assert.True(await reporter.ReportOnceAsync());
+
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(counters.Bytes > 10);
+        Assert.Equal(counters.Bytes, (long)await db.StringGetAsync(Keyspace.MirrorPeriodBytes("bill1", now, 15)));
+        // Not the calendar month's counter, which nobody reads for this mirror any more.
+        Assert.False(await db.KeyExistsAsync(Keyspace.MirrorMonthBytes("bill1", now)));
+        await host.App.StopAsync();
+    }
+
+    [Fact]
     public async Task Counts_made_while_Redis_is_down_reach_the_month_counter_later()
     {
         using var own = new RedisServer();

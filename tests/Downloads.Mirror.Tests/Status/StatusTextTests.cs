@@ -42,6 +42,17 @@ public sealed class StatusTextTests
     }
 
     [Fact]
+    public void A_mirror_billed_on_the_15th_is_shown_its_billing_period_not_the_calendar_month()
+    {
+        // 16 Dec 12:00 is 1.5 days into 15 Dec - 15 Jan: 0.5 TB used runs 4 TB out on 27 Dec.
+        var text = StatusText.Format(Report() with { Quota = QuotaPace.At(Now, 500_000_000_000, 4_000_000_000_000, billingDay: 15) });
+        Assert.Contains("quota      500 GB of 4 TB used in the billing period 15 December to 15 January (12.5 %, day 1.5 of 31)\n", text);
+        Assert.Contains("at this pace it runs out on 2026-12-27 00:00Z (258 % of the quota by the period's end); then no clients until 2027-01-15", text);
+        var usedUp = StatusText.Format(Report() with { Quota = QuotaPace.At(Now, 4_000_000_000_000, 4_000_000_000_000, billingDay: 15) });
+        Assert.Contains("used up: the redirectors send no clients until 2027-01-15 (UTC)", usedUp);
+    }
+
+    [Fact]
     public void A_failing_down_mirror_says_what_keeps_clients_away()
     {
         var text = StatusText.Format(Report() with

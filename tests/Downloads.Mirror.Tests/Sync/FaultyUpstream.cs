@@ -27,6 +27,27 @@ public sealed class FaultyUpstream : IAsyncDisposable
 
     public string Url { get; }
 
+    /// <summary>When set, served as the manifest and its signature instead of the origin's (a replay, or another key's).</summary>
+    public (byte[] Manifest, string Signature)? Replay { get; set; }
+
+    /// <summary>Requests for the manifest so far.</summary>
+    public int ManifestRequests => Volatile.Read(ref _manifestRequests);
+    private int _manifestRequests;
+
+    /// <summary>Serves <paramref name="manifest"/> signed with <paramref name="privateKey"/> from now on.</summary>
+    public void Publish(Downloads.Contracts.Manifests.Manifest manifest, string privateKey)
+    {
+        var bytes = Downloads.Contracts.Manifests.ManifestCodec.Serialize(manifest);
+        Replay = (bytes, Downloads.Contracts.Manifests.ManifestSigner.Sign(bytes, privateKey));
+    }
+
+    /// <summary>Waits until the manifest has been asked for <paramref name="count"/> more times from now.</summary>
+    public Task FetchedAgainAsync(int count, string what)
+    {
+        var target = ManifestRequests + count;
+        return Eventually.TrueAsync(() => ManifestRequests >= target, TimeSpan.FromSeconds(30), what);
+    }
+
     /// <summary>When set, flips a byte of every manifest served.</summary>
     public bool TamperManifest { get; set; }
 
@@ -60,6 +81,13 @@ public sealed class FaultyUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context, string path)
     {
+        if (path == "-/manifest.json")
+            Interlocked.Increment(ref _manifestRequests);
+        if (Replay is { } replay && path is "-/manifest.json" or "-/manifest.json.sig")
+        {
+            await context.Response.Body.WriteAsync(path == "-/manifest.json" ? replay.Manifest : System.Text.Encoding.ASCII.GetBytes(replay.Signature));
+            return;
+        }
         if (path == "-/manifest.json" && EndlessManifest)
         {
             await EndlessBody.WriteAsync(context, 64 * 1024, 4096, n => Interlocked.Add(ref _endlessBytes, n));

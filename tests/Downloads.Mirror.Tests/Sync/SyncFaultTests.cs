@@ -64,7 +64,7 @@ public class SyncFaultTests
         var (_, otherPublic) = ManifestSigner.GenerateKeyPair();
         var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, $"--Mirror:PublicKey={otherPublic}");
 
-        await Eventually.TrueAsync(() => mirror.Status.LastError.Contains("does not verify against the pinned public key", StringComparison.Ordinal),
+        await Eventually.TrueAsync(() => mirror.Status.LastError.Contains("verifies against neither Mirror:PublicKey nor Mirror:NextPublicKey", StringComparison.Ordinal),
             TimeSpan.FromSeconds(20), "wrong key reported");
         Assert.Equal(0, mirror.Live.Current.Serial);
         Assert.Empty(mirror.Live.Current.Files);

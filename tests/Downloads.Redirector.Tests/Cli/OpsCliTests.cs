@@ -67,6 +67,17 @@ public sealed class OpsCliTests : IAsyncLifetime
         Assert.Equal(750, (await LoadAsync("lon")).CapacityMbps);
         Assert.Equal(0, (await RunAsync("mirrors", "set-weight", "lon", "40")).Code);
         Assert.Equal(40, (await LoadAsync("lon")).Weight);
+        Assert.Equal(0, (await RunAsync("mirrors", "set-quota", "lon", "5000")).Code);
+        Assert.Equal(5_000_000_000_000, (await LoadAsync("lon")).QuotaBytes);
+        var billing = await RunAsync("mirrors", "set-billing-day", "lon", "15");
+        Assert.Equal(0, billing.Code);
+        Assert.Matches(@"(?m)^lon\s+approved\s.*\s15\s", billing.Out);
+        Assert.Equal(15, (await LoadAsync("lon")).BillingDay);
+        Assert.Equal(0, (await RunAsync("mirrors", "set-burst", "lon", "25")).Code);
+        Assert.Equal(25, (await LoadAsync("lon")).BurstPercent);
+        var shown = await RunAsync("mirrors", "show", "lon");
+        Assert.Matches(@"(?m)^billingDay\s+15$", shown.Out);
+        Assert.Matches(@"(?m)^burstPercent\s+25$", shown.Out);
 
         // approve: a mirror put back to pending.
         await MirrorStore.SetConfigAsync(_net.Db, "tyo", (Keyspace.ConfigFields.Status, "pending"));
@@ -112,6 +123,20 @@ public sealed class OpsCliTests : IAsyncLifetime
         Assert.Equal(1, (await RunAsync("mirrors", "show", "ghost")).Code);
         Assert.Equal(1, (await RunAsync("mirrors", "remove", "ghost")).Code);
         Assert.Equal(1, (await RunAsync("mirrors", "set-capacity", "lon", "-5")).Code);
+        foreach (var (verb, value, reason) in new[]
+        {
+            ("set-billing-day", "29", "day must be a whole day of the month, 1-28"),
+            ("set-billing-day", "0", "day must be a whole day of the month, 1-28"),
+            ("set-burst", "150", "percent must be between 0 and 100"),
+            ("set-quota", "2e9", "gb must be between 0 (no quota) and 1000000000"),
+        })
+        {
+            var refused = await RunAsync("mirrors", verb, "lon", value);
+            Assert.Equal((1, ""), (refused.Code, refused.Out));
+            Assert.Equal($"redirector mirrors {verb}: {reason}\n", refused.Err);
+        }
+        Assert.Equal(1, (await LoadAsync("lon")).BillingDay);
+        Assert.Equal(1, (await RunAsync("mirrors", "set-billing-day", "ghost", "15")).Code);
 
         using var output = new StringWriter();
         using var error = new StringWriter();

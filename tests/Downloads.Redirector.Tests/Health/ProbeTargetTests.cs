@@ -30,6 +30,12 @@ public sealed class ProbeTargetTests(RedisServer redis) : IClassFixture<RedisSer
     [InlineData("ff02::1")]
     [InlineData("::ffff:127.0.0.1")]
     [InlineData("::ffff:10.0.0.1")]
+    [InlineData("2002:7f00:1::1")] // 6to4 relaying to 127.0.0.1
+    [InlineData("2002:a00:1::")] // 6to4 of 10.0.0.1
+    [InlineData("2001:0:4136:e378:8000:63bf:3f57:fefe")] // Teredo, client 192.168.1.1 (stored inverted)
+    [InlineData("2001:0:a00:1::1")] // Teredo, server 10.0.0.1
+    [InlineData("::10.0.0.1")] // IPv4-compatible
+    [InlineData("::127.0.0.1")]
     public void Private_loopback_link_local_unspecified_and_multicast_addresses_are_refused(string address)
     {
         Assert.False(new ProbeTargetPolicy("").Allows(IPAddress.Parse(address)));
@@ -39,6 +45,8 @@ public sealed class ProbeTargetTests(RedisServer redis) : IClassFixture<RedisSer
     [InlineData("81.2.69.142")]
     [InlineData("8.8.8.8")]
     [InlineData("2a00:1450:4001::1")]
+    [InlineData("2002:808:808::1")] // 6to4 of 8.8.8.8
+    [InlineData("2001:0:4136:e378:8000:63bf:f7f7:f7f7")] // Teredo, public server, client 8.8.8.8
     public void Public_addresses_are_allowed(string address) => Assert.True(new ProbeTargetPolicy("").Allows(IPAddress.Parse(address)));
 
     [Fact]

@@ -15,7 +15,7 @@ namespace Downloads.Redirector.Tests.Metrics;
 /// </summary>
 public sealed class SeriesBudgetTests(ITestOutputHelper output)
 {
-    // The budget is per mirror; 2,000 keep the test quick (10,000: 150,064 series, 7.9 MB, docs/ops.md).
+    // The budget is per mirror; 2,000 keep the test quick (2,000: 36,066 series, 2.0 MB, docs/ops.md).
     private const int Mirrors = 2_000;
 
     [Fact]

@@ -71,7 +71,8 @@ internal sealed class TestNetwork : IAsyncDisposable
             var (sha, chunks, length) = await FileHasher.HashAsync(stream, ManifestDefaults.ChunkSize);
             list.Add(new ManifestFile { Path = path, Size = length, Sha256 = sha, Chunks = chunks, ChangedAt = changedAt, Modified = DateTimeOffset.UnixEpoch });
         }
-        return new Manifest { Serial = serial, Published = DateTimeOffset.UtcNow, Files = list };
+        var now = DateTimeOffset.UtcNow;
+        return new Manifest { Serial = serial, Published = now, Expires = now.AddDays(7), Files = list };
     }
 
     public void Publish(Manifest manifest)
@@ -105,6 +106,16 @@ internal sealed class TestNetwork : IAsyncDisposable
                     using var doc = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync());
                     return health.IsSuccessStatusCode && doc.RootElement.GetProperty("httpCandidates").GetInt32() >= 2;
                 }, TimeSpan.FromSeconds(15), "redirector loads the manifest and the mirrors");
+    }
+
+    /// <summary>Stops and disposes the running redirector (a restart is <see cref="StartRedirectorAsync"/> again).</summary>
+    public async Task StopRedirectorAsync()
+    {
+        if (App is null)
+            return;
+        await App.StopAsync();
+        await App.DisposeAsync();
+        App = null;
     }
 
     public Task<HttpResponseMessage> GetAsync(string pathAndQuery, string? forwardedFor = null, HttpMethod? method = null)

@@ -45,6 +45,9 @@ public sealed class StagingCoverageTests : IAsyncLifetime
     [Fact]
     public async Task Coverage_per_region_counts_mirrors_and_capacity_and_gives_a_go_no_go()
     {
+        // The coverage is computed over the redirector's mirror snapshot: wait until it has the third mirror too.
+        await Eventually.TrueAsync(async () => System.Text.RegularExpressions.Regex.IsMatch((await RunAsync("staging", "--json")).Out, "\"mirrors\":\\s*2"),
+            TimeSpan.FromSeconds(30), "the redirector's snapshot has both EU mirrors");
         var json = await RunAsync("staging", "--expected", "EU:1.2,AS:0.5", "--json");
         Assert.True(json.Code == 0, json.Err);
         var files = JsonDocument.Parse(json.Out).RootElement;
@@ -81,15 +84,18 @@ public sealed class StagingCoverageTests : IAsyncLifetime
         Assert.True(promtoolCode == 0, promtoolOut);
 
         // The dashboard's view carries the same table, with the configured surge's verdicts.
-        using (var view = new HttpRequestMessage(HttpMethod.Get, $"{_net.Url}/-/ops/view"))
+        var verdicts = Array.Empty<string>();
+        await Eventually.TrueAsync(async () =>
         {
+            using var view = new HttpRequestMessage(HttpMethod.Get, $"{_net.Url}/-/ops/view");
             view.Headers.Authorization = new("Bearer", Token);
             using var answer = await http.SendAsync(view);
             var staging = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("staging");
-            var verdicts = staging.EnumerateArray().SelectMany(f => f.GetProperty("regions").EnumerateArray()
-                .Where(r => r.GetProperty("region").GetString() == "EU").Select(r => f.GetProperty("id").GetString() + " " + r.GetProperty("verdict").GetString()));
-            Assert.Equal([$"{A} go", $"{B} no-go"], verdicts);
-        }
+            verdicts = [.. staging.EnumerateArray().SelectMany(f => f.GetProperty("regions").EnumerateArray()
+                .Where(r => r.GetProperty("region").GetString() == "EU").Select(r => f.GetProperty("id").GetString() + " " + r.GetProperty("verdict").GetString()))];
+            return verdicts.Length == 2;
+        }, TimeSpan.FromSeconds(30), "the dashboard's view has the staging table");
+        Assert.Equal([$"{A} go", $"{B} no-go"], verdicts);
 
         // An id no mirror holds any more (released, or cancelled and purged) leaves /-/metrics.
         await _net.Db.HashSetAsync(Keyspace.MirrorState("lon"), Keyspace.StateFields.Staged, A);
