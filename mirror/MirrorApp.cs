@@ -4,6 +4,7 @@ using Downloads.Mirror.Limits;
 using Downloads.Mirror.Metrics;
 using Downloads.Mirror.Reporting;
 using Downloads.Mirror.Serving;
+using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Sync;
 using Downloads.Mirror.Transport;
@@ -27,6 +28,7 @@ public static class MirrorApp
         builder.AddServiceDefaults();
         builder.Services.AddMirrorEnrollment();
         builder.Services.AddSync();
+        builder.Services.AddStaging();
         builder.Services.AddServing();
         builder.Services.AddConnectionLimit();
         builder.AddMirrorReporting();
@@ -38,6 +40,7 @@ public static class MirrorApp
         app.UseConnectionLimit();
         app.Services.UseMirrorMetrics();
         app.MapServiceDefaults();
+        app.MapStaging();
         app.MapServing();
         return app;
     }

@@ -2,7 +2,7 @@ namespace Downloads.Mirror;
 
 /// <summary>
 /// Log event ids of the mirror, all in this one table so they stay unique (a test reflects over every
-/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 20xx sync, 31xx reporting, 32xx enrollment, 33xx and 37xx limits.
+/// <c>[LoggerMessage]</c> in the assembly and fails on a duplicate). 20xx sync, 31xx reporting, 32xx enrollment, 33xx and 37xx limits, 385x staging.
 /// </summary>
 internal static class MirrorEvents
 {
@@ -43,4 +43,12 @@ internal static class MirrorEvents
     public const int ConnectionRefused = 3301;
 
     public const int AddressConnectionRefused = 3700;
+
+    public const int StagedFetched = 3850;
+    public const int StagingShortfall = 3851;
+    public const int StagingFailed = 3852;
+    public const int StagedPurged = 3853;
+    public const int StagedMaterialized = 3854;
+    public const int StagedDecryptFailed = 3855;
+    public const int StagingCrashed = 3856;
 }

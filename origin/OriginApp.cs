@@ -3,6 +3,7 @@ using Downloads.Origin.Apis;
 using Downloads.Origin.Limits;
 using Downloads.Origin.Metrics;
 using Downloads.Origin.Publishing;
+using Downloads.Origin.Staging;
 
 namespace Downloads.Origin;
 
@@ -10,18 +11,23 @@ namespace Downloads.Origin;
 public static class OriginApp
 {
     /// <summary>Builds the web application from command-line style arguments.</summary>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, null);
+
+    /// <summary>Builds the web application with another clock (tests: a fake one drives releases).</summary>
+    public static WebApplication Build(string[] args, TimeProvider? time)
     {
         var builder = ServiceDefaults.CreateBuilder(args);
         builder.Services.AddDownloadsRedis();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.AddServiceDefaults();
         builder.Services.AddPublishing();
+        builder.Services.AddStaging();
         builder.Services.AddOriginLimits();
         var app = builder.Build();
         app.Services.UseOriginMetrics();
         app.UseOriginLimits();
         app.MapServiceDefaults(mapHealth: false);
+        app.MapStaging();
         app.MapFiles();
         return app;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Downloads.Origin.Publishing;
 using Downloads.Origin.Sample;
+using Downloads.Origin.Staging;
 
 namespace Downloads.Origin;
 
@@ -8,8 +9,9 @@ namespace Downloads.Origin;
 public static class OriginCommands
 {
     /// <summary>Parses and runs a verb; returns the exit code (non-zero with a one-line message on failure).</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         output ??= Console.Out;
         error ??= Console.Error;
         var root = new RootCommand("Downloads origin: publishes the canonical tree as a signed manifest.")
@@ -17,6 +19,8 @@ public static class OriginCommands
             SampleCommand.Create(output),
             KeygenCommand.Create(output),
             PublishCommand.Create(output),
+            StagingCommands.CreateStage(output, time),
+            StagingCommands.CreateReleases(output, time),
         };
         try
         {

@@ -10,6 +10,7 @@ using Downloads.Redirector.Membership;
 using Downloads.Redirector.Metrics;
 using Downloads.Redirector.Ops;
 using Downloads.Redirector.Overload;
+using Downloads.Redirector.Staging;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector;
@@ -39,6 +40,7 @@ public static class RedirectorApp
         var app = builder.Build();
         // Listens to Kestrel's meter from the start, so a refusal before the first scrape is counted too.
         app.Services.GetRequiredService<KestrelRejections>();
+        app.Services.UseStagingMetrics();
         app.Services.GetRequiredService<Health.DegradationMetrics>();
         app.UseOverloadProtection();
         app.UseRedirectsBeforeRouting();

@@ -263,6 +263,13 @@ public static class Keyspace
         /// start (<see cref="Mirrors.ProbeToken"/>); read only by redirectors, so no client can forge a probe.
         /// </summary>
         public const string ProbeKey = "probeKey";
+        /// <summary>
+        /// The staged (encrypted, unreleased) files the mirror holds complete: their opaque 32-hex-digit ids, comma-separated,
+        /// at most <see cref="MaxStagedIds"/>. The ids name nothing, so the field leaks nothing; ops' coverage view reads it.
+        /// </summary>
+        public const string Staged = "staged";
+        /// <summary>Most ids reported in <see cref="Staged"/> (keeps the value under the readers' 4096-byte cap).</summary>
+        public const int MaxStagedIds = 120;
     }
 
     /// <summary>Field names of <see cref="MirrorHealth"/>.</summary>

@@ -1,5 +1,6 @@
 using Downloads.Mirror.Limits;
 using Downloads.Mirror.Reporting;
+using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Sync;
 using Prometheus;
@@ -36,6 +37,10 @@ internal static class MirrorMetrics
         var passes = factory.CreateCounter("downloads_mirror_sync_passes_total", "Sync passes completed (polls at an unchanged serial included).");
         var lastPass = factory.CreateGauge("downloads_mirror_sync_last_pass_seconds", "Duration of the last completed sync pass.");
         var lastPublish = factory.CreateGauge("downloads_mirror_sync_last_publish_pass_seconds", "Duration of the last sync pass that made a new serial live (0 before the first).");
+        // Counts only: staged ids are opaque and no per-file label is made.
+        var stagedHeld = factory.CreateGauge("downloads_mirror_staged_files_held", "Staged (encrypted, not yet released) files held complete and verified.");
+        var stagedListed = factory.CreateGauge("downloads_mirror_staged_files_listed", "Staged files in the upstream's signed staging list.");
+        var stagingShort = factory.CreateGauge("downloads_mirror_staging_shortfall_bytes", "Disk bytes missing to stage every listed file with the configured headroom (0: enough).");
         var expired = factory.CreateGauge("downloads_mirror_manifest_expired", "1 while the live manifest is past its signed expires time, or a newer one arrived already expired and was held back (the live one is still served).");
         var manifestKey = factory.CreateGauge("downloads_mirror_manifest_key", "1 for the pinned key (current or next) that verified the live manifest: during a key rotation, shows which mirrors have moved.", ["key"]);
         var keyCurrent = manifestKey.WithLabels("current");
@@ -64,6 +69,10 @@ internal static class MirrorMetrics
             passes.IncTo(sync.Passes);
             lastPass.Set(sync.LastPassSeconds);
             lastPublish.Set(sync.LastPublishPassSeconds);
+            var staged = services.GetRequiredService<StagedCiphertexts>();
+            stagedHeld.Set(staged.Held.Count);
+            stagedListed.Set(staged.Listed);
+            stagingShort.Set(staged.ShortfallBytes);
             expired.Set(sync.ManifestExpired(live.Current, services.GetRequiredService<TimeProvider>().GetUtcNow()) ? 1 : 0);
             keyCurrent.Set(sync.ManifestKey == Downloads.Contracts.Manifests.PinnedKey.Current ? 1 : 0);
             keyNext.Set(sync.ManifestKey == Downloads.Contracts.Manifests.PinnedKey.Next ? 1 : 0);

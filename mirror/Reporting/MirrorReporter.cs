@@ -33,6 +33,7 @@ public sealed partial class MirrorReporter
     private readonly TimeProvider _time;
     private readonly ILogger<MirrorReporter> _log;
     private readonly ProbeKey? _probeKey;
+    private readonly Staging.StagedCiphertexts? _staged;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _registered;
     private bool _monthRefused;
@@ -43,9 +44,10 @@ public sealed partial class MirrorReporter
 
     /// <summary>Creates the reporter; <paramref name="probeKey"/> is published with every report, so redirectors can sign their probes.</summary>
     public MirrorReporter(IConnectionMultiplexer redis, IOptions<MirrorOptions> mirror, IOptions<ReportingOptions> options,
-        TrafficCounters counters, LiveTree live, SyncStatus sync, TimeProvider time, ILogger<MirrorReporter> log, ProbeKey? probeKey = null)
+        TrafficCounters counters, LiveTree live, SyncStatus sync, TimeProvider time, ILogger<MirrorReporter> log, ProbeKey? probeKey = null, Staging.StagedCiphertexts? staged = null)
     {
         _probeKey = probeKey;
+        _staged = staged;
         _redis = redis;
         _mirror = mirror.Value;
         _options = options.Value;
@@ -107,6 +109,11 @@ public sealed partial class MirrorReporter
             };
             if (_probeKey is not null)
                 state.Add(new(StateFields.ProbeKey, _probeKey.Encoded));
+            if (_staged is not null)
+            {
+                var held = _staged.Held;
+                state.Add(new(StateFields.Staged, string.Join(',', held.Count > StateFields.MaxStagedIds ? held.Take(StateFields.MaxStagedIds) : held)));
+            }
             if (await ReportAsync([.. state], bytes - _reportedBytes))
                 _reportedBytes = bytes;
             _lastBytes = bytes;

@@ -1,5 +1,6 @@
 using System.Text;
 using Downloads.Contracts.Manifests;
+using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ public sealed partial class SyncEngine(
     LiveTree live,
     UpstreamClient upstream,
     FileFetcher fetcher,
+    StagedCiphertexts staged,
     SyncStatus status,
     IOptions<MirrorOptions> mirror,
     IOptions<SyncOptions> options,
@@ -155,6 +157,19 @@ public sealed partial class SyncEngine(
                 total += file.Size;
         }
         var missing = wanted.Values.Where(f => !store.HasObject(f.Sha256, f.Size)).ToList();
+        if (missing.Count > 0 && staged.Held.Count > 0)
+        {
+            // Released files whose ciphertext we hold are decrypted here, not downloaded: the origin wrote the key
+            // into the staging list before this manifest, so a fresh read of the list has it.
+            await staged.RefreshListAsync(cancellationToken);
+            var left = new List<ManifestFile>(missing.Count);
+            foreach (var file in missing)
+            {
+                if (!await staged.TryMaterializeAsync(file, manifest.ChunkSize, cancellationToken))
+                    left.Add(file);
+            }
+            missing = left;
+        }
         using var progress = new SyncProgress(manifest.Serial, missing.Sum(f => f.Size), options.Value.ProgressInterval, time, logger);
         Log.Starting(logger, manifest.Serial, upstream.BaseAddress, missing.Count, progress.TotalBytes, wanted.Count);
         await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },

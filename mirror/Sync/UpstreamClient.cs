@@ -129,6 +129,22 @@ public sealed partial class UpstreamClient
         }
     }
 
+    /// <summary>A plain GET whose body the caller reads and verifies (a staged ciphertext); not wrapped in the pipeline.</summary>
+    public async Task<HttpResponseMessage> GetStreamAsync(string relative, CancellationToken cancellationToken)
+    {
+        var response = await _http.GetAsync(relative, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        try
+        {
+            EnsureSuccess(response, relative);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
     private static void EnsureSuccess(HttpResponseMessage response, string what)
     {
         var code = (int)response.StatusCode;

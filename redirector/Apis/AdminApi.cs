@@ -67,7 +67,17 @@ public static class AdminApi
             : Task.FromResult<Results<Ok<MirrorRecord>, ProblemHttpResult>>(Problem(MembershipError.InvalidInfo, "percent must be between 0 and 100")));
         admin.MapGet("/mirrors/{id}/health", async (string id, MembershipService m) => TypedResults.Ok(await m.HealthAsync(id)));
         admin.MapDelete("/mirrors/{id}", RemoveAsync);
+        admin.MapGet("/staging", StagingAsync);
         return app;
+    }
+
+    // Per staged id and region: the share of mirrors and capacity holding it, go/no-go against ?expected=EU:40,NA:20 (Gbit/s).
+    private static async Task<Results<Ok<IReadOnlyList<Staging.StagedCoverage>>, ProblemHttpResult>> StagingAsync(
+        string? expected, StackExchange.Redis.IConnectionMultiplexer redis, Snapshots.SnapshotHolder snapshots)
+    {
+        if (Staging.StagingCoverage.ParseExpected(expected, out var error) is not { } figures)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad expected surge", detail: error);
+        return TypedResults.Ok(await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(), snapshots.Current.Mirrors.Select(m => m.Record), figures));
     }
 
     /// <summary>Adds <see cref="AdminOptions"/>.</summary>

@@ -14,7 +14,7 @@ namespace Downloads.Redirector.Cli;
 public static class OpsCli
 {
     /// <summary>Verbs dispatched here by Program.Main.</summary>
-    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.Ordinal) { "mirrors", "tokens", "stats" };
+    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.Ordinal) { "mirrors", "tokens", "stats", "staging" };
 
     /// <summary>Environment variable holding the admin token.</summary>
     public const string TokenVariable = "DOWNLOADS_ADMIN_TOKEN";
@@ -85,7 +85,12 @@ public static class OpsCli
         var stats = Call(ctx, "stats", "Network figures today: every request by outcome (live and today), redirects/s, unique addresses, per mirror, file and country.", [],
             _ => ctx.Get("/-/api/stats"), PrintStats);
 
-        var root = new RootCommand("Downloads ops CLI: drives a redirector's admin API, and on the ops path (--redis) manages mirrors' Redis users.") { mirrors, tokens, stats };
+        var expected = new Option<string>("--expected") { Description = "Expected surge per region, Gbit/s: EU:40,NA:20 (gives each region a go/no-go)" };
+        var staging = Call(ctx, "staging", "Staged releases (opaque ids): share of mirrors and capacity per region already holding each, go/no-go.", [],
+            p => ctx.Get("/-/api/staging" + (p.GetValue(expected) is { Length: > 0 } e ? "?expected=" + Uri.EscapeDataString(e) : "")), PrintStaging);
+        staging.Options.Add(expected);
+
+        var root = new RootCommand("Downloads ops CLI: drives a redirector's admin API, and on the ops path (--redis) manages mirrors' Redis users.") { mirrors, tokens, stats, staging };
         root.Options.Add(redis);
         root.Options.Add(url);
         root.Options.Add(token);
@@ -205,6 +210,24 @@ public static class OpsCli
                 rows.Add(["health." + p.Name, Text(p.Value)]);
         }
         return Tables.Render(["field", "value"], rows);
+    }
+
+    private static string PrintStaging(JsonElement v, ParseResult _)
+    {
+        var text = new System.Text.StringBuilder();
+        if (v.GetArrayLength() == 0)
+            return "no staged file is held by any routable mirror\n";
+        text.AppendLine("staged id                          region  mirrors  capacity (Gbit/s)   expected  verdict");
+        foreach (var file in v.EnumerateArray())
+        {
+            foreach (var r in file.GetProperty("regions").EnumerateArray())
+            {
+                var expected = r.GetProperty("expectedGbps").ValueKind == JsonValueKind.Number ? r.GetProperty("expectedGbps").GetDouble().ToString("0.#", CultureInfo.InvariantCulture) : "-";
+                text.Append(CultureInfo.InvariantCulture,
+                    $"{file.GetProperty("id").GetString()}  {r.GetProperty("region").GetString(),-6}  {r.GetProperty("holding").GetInt32(),3}/{r.GetProperty("mirrors").GetInt32(),-3}  {r.GetProperty("holdingGbps").GetDouble(),7:0.##}/{r.GetProperty("capacityGbps").GetDouble(),-7:0.##} {r.GetProperty("capacityShare").GetDouble(),4:P0}  {expected,8}  {r.GetProperty("verdict").GetString()}\n");
+            }
+        }
+        return text.ToString();
     }
 
     /// <summary>The quota forecast of one mirror of the ops view: "-" without one, the date, and a warning when it falls inside the period.</summary>

@@ -16,6 +16,13 @@ public sealed class OpsOptions
     [Range(1, 1000)]
     public int Top { get; set; } = 20;
 
+    /// <summary>
+    /// Surge expected at the next staged release per region (continent), Gbit/s, e.g. <c>EU:40,NA:25</c>: the dashboard's
+    /// staging table gives each region a go/no-go against it. Empty: shares only.
+    /// </summary>
+    [RegularExpression(@"^([A-Z?]{2}[:=][0-9]+(\.[0-9]+)?(,[A-Z?]{2}[:=][0-9]+(\.[0-9]+)?)*)?$")]
+    public string ExpectedSurgeGbps { get; set; } = "";
+
     /// <summary>Write the per-mirror bandwidth history (one redirector per minute, chosen by a Redis lease).</summary>
     public bool WriteHistory { get; set; } = true;
 }

@@ -36,6 +36,7 @@ internal sealed partial class OpsSampler(
     private Sample? _sample;
     private (Sample Sample, OpsView View)? _view;
     private Stats _lastStats = Stats.Empty;
+    private IReadOnlyList<Staging.StagedCoverage> _staging = [];
     private long _lastMinute;
     private bool _failing;
 
@@ -83,6 +84,8 @@ internal sealed partial class OpsSampler(
         try
         {
             _lastStats = await ReadStatsAsync(redis.GetDatabase(), now);
+            _staging = await Staging.StagingCoverage.ReadAsync(redis.GetDatabase(), holder.Current.Mirrors.Select(m => m.Record),
+                Staging.StagingCoverage.ParseExpected(options.Value.ExpectedSurgeGbps, out _) ?? []);
             _failing = false;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -294,6 +297,7 @@ internal sealed partial class OpsSampler(
             Mirrors = mirrors,
             Files = Top(ToDictionary(stats.Files), options.Value.Top),
             Countries = Top(ToDictionary(stats.Countries), options.Value.Top),
+            Staging = _staging,
         };
     }
 

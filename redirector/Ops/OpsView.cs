@@ -41,6 +41,9 @@ public sealed record OpsView
     public IReadOnlyList<CountEntry> Files { get; init; } = [];
     /// <summary>Downloads per client country today, busiest first.</summary>
     public IReadOnlyList<CountEntry> Countries { get; init; } = [];
+
+    /// <summary>Staged releases (opaque ids): per region the share of mirrors and capacity holding each, and a go/no-go.</summary>
+    public IReadOnlyList<Staging.StagedCoverage> Staging { get; init; } = [];
 }
 
 /// <summary>One mirror on the dashboard.</summary>

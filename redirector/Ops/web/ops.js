@@ -65,6 +65,23 @@
     }
   }
 
+  function renderStaging(view) {
+    const body = $("staging").tBodies[0];
+    body.replaceChildren();
+    for (const f of view.staging) {
+      for (const r of f.regions) {
+        const row = body.insertRow();
+        cell(row, f.id);
+        cell(row, r.region);
+        cell(row, r.holding + " / " + r.mirrors);
+        cell(row, fmt.format(r.holdingGbps) + " / " + fmt.format(r.capacityGbps) + " Gbit/s (" + Math.round(r.capacityShare * 100) + " %)");
+        cell(row, r.expectedGbps == null ? "–" : fmt.format(r.expectedGbps) + " Gbit/s");
+        cell(row, r.verdict);
+      }
+    }
+    $("staging-none").hidden = view.staging.length > 0;
+  }
+
   function renderOutcomes(view) {
     const body = $("outcomes").tBodies[0];
     body.replaceChildren();
@@ -164,6 +181,7 @@
       renderMirrors(view);
       renderCounts("files", view.files);
       renderCounts("countries", view.countries);
+      renderStaging(view);
       updateLive(view);
       renderHistoryChoices(view);
       window.ops.polls++;

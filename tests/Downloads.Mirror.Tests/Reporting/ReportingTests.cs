@@ -42,6 +42,22 @@ public sealed class ReportingTests(RedisServer redis) : IClassFixture<RedisServe
     }
 
     [Fact]
+    public async Task A_new_live_serial_is_reported_at_once_not_at_the_next_tick()
+    {
+        // Two minutes between ticks (the most allowed): only the report on the swap itself can bring serial 5 to Redis within the wait.
+        await using var host = new MirrorHost("swap1", redis.Configuration, "--Reporting:Interval=00:02:00");
+        await host.App.StartAsync();
+        await Eventually.TrueAsync(async () => (await LoadAsync("swap1"))?.Alive == true, Wait, "swap1 registered and alive");
+        Assert.Equal(0, (await LoadAsync("swap1"))!.Serial);
+
+        host.App.Services.GetRequiredService<Downloads.Mirror.Storage.LiveTree>().Publish(new Downloads.Mirror.Storage.LiveSnapshot(
+            new Downloads.Contracts.Manifests.Manifest { Serial = 5 }, [], [], System.Collections.Frozen.FrozenDictionary<string, Downloads.Mirror.Storage.LiveFile>.Empty));
+
+        await Eventually.TrueAsync(async () => (await LoadAsync("swap1"))?.Serial == 5, Wait, "serial 5 reported on the swap");
+        await host.App.StopAsync();
+    }
+
+    [Fact]
     public async Task Bytes_requests_and_month_transfer_are_counted_exactly_including_file_responses()
     {
         using var files = new TempDirectory("files");
