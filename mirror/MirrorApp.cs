@@ -41,6 +41,7 @@ public static class MirrorApp
         app.Services.UseMirrorMetrics();
         app.MapServiceDefaults();
         app.MapStaging();
+        app.MapMirrorKeys();
         app.MapServing();
         return app;
     }

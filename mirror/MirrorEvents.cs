@@ -46,6 +46,7 @@ internal static class MirrorEvents
 
     public const int StagedFetched = 3850;
     public const int StagingShortfall = 3851;
+    public const int MirrorKeyListRefused = 3820;
     public const int StagingFailed = 3852;
     public const int StagedPurged = 3853;
     public const int StagedMaterialized = 3854;

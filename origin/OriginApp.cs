@@ -28,6 +28,7 @@ public static class OriginApp
         app.UseOriginLimits();
         app.MapServiceDefaults(mapHealth: false);
         app.MapStaging();
+        app.MapMirrorKeys();
         app.MapFiles();
         return app;
     }

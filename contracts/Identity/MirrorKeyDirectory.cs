@@ -19,6 +19,7 @@ public sealed partial class MirrorKeyDirectory(IConnectionMultiplexer redis, Tim
     private static readonly SignatureAlgorithm Algorithm = SignatureAlgorithm.Ed25519;
     private static readonly RedisValue[] Fields = [Keyspace.ConfigFields.Status, Keyspace.ConfigFields.Enabled, Keyspace.ConfigFields.PublicKey];
     private FrozenDictionary<string, PublicKey> _keys = FrozenDictionary<string, PublicKey>.Empty;
+    private FrozenDictionary<string, string> _base64 = FrozenDictionary<string, string>.Empty;
 
     /// <summary>How often the keys are re-read.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
@@ -28,6 +29,9 @@ public sealed partial class MirrorKeyDirectory(IConnectionMultiplexer redis, Tim
 
     /// <summary>The approved public key of <paramref name="mirrorId"/>, or null.</summary>
     public PublicKey? Find(string mirrorId) => Volatile.Read(ref _keys).GetValueOrDefault(mirrorId);
+
+    /// <summary>Every approved key now, base64 by mirror id (a new instance after each change; <see cref="MirrorKeyList"/>).</summary>
+    public IReadOnlyDictionary<string, string> PublicKeys => Volatile.Read(ref _base64);
 
     /// <summary>Reads every mirror's key once (also called by the loop).</summary>
     public async Task RefreshAsync()
@@ -44,17 +48,20 @@ public sealed partial class MirrorKeyDirectory(IConnectionMultiplexer redis, Tim
         }
         batch.Execute();
         var keys = new Dictionary<string, PublicKey>(reads.Count, StringComparer.Ordinal);
+        var base64 = new Dictionary<string, string>(reads.Count, StringComparer.Ordinal);
         foreach (var (id, read) in reads)
         {
             var f = await read.ConfigureAwait(false);
             if (f[0] != "approved" || f[1] == "0" || f[2].IsNullOrEmpty)
                 continue;
             if (TryParse(f[2].ToString()) is { } key)
-                keys[id] = key;
+                (keys[id], base64[id]) = (key, f[2].ToString());
             else
                 LogBadKey(log, id);
         }
         Volatile.Write(ref _keys, keys.ToFrozenDictionary(StringComparer.Ordinal));
+        if (!base64.OrderBy(k => k.Key, StringComparer.Ordinal).SequenceEqual(_base64.OrderBy(k => k.Key, StringComparer.Ordinal)))
+            Volatile.Write(ref _base64, base64.ToFrozenDictionary(StringComparer.Ordinal));
     }
 
     /// <summary>A raw 32-byte Ed25519 public key in base64, exactly, or null.</summary>

@@ -37,6 +37,17 @@ public static partial class RequestSignature
     /// <summary>How far <c>created</c> may lie in the future: clock skew between a mirror and us.</summary>
     public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(30);
 
+    /// <summary>A refusal reason of <see cref="Verify"/> as a bounded metric label (malformed, expired, unknown_key, bad_signature, replayed, other).</summary>
+    public static string ReasonLabel(string reason) => reason switch
+    {
+        "malformed signature headers" or "malformed created" => "malformed",
+        "signature outside the time window" => "expired",
+        "unknown key" => "unknown_key",
+        "bad signature" => "bad_signature",
+        "replayed nonce" => "replayed",
+        _ => "other",
+    };
+
     /// <summary>Adds <c>Signature-Input</c> and <c>Signature</c> to <paramref name="request"/> (an absolute URI).</summary>
     public static void Sign(HttpRequestMessage request, string mirrorId, Key key, DateTimeOffset now)
     {

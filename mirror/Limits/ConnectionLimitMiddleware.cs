@@ -13,10 +13,11 @@ namespace Downloads.Mirror.Limits;
 /// client could use them to hold connections too); only a redirector's authenticated health probe
 /// (<see cref="ProbeAuthenticator"/>) is served over a limit, so a full mirror still passes its checks, and so is a
 /// Prometheus scrape of <c>/-/metrics</c> carrying the scrape token (<see cref="MetricsOptions.ScrapeToken"/>; without a
-/// token set there is nothing to tell a scrape from a client, and no exemption).
+/// token set there is nothing to tell a scrape from a client, and no exemption), and so is a request signed by an
+/// approved mirror syncing from this one (<see cref="DownstreamMirrors"/>).
 /// </summary>
 internal sealed partial class ConnectionLimitMiddleware(RequestDelegate next, IOptions<LimitsOptions> options, ProbeAuthenticator probes,
-    LimitCounters counters, ILogger<ConnectionLimitMiddleware> log, IOptions<MetricsOptions> metrics)
+    LimitCounters counters, ILogger<ConnectionLimitMiddleware> log, IOptions<MetricsOptions> metrics, DownstreamMirrors downstream)
 {
     private static readonly PathString MetricsPath = ServiceDefaults.MetricsPath;
     private readonly byte[] _scrapeToken = System.Text.Encoding.UTF8.GetBytes(metrics.Value.ScrapeToken);
@@ -39,6 +40,11 @@ internal sealed partial class ConnectionLimitMiddleware(RequestDelegate next, IO
         }
         if (context.Request.Path.Equals(MetricsPath, StringComparison.Ordinal) && ScrapeAuthorization.Matches(context.Request, _scrapeToken))
             return next(context);
+        if (downstream.Identify(context) is not null)
+        {
+            counters.MirrorExempted();
+            return next(context);
+        }
         // Log the first refusal of each kind and then every 1000th, not one line per refused request during a surge.
         if (counters.Refused(overAddress) % 1000 == 1)
         {

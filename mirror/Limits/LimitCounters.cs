@@ -6,6 +6,7 @@ internal sealed class LimitCounters
     private long _refusedTotal;
     private long _refusedAddress;
     private long _probesExempted;
+    private long _mirrorsExempted;
 
     /// <summary>Requests answered 503 because the mirror had <see cref="LimitsOptions.MaxConnections"/> open.</summary>
     public long RefusedTotal => Interlocked.Read(ref _refusedTotal);
@@ -20,4 +21,9 @@ internal sealed class LimitCounters
     public long Refused(bool byAddress) => byAddress ? Interlocked.Increment(ref _refusedAddress) : Interlocked.Increment(ref _refusedTotal);
 
     public void ProbeExempted() => Interlocked.Increment(ref _probesExempted);
+
+    /// <summary>Requests signed by an approved downstream mirror served over a limit.</summary>
+    public long MirrorsExempted => Interlocked.Read(ref _mirrorsExempted);
+
+    public void MirrorExempted() => Interlocked.Increment(ref _mirrorsExempted);
 }

@@ -14,6 +14,8 @@ public static class LimitsExtensions
         services.AddSingleton<LimitCounters>();
         services.AddSingleton<ProbeKey>();
         services.AddSingleton<ProbeAuthenticator>();
+        services.AddSingleton<DownstreamMirrors>();
+        services.AddHostedService(sp => sp.GetRequiredService<DownstreamMirrors>());
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((kestrel, options) =>
         {
             var o = options.Value;
@@ -32,6 +34,19 @@ public static class LimitsExtensions
         });
         return services;
     }
+
+    /// <summary>Re-serves the verified mirror key list for the tiers below (<see cref="DownstreamMirrors"/>).</summary>
+    public static IEndpointRouteBuilder MapMirrorKeys(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods(Contracts.Identity.MirrorKeyList.Path, ["GET", "HEAD"], (DownstreamMirrors mirrors) =>
+            mirrors.Current is { } c ? Results.Bytes(c.Bytes, "application/json") : NoList());
+        app.MapMethods(Contracts.Identity.MirrorKeyList.SignaturePath, ["GET", "HEAD"], (DownstreamMirrors mirrors) =>
+            mirrors.Current is { } c ? Results.Text(c.Signature, "text/plain") : NoList());
+        return app;
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NoList() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No mirror key list", detail: "this mirror has no verified mirror key list yet");
 
     /// <summary>Refuses requests on connections beyond the limits; put it early, after traffic counting.</summary>
     public static IApplicationBuilder UseConnectionLimit(this IApplicationBuilder app) => app.UseMiddleware<ConnectionLimitMiddleware>();

@@ -28,6 +28,7 @@ internal static class MirrorMetrics
         var refusedTotal = refused.WithLabels("connections");
         var refusedAddress = refused.WithLabels("address");
         var probes = factory.CreateCounter("downloads_mirror_probes_exempted_total", "Authenticated health probes served on a connection over a limit.");
+        var mirrorsExempted = factory.CreateCounter("downloads_mirror_downstream_exempted_total", "Requests signed by an approved downstream mirror served on a connection over a limit.");
         var addresses = factory.CreateGauge("downloads_mirror_client_addresses", "Client addresses (IPv4 addresses, IPv6 /64s) with connections open now.");
         var serial = factory.CreateGauge("downloads_mirror_live_serial", "Manifest serial of the verified tree being served.");
         var target = factory.CreateGauge("downloads_mirror_sync_target_serial", "Serial the sync engine is working towards (0 when idle).");
@@ -60,6 +61,7 @@ internal static class MirrorMetrics
             refusedTotal.IncTo(limits.RefusedTotal);
             refusedAddress.IncTo(limits.RefusedAddress);
             probes.IncTo(limits.ProbesExempted);
+            mirrorsExempted.IncTo(limits.MirrorsExempted);
             addresses.Set(services.GetRequiredService<AddressConnections>().Addresses);
             serial.Set(live.Current.Serial);
             target.Set(sync.TargetSerial);

@@ -101,8 +101,8 @@ public sealed partial class StagedCiphertexts(
         {
             var bytes = await upstream.GetBytesAsync(StagingDefaults.ListPath.TrimStart('/'), cancellationToken);
             var signature = Encoding.ASCII.GetString(await upstream.GetBytesAsync(StagingDefaults.SignaturePath.TrimStart('/'), cancellationToken)).Trim();
-            if (!ManifestSigner.Verify(bytes, signature, mirror.Value.PublicKey))
-                return Fail($"staging list from {upstream.BaseAddress} rejected: its signature does not verify against the pinned public key");
+            if (mirror.Value.Keys.Verify(bytes, signature) == PinnedKey.None)
+                return Fail($"staging list from {upstream.BaseAddress} rejected: its signature verifies against neither Mirror:PublicKey nor Mirror:NextPublicKey");
             var list = StagingDefaults.TryParse(bytes, out var error);
             if (list is null)
                 return Fail($"staging list from {upstream.BaseAddress} rejected: {error}");

@@ -132,20 +132,9 @@ internal sealed partial class OriginAdmission : IDisposable
         var id = RequestSignature.Verify(request.Method, request.Host.Value ?? "", request.Path.Value ?? "/", request.QueryString.Value ?? "",
             input[0], signature[0], _keys.Find, _time.GetUtcNow(), _nonces, out var reason);
         if (id is null)
-            _signatures.WithLabels(Label(reason)).Inc();
+            _signatures.WithLabels(RequestSignature.ReasonLabel(reason)).Inc();
         return id;
     }
-
-    // Bounded label values: the reasons Verify gives, in metric form.
-    private static string Label(string reason) => reason switch
-    {
-        "malformed signature headers" or "malformed created" => "malformed",
-        "signature outside the time window" => "expired",
-        "unknown key" => "unknown_key",
-        "bad signature" => "bad_signature",
-        "replayed nonce" => "replayed",
-        _ => "other",
-    };
 
     private Task Refuse(HttpContext context, string who, string outcome, int status, string message)
     {

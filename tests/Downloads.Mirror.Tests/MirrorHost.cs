@@ -43,6 +43,20 @@ internal sealed class MirrorHost : IAsyncDisposable
 
     public Uri BaseUri => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>Opens <paramref name="count"/> idle connections and waits until the mirror counts them: a mirror limited to that many is full.</summary>
+    public async Task<System.Net.Sockets.TcpClient[]> HoldConnectionsAsync(int count)
+    {
+        var counters = App.Services.GetRequiredService<Downloads.Mirror.Reporting.TrafficCounters>();
+        var clients = new System.Net.Sockets.TcpClient[count];
+        for (var i = 0; i < count; i++)
+        {
+            clients[i] = new System.Net.Sockets.TcpClient();
+            await clients[i].ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        }
+        await Eventually.TrueAsync(() => counters.OpenConnections == count, TimeSpan.FromSeconds(10), $"{count} open connections");
+        return clients;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.DisposeAsync();

@@ -20,9 +20,9 @@ public sealed class ConnectionLimitTests(RedisServer redis) : IClassFixture<Redi
         host.App.MapGet("/file", () => "content");
         await host.App.StartAsync();
         var counters = host.App.Services.GetRequiredService<TrafficCounters>();
-        var (first, second) = await FillAsync(host);
-        using var holdFirst = first;
-        using var holdSecond = second;
+        var held = await host.HoldConnectionsAsync(2);
+        using var first = held[0];
+        using var second = held[1];
 
         using (var http = new HttpClient { BaseAddress = host.BaseUri })
         {
@@ -47,26 +47,14 @@ public sealed class ConnectionLimitTests(RedisServer redis) : IClassFixture<Redi
         await host.App.StopAsync();
     }
 
-    /// <summary>Two idle connections held open: a mirror limited to two is full.</summary>
-    private static async Task<(TcpClient First, TcpClient Second)> FillAsync(MirrorHost host)
-    {
-        var counters = host.App.Services.GetRequiredService<TrafficCounters>();
-        var first = new TcpClient();
-        var second = new TcpClient();
-        await first.ConnectAsync(IPAddress.Loopback, host.Port);
-        await second.ConnectAsync(IPAddress.Loopback, host.Port);
-        await Eventually.TrueAsync(() => counters.OpenConnections == 2, TimeSpan.FromSeconds(10), "two open connections");
-        return (first, second);
-    }
-
     [Fact]
     public async Task A_full_mirror_answers_a_scrape_with_the_scrape_token_and_refuses_one_without()
     {
         await using var host = new MirrorHost("lim4", redis.Configuration, "--Serving:MaxConnections=2", "--Metrics:ScrapeToken=scrape-secret");
         await host.App.StartAsync();
-        var (first, second) = await FillAsync(host);
-        using var holdFirst = first;
-        using var holdSecond = second;
+        var held = await host.HoldConnectionsAsync(2);
+        using var first = held[0];
+        using var second = held[1];
 
         using (var http = new HttpClient { BaseAddress = host.BaseUri })
         {
