@@ -60,10 +60,14 @@ public sealed partial class DownstreamMirrors(UpstreamClient upstream, IOptions<
     /// <summary>Fetches and verifies the list once; true when a newer one was taken.</summary>
     public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
     {
-        try
         {
-            var bytes = await upstream.GetBytesAsync(MirrorKeyList.Path.TrimStart('/'), cancellationToken);
-            var signature = System.Text.Encoding.ASCII.GetString(await upstream.GetBytesAsync(MirrorKeyList.SignaturePath.TrimStart('/'), cancellationToken)).Trim();
+            var (bytes, failure) = await upstream.TryGetOnceAsync(MirrorKeyList.Path.TrimStart('/'), MirrorKeyList.MaxBytes, cancellationToken);
+            if (bytes is null)
+                return Problem(failure!);
+            var (sig, sigFailure) = await upstream.TryGetOnceAsync(MirrorKeyList.SignaturePath.TrimStart('/'), (int)Contracts.Manifests.ManifestDefaults.MaxSignatureBytes, cancellationToken);
+            if (sig is null)
+                return Problem(sigFailure!);
+            var signature = System.Text.Encoding.ASCII.GetString(sig).Trim();
             if (options.Value.Keys.Verify(bytes, signature) == Contracts.Manifests.PinnedKey.None)
                 return Problem("its signature verifies against neither Mirror:PublicKey nor Mirror:NextPublicKey");
             if (MirrorKeyList.TryParse(bytes, out var error) is not { } list)
@@ -78,11 +82,6 @@ public sealed partial class DownstreamMirrors(UpstreamClient upstream, IOptions<
             Volatile.Write(ref _current, new Verified(list, bytes, signature, keys));
             _lastProblem = "";
             return true;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or UpstreamMismatchException or UpstreamStatusException
-            or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
-        {
-            return Problem("upstream: " + ex.Message);
         }
     }
 

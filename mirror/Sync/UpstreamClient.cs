@@ -102,6 +102,29 @@ public sealed partial class UpstreamClient
         }, cancellationToken);
 
     /// <summary>
+    /// Fetches a small side document once, outside the resilience pipeline (no retry, not seen by the circuit breaker,
+    /// so an upstream that lacks it never slows the sync): the body up to <paramref name="max"/> bytes, or null with
+    /// the status or error in <paramref name="failure"/>.
+    /// </summary>
+    public async Task<(byte[]? Body, string? Failure)> TryGetOnceAsync(string relative, int max, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            using var response = await _http.GetAsync(relative, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            if (!response.IsSuccessStatusCode)
+                return (null, $"upstream answered {(int)response.StatusCode} for {relative}");
+            return (await BoundedBody.ReadAsync(response.Content, max, relative, timeout.Token), null);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or BodyTooLargeException
+            or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, $"{relative}: {e.Message}");
+        }
+    }
+
+    /// <summary>
     /// Sends a ranged GET for <paramref name="path"/> guarded by <c>If-Range</c> with the file's
     /// strong ETag, so an upstream holding another version answers 200 instead of mixing versions.
     /// Not wrapped in the pipeline: the caller wraps the whole read of the body.

@@ -67,6 +67,10 @@ public sealed class DownstreamMirrorsTests(RedisServer redis) : IClassFixture<Re
         Assert.False(await downstream.RefreshAsync(default));
         Assert.Null(downstream.Current);
         Assert.Null(downstream.Find("tier2"));
+
+        // An upstream that is down (or has no list) is one failed fetch, outside the sync's retry pipeline.
+        await using var orphan = new MirrorHost("tier1c", redis.Configuration, $"--Mirror:PublicKey={pub}");
+        Assert.False(await orphan.App.Services.GetRequiredService<DownstreamMirrors>().RefreshAsync(default));
     }
 
     [Fact]
