@@ -209,7 +209,8 @@ public sealed partial class Publisher(OriginOptions options, TimeProvider time, 
         return current;
     }
 
-    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
+    /// <summary>An exclusive lock file (deleted on close), waited for up to a minute: one publisher or stager at a time.</summary>
+    internal static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {

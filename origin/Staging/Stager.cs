@@ -205,18 +205,7 @@ public sealed partial class Stager(OriginOptions options, TimeProvider time, ILo
     private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
     {
         _folder.Create();
-        var path = Path.Combine(_folder.Path, "staging.lock");
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException) when (attempt < 600)
-            {
-                await Task.Delay(100, cancellationToken);
-            }
-        }
+        return await Publishing.Publisher.AcquireLockAsync(Path.Combine(_folder.Path, "staging.lock"), cancellationToken);
     }
 
     private static partial class Log
