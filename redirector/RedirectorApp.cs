@@ -74,6 +74,8 @@ public static class RedirectorApp
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<RedirectHandler>();
         services.AddHttpClient<ManifestFetcher>(c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddHttpClient(nameof(Staging.ReleaseWatch), c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<Staging.ReleaseWatch>();
         services.AddSingleton<ISnapshotBuilder, SnapshotBuilder>();
         services.AddHostedService<SnapshotRefresher>();
         services.AddSingleton<CounterFlusher>();

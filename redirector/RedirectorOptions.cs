@@ -143,6 +143,14 @@ public sealed class RedirectorOptions
     [Range(0.1, 86400.0)]
     public double MirrorReloadSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// How long after this redirector first sees a file released from staging the mirrors that hold its verified ciphertext
+    /// count as synced for it until they report the serial, seconds (docs/launch-day.md, "The first seconds"). Covers their
+    /// decrypt and the report that follows; a mirror that has not reported by then is stale for the file like any other.
+    /// </summary>
+    [Range(0.0, 3600.0)]
+    public double StagedReleaseSeconds { get; set; } = 60;
+
     /// <summary>How often the manifest is re-fetched from the origin even without an announcement, seconds.</summary>
     [Range(0.1, 86400.0)]
     public double ManifestRefreshSeconds { get; set; } = 30;

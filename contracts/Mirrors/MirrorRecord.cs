@@ -74,6 +74,11 @@ public sealed record MirrorRecord
     public long Connections { get; init; }
     /// <summary>Last sync error, empty when none.</summary>
     public string LastError { get; init; } = "";
+    /// <summary>
+    /// The staged ids the mirror reports holding complete (<see cref="Redis.Keyspace.StateFields.Staged"/>), as it wrote
+    /// them: comma-separated, unchecked (<see cref="HoldsStaged"/> matches a valid id exactly); empty when none or over 4096 bytes.
+    /// </summary>
+    public string Staged { get; init; } = "";
 
     /// <summary>False when the last active health check failed; true when passing or not checked yet.</summary>
     public bool Healthy { get; init; } = true;
@@ -91,6 +96,19 @@ public sealed record MirrorRecord
     /// (admin API, CLI), null in the redirectors' table. <c>approve</c> applies them.
     /// </summary>
     public IReadOnlyDictionary<string, FieldChange>? PendingChange { get; init; }
+
+    /// <summary>Whether <see cref="Staged"/> names <paramref name="id"/> (an exact, comma-separated element).</summary>
+    public bool HoldsStaged(string id)
+    {
+        if (id.Length == 0)
+            return false;
+        foreach (var range in Staged.AsSpan().Split(','))
+        {
+            if (Staged.AsSpan()[range].SequenceEqual(id))
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>Whether the mirror carries <paramref name="set"/>.</summary>
     public bool Carries(string set)

@@ -32,7 +32,11 @@ public static class MirrorStore
 
     // Field order is the order of the HMGET replies parsed in ApplyLive.
     private static readonly RedisValue[] LiveStateFields =
-        [StateFields.Serial, StateFields.RateBps, StateFields.BytesServed, StateFields.Requests, StateFields.Connections, StateFields.LastError];
+        [StateFields.Serial, StateFields.RateBps, StateFields.BytesServed, StateFields.Requests, StateFields.Connections, StateFields.LastError,
+         StateFields.Staged];
+
+    /// <summary>Longest <see cref="StateFields.Staged"/> value kept (<see cref="StateFields.MaxStagedIds"/> ids and commas).</summary>
+    private const int MaxStagedLength = 4096;
 
     private static readonly RedisValue[] LiveHealthFields = [HealthFields.Ok, HealthFields.Reason];
 
@@ -147,7 +151,8 @@ public static class MirrorStore
     {
         var live = new LiveValues(
             [Field(state, StateFields.Serial), Field(state, StateFields.RateBps), Field(state, StateFields.BytesServed),
-             Field(state, StateFields.Requests), Field(state, StateFields.Connections), Field(state, StateFields.LastError)],
+             Field(state, StateFields.Requests), Field(state, StateFields.Connections), Field(state, StateFields.LastError),
+             Field(state, StateFields.Staged)],
             alive, monthBytes, [Field(health, HealthFields.Ok), Field(health, HealthFields.Reason)]);
         return ApplyLive(FromStatic(id, Fields(config, StaticConfigFields), Fields(approved ?? info, StaticApprovedFields),
             Fields(info, StaticInfoFields)), live, fresh: true);
@@ -276,8 +281,12 @@ public static class MirrorStore
         var error = v.State[5].Length() > MirrorInfoValidation.MaxValueLength ? RedisValue.Null : v.State[5];
         var sameError = IsText(error, r.LastError);
         var sameReason = IsText(v.Health[1], r.HealthReason);
+        // The staged ids (usually none): what a redirector needs at a release (Selection/Eligibility.HoldsRelease).
+        var staged = v.State[6].Length() > MaxStagedLength ? RedisValue.Null : v.State[6];
+        var sameStaged = IsText(staged, r.Staged);
         var same = !fresh && serial == r.Serial && rate.Equals(r.RateBps) && bytes == r.BytesServed && requests == r.Requests
-            && connections == r.Connections && alive == r.Alive && month == r.MonthBytes && healthy == r.Healthy && sameError && sameReason;
+            && connections == r.Connections && alive == r.Alive && month == r.MonthBytes && healthy == r.Healthy && sameError && sameReason
+            && sameStaged;
         if (same)
             return r;
         return r with
@@ -292,6 +301,7 @@ public static class MirrorStore
             MonthBytes = month,
             Healthy = healthy,
             HealthReason = sameReason ? r.HealthReason : (string?)v.Health[1] ?? "",
+            Staged = sameStaged ? r.Staged : (string?)staged ?? "",
         };
     }
 

@@ -1,5 +1,7 @@
 using Downloads.Contracts.Hosting;
+using System.Globalization;
 using Downloads.Contracts.Manifests;
+using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
 using Downloads.Mirror.Transport;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -31,12 +33,22 @@ public static class ServingExtensions
         return app;
     }
 
-    private static IResult ServeFile(HttpContext context, LiveTree live, TimeProvider time)
+    private static async ValueTask<IResult> ServeFile(HttpContext context, LiveTree live, ReleaseWaits releases, TimeProvider time)
     {
         var path = context.Request.Path.Value is { Length: > 1 } p ? p[1..] : "";
         var snapshot = live.Current;
         if (!snapshot.Files.TryGetValue(path, out var file))
-            return ManifestFileResults.NotFound(snapshot.Manifest is null ? "this mirror has not synced yet" : $"'{path}' is not in serial {snapshot.Serial} on this mirror");
+        {
+            // A file released from staging that we are decrypting: wait for it (bounded), rather than answer 404.
+            var wait = await releases.WaitAsync(path, context.RequestAborted);
+            if (wait.File is { } ready)
+                return Serve(context, ready);
+            if (wait.Released)
+                return NotReady(context);
+            snapshot = live.Current;
+            if (!snapshot.Files.TryGetValue(path, out file))
+                return ManifestFileResults.NotFound(snapshot.Manifest is null ? "this mirror has not synced yet" : $"'{path}' is not in serial {snapshot.Serial} on this mirror");
+        }
         if (file.RetiredUntil is { } until && until <= time.GetUtcNow())
             return ManifestFileResults.NotFound($"'{path}' was deleted upstream and its grace period has ended");
         if (!File.Exists(file.PhysicalPath))
@@ -47,10 +59,24 @@ public static class ServingExtensions
             if (!snapshot.Files.TryGetValue(path, out file) || !File.Exists(file.PhysicalPath))
                 return ManifestFileResults.NotFound($"'{path}' is not in serial {snapshot.Serial} on this mirror");
         }
+        return Serve(context, file);
+    }
+
+    private static IResult Serve(HttpContext context, LiveFile file)
+    {
         // sendfile(2) where the connection allows it; otherwise (TLS, HTTP/2) the cheaper copy through Kestrel's pipe.
         var sendfile = SendFileResponseBody.Use(context);
         return ManifestFileResults.File(file.Entry, file.PhysicalPath, copyThroughPipe: !sendfile);
     }
+
+    /// <summary>A released file not decrypted in time (or that did not check out and is being downloaded): try again shortly.</summary>
+    private static ProblemHttpResult NotReady(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "this file is being released on this mirror; try again shortly");
+    }
+
+    private static readonly string RetryAfterSeconds = 5.ToString(CultureInfo.InvariantCulture);
 
     private static ProblemHttpResult NotSynced() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not synced", detail: "this mirror has not synced a manifest yet");

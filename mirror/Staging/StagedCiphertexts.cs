@@ -25,6 +25,7 @@ public sealed partial class StagedCiphertexts(
 {
     private const string ShortPrefix = "not enough disk for staging: ";
     private readonly SemaphoreSlim _listLock = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _releasing = new(StringComparer.Ordinal);
     private StagingList _list = new();
 
     /// <inheritdoc />
@@ -33,18 +34,24 @@ public sealed partial class StagedCiphertexts(
     /// <summary>The folder.</summary>
     public string Folder { get; } = Path.Combine(store.Root, "staging");
 
-    /// <summary>Ids held complete and verified.</summary>
+    /// <summary>
+    /// Ids held complete and verified, and those decrypted at their release whose serial is not live yet (served ahead of
+    /// it through <see cref="ReleaseWaits"/>): redirectors keep sending that file's clients here until the serial is reported.
+    /// </summary>
     public IReadOnlyList<string> Held
     {
         get
         {
+            var held = new List<string>(_releasing.Keys);
             if (!Directory.Exists(Folder))
-                return [];
-            var held = new List<string>();
+            {
+                held.Sort(StringComparer.Ordinal);
+                return held;
+            }
             foreach (var file in Directory.EnumerateFiles(Folder, "*.bin"))
             {
                 var id = Path.GetFileNameWithoutExtension(file);
-                if (StagingDefaults.IsValidId(id))
+                if (StagingDefaults.IsValidId(id) && !_releasing.ContainsKey(id))
                     held.Add(id);
             }
             held.Sort(StringComparer.Ordinal);
@@ -163,13 +170,7 @@ public sealed partial class StagedCiphertexts(
     /// </summary>
     public async Task<bool> TryMaterializeAsync(ManifestFile file, int chunkSize, CancellationToken cancellationToken)
     {
-        ReleasedFile? released = null;
-        foreach (var r in Volatile.Read(ref _list).Released)
-        {
-            if (r.Path == file.Path && r.Sha256 == file.Sha256 && File.Exists(BinPath(r.Id)))
-                released = r;
-        }
-        if (released is null)
+        if (ReleasedFor(file) is not { } released)
             return false;
         var temp = Path.Combine(store.PartialDir, file.Sha256 + ".decrypt");
         try
@@ -189,6 +190,7 @@ public sealed partial class StagedCiphertexts(
                 return false;
             }
             store.CommitObject(file.Sha256, temp);
+            _releasing[released.Id] = true;
             File.Delete(BinPath(released.Id));
             Log.Materialized(logger, released.Id, file.Path, file.Size);
             return true;
@@ -197,6 +199,22 @@ public sealed partial class StagedCiphertexts(
         {
             File.Delete(temp);
         }
+    }
+
+    /// <summary>Whether <paramref name="file"/> is a released file whose ciphertext is held (<see cref="TryMaterializeAsync"/> would decrypt it).</summary>
+    public bool HoldsRelease(ManifestFile file) => ReleasedFor(file) is not null;
+
+    /// <summary>A serial went live: the files decrypted for it are ordinary live files now, no longer reported as held.</summary>
+    public void ReleasesLive() => _releasing.Clear();
+
+    private ReleasedFile? ReleasedFor(ManifestFile file)
+    {
+        foreach (var r in Volatile.Read(ref _list).Released)
+        {
+            if (r.Path == file.Path && r.Sha256 == file.Sha256 && File.Exists(BinPath(r.Id)))
+                return r;
+        }
+        return null;
     }
 
     private async Task<int> FetchAsync(StagedFile staged, CancellationToken cancellationToken)

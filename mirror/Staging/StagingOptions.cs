@@ -14,4 +14,11 @@ public sealed class StagingOptions
     /// <summary>Free bytes the data folder must keep after staging (for the live tree's own syncs); 0 for none.</summary>
     [Range(0, long.MaxValue)]
     public long MinFreeBytes { get; set; } = 1L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// How long a request for a just-released file waits for this mirror to decrypt and verify it from its staged
+    /// ciphertext (redirectors send clients here from the release on); not ready by then: 503 with Retry-After.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ReleaseWait { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -8,6 +8,7 @@ public static class StagingServiceCollectionExtensions
     {
         services.AddOptions<StagingOptions>().BindConfiguration(StagingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<StagedCiphertexts>();
+        services.AddSingleton<ReleaseWaits>();
         services.AddHostedService<StagingWorker>();
         return services;
     }

@@ -19,6 +19,7 @@ public sealed partial class SyncEngine(
     UpstreamClient upstream,
     FileFetcher fetcher,
     StagedCiphertexts staged,
+    ReleaseWaits releases,
     SyncStatus status,
     IOptions<MirrorOptions> mirror,
     IOptions<SyncOptions> options,
@@ -95,6 +96,7 @@ public sealed partial class SyncEngine(
         finally
         {
             status.TargetSerial = 0;
+            releases.PassEnded();
         }
     }
 
@@ -162,14 +164,25 @@ public sealed partial class SyncEngine(
             // Released files whose ciphertext we hold are decrypted here, not downloaded: the origin wrote the key
             // into the staging list before this manifest, so a fresh read of the list has it.
             await staged.RefreshListAsync(cancellationToken);
+            // Redirectors already send their clients here: those requests wait for these files, and get each as soon as
+            // it is verified, ahead of the rest of the serial (ReleaseWaits).
+            releases.Planned(PathsOf(manifest, missing.Where(staged.HoldsRelease)));
             var left = new List<ManifestFile>(missing.Count);
             foreach (var file in missing)
             {
-                if (!await staged.TryMaterializeAsync(file, manifest.ChunkSize, cancellationToken))
+                if (!staged.HoldsRelease(file))
                     left.Add(file);
+                else if (await staged.TryMaterializeAsync(file, manifest.ChunkSize, cancellationToken))
+                    ReleaseAhead(manifest, file);
+                else
+                {
+                    left.Add(file);
+                    FailRelease(manifest, file);
+                }
             }
             missing = left;
         }
+        releases.Planned([]);
         using var progress = new SyncProgress(manifest.Serial, missing.Sum(f => f.Size), options.Value.ProgressInterval, time, logger);
         Log.Starting(logger, manifest.Serial, upstream.BaseAddress, missing.Count, progress.TotalBytes, wanted.Count);
         await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
@@ -191,6 +204,7 @@ public sealed partial class SyncEngine(
                 retired[path] = new RetiredFile(file.Entry, now + options.Value.DeleteGrace);
         }
         await CommitAsync(Convert.ToBase64String(bytes), manifest, bytes, signature, [.. retired.Values], now, cancellationToken);
+        staged.ReleasesLive();
         await _highest.RaiseAsync(manifest.Serial, cancellationToken);
         Log.Synced(logger, manifest.Serial, progress.FetchedBytes, progress.Elapsed.TotalSeconds, retired.Count);
         return true;
@@ -209,6 +223,38 @@ public sealed partial class SyncEngine(
             keep.Add(file.Entry.Sha256);
         var removed = store.CollectGarbage(keep);
         Log.Published(logger, manifest.Serial, snapshot.Files.Count, retired.Count, removed);
+    }
+
+    /// <summary>Every carried path of the manifest with the content of <paramref name="files"/> (one object may serve several paths).</summary>
+    private List<string> PathsOf(Manifest manifest, IEnumerable<ManifestFile> files)
+    {
+        var hashes = new HashSet<string>(files.Select(f => f.Sha256), StringComparer.Ordinal);
+        var paths = new List<string>();
+        foreach (var file in manifest.Files)
+        {
+            if (hashes.Contains(file.Sha256) && DiskStore.Carries(mirror.Value.SetList, file.Path))
+                paths.Add(file.Path);
+        }
+        return paths;
+    }
+
+    /// <summary>A released file decrypted and verified against this serial's signed entry: its paths are served from now on.</summary>
+    private void ReleaseAhead(Manifest manifest, ManifestFile released)
+    {
+        foreach (var file in manifest.Files)
+        {
+            if (file.Sha256 == released.Sha256 && DiskStore.Carries(mirror.Value.SetList, file.Path))
+                releases.Ready(file.Path, new LiveFile(file, store.ObjectPath(file.Sha256)));
+        }
+    }
+
+    private void FailRelease(Manifest manifest, ManifestFile released)
+    {
+        foreach (var file in manifest.Files)
+        {
+            if (file.Sha256 == released.Sha256)
+                releases.Failed(file.Path);
+        }
     }
 
     // After a restart some objects may be gone from disk; the snapshot then lacks them and they are refetched.

@@ -15,6 +15,7 @@ namespace Downloads.Mirror.Sync;
 internal sealed partial class SyncWorker(
     SyncEngine engine,
     LiveTree live,
+    Staging.ReleaseWaits releases,
     SyncStatus status,
     IConnectionMultiplexer redis,
     IOptions<SyncOptions> options,
@@ -80,8 +81,12 @@ internal sealed partial class SyncWorker(
         {
             await redis.GetSubscriber().SubscribeAsync(Keyspace.Announce, (_, value) =>
             {
-                if (long.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var serial) && serial <= live.Current.Serial)
+                var known = long.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var serial);
+                if (known && serial <= live.Current.Serial)
                     return;
+                // It may release a staged file: redirectors learn of it as we do, so misses wait for this pass to say which.
+                if (known)
+                    releases.Announced(serial);
                 Log.Announced(logger, value.ToString());
                 Wake();
             });

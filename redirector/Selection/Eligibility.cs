@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Geo;
 using Downloads.Redirector.Snapshots;
+using Downloads.Redirector.Staging;
 
 namespace Downloads.Redirector.Selection;
 
@@ -11,7 +12,8 @@ namespace Downloads.Redirector.Selection;
 /// The snapshot builder applies the standing rules once per table (<see cref="Standing"/>, <see cref="SpeaksScheme"/>),
 /// the heartbeat-panic rule asks <see cref="WouldServe"/>, <see cref="MirrorSelector.Select"/> applies the
 /// per-request rules to the table rows (<see cref="FreshAndCarries"/>, <see cref="Fresh"/>, <see cref="Carries"/>,
-/// <see cref="InScope"/>, <see cref="HasRoomNow"/>), and the mirror list spells them out per mirror with a
+/// <see cref="InScope"/>, <see cref="HasRoomNow"/>; the serials compared are a release's overlay where
+/// <see cref="HoldsRelease"/> applies), and the mirror list spells them out per mirror with a
 /// reason (<see cref="Check"/>). Change a rule here and every one of them follows.
 /// </summary>
 internal static class Eligibility
@@ -92,6 +94,26 @@ internal static class Eligibility
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Fresh(long serial, FileEntry file) => serial >= file.ChangedAt;
 
+    /// <summary>
+    /// The first seconds of a staged release: a mirror that holds the verified ciphertext of a file released from staging
+    /// counts as synced for that file (it decrypts locally, with nothing to download, and its server waits for that rather
+    /// than answer 404: mirror/Staging/ReleaseWaits), until it reports the file's serial. Only for a file the origin's
+    /// signed staging list names as released with the manifest's own hash (<see cref="ReleaseWatch"/>), only within
+    /// <see cref="ReleaseCurrent"/>, and every other rule still applies: the tables hold only mirrors without a standing
+    /// exclusion, and set, scheme and scope are checked as for any file.
+    /// </summary>
+    public static bool HoldsRelease(MirrorRecord r, string stagedId, FileEntry file) => !Fresh(r.Serial, file) && r.HoldsStaged(stagedId);
+
+    /// <summary>Whether a release is recent enough for <see cref="HoldsRelease"/> (<see cref="RedirectorOptions.StagedReleaseSeconds"/> since this redirector saw it).</summary>
+    public static bool ReleaseCurrent(StagedRelease release, RedirectorOptions options, DateTimeOffset now) =>
+        now - release.Since < TimeSpan.FromSeconds(options.StagedReleaseSeconds);
+
+    /// <summary>The serial a mirror counts as synced at for <paramref name="file"/>: its own, or the file's while it holds its release.</summary>
+    public static long SerialFor(RoutingSnapshot snapshot, MirrorRecord r, FileEntry file) =>
+        snapshot.Releases.Count != 0 && snapshot.Releases.TryGetValue(file, out var overlay) && overlay.Holders.Contains(r.Id)
+            ? Math.Max(r.Serial, file.ChangedAt)
+            : r.Serial;
+
     /// <summary>Carries the file's set: by the set bit when the file has one, else by name.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Carries(ulong setMask, FileEntry file, MirrorRecord r) =>
@@ -144,7 +166,7 @@ internal static class Eligibility
             return Exclusion.Scheme;
         if (!r.Carries(file.Set))
             return Exclusion.MissingSet;
-        if (!Fresh(r.Serial, file))
+        if (!Fresh(SerialFor(snapshot, r, file), file))
             return Exclusion.Stale;
         if (!InScope(r, client))
             return Exclusion.OutOfScope;

@@ -60,12 +60,14 @@ internal sealed class MirrorSelector
             return 0;
         var (cx, cy, cz) = client.HasCoordinates ? SnapshotBuilder.UnitVector(client.Latitude, client.Longitude) : _default;
         var keys = ArrayPool<double>.Shared.Rent(table.Serial.Length);
+        // The table's serials, or for a file just released from staging those that count its holders as synced.
+        var serials = snapshot.SerialsFor(file, https);
         try
         {
             // Usually only the cells near the client are keyed (see MirrorCells); every row when they cannot
             // decide (a same-ASN mirror, more than 64 sets, or a lottery that reaches past the cells keyed).
             Span<(int Start, int End)> ranges = stackalloc (int, int)[MaxRanges];
-            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best, out var floor);
+            var count = NearRanges(snapshot, table, serials, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best, out var floor);
             if (count > 0)
             {
                 var picked = Pick(table, file, keys, ranges[..count], best, floor, picks, account);
@@ -73,7 +75,7 @@ internal sealed class MirrorSelector
                     return picked;
             }
             ranges[0] = (0, table.Serial.Length);
-            best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
+            best = KeyRows(snapshot, table, serials, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
             return Pick(table, file, keys, ranges[..1], best, double.NegativeInfinity, picks, account);
         }
         finally
@@ -117,7 +119,7 @@ internal sealed class MirrorSelector
     /// best key so far, so every near row and every row the alternates could take has been keyed: every row
     /// keyed at or above <paramref name="floor"/> is in the ranges.
     /// </summary>
-    private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
+    private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, long[] serials, FileEntry file, in ClientLocation client,
         double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, int want, out double best, out double floor)
     {
         best = double.NegativeInfinity;
@@ -125,11 +127,11 @@ internal sealed class MirrorSelector
         var cells = table.Cells;
         if (cells.Count == 0 || file.SetBit == 0 || (client.Asn != 0 && cells.Asns.Contains(client.Asn)) || want > 16)
             return 0;
-        var search = new CellSearch(table, file, cx, cy, cz, keys, ranges, stackalloc double[want], stackalloc double[cells.Padded]);
+        var search = new CellSearch(table, serials, file, cx, cy, cz, keys, ranges, stackalloc double[want], stackalloc double[cells.Padded]);
         if (cells.AlwaysEnd > 0 || table.Scoped.Length > 0)
         {
             ranges[search.Count++] = (0, cells.AlwaysEnd);
-            search.Best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, cells.AlwaysEnd);
+            search.Best = KeyRows(snapshot, table, serials, file, client, cx, cy, cz, keys, 0, cells.AlwaysEnd);
             search.Kept = Keep(keys, 0, cells.AlwaysEnd, search.Top, 0);
         }
         cells.UpperBounds(cx, cy, cz, search.Bound);
@@ -171,7 +173,7 @@ internal sealed class MirrorSelector
     }
 
     /// <summary>The state of one <see cref="NearRanges"/> search, on the stack.</summary>
-    private ref struct CellSearch(MirrorTable table, FileEntry file, double cx, double cy, double cz, double[] keys,
+    private ref struct CellSearch(MirrorTable table, long[] serials, FileEntry file, double cx, double cy, double cz, double[] keys,
         Span<(int Start, int End)> ranges, Span<double> top, Span<double> bound)
     {
         /// <summary>Ranges keyed so far.</summary>
@@ -199,7 +201,7 @@ internal sealed class MirrorSelector
             Bound[cell] = double.NegativeInfinity;
             var (start, end) = (table.Cells.Start[cell], table.Cells.End[cell]);
             _ranges[Count++] = (start, end);
-            Best = Math.Max(Best, KeyAll(table, file, 0, cx, cy, cz, keys, start, end));
+            Best = Math.Max(Best, KeyAll(table, serials, file, 0, cx, cy, cz, keys, start, end));
             Kept = Keep(keys, start, end, Top, Kept);
             return true;
         }
@@ -226,17 +228,17 @@ internal sealed class MirrorSelector
     }
 
     /// <summary>Keys rows [<paramref name="start"/>, <paramref name="end"/>) and the scoped rows; returns the best key.</summary>
-    private static double KeyRows(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
+    private static double KeyRows(RoutingSnapshot snapshot, MirrorTable table, long[] serials, FileEntry file, in ClientLocation client,
         double cx, double cy, double cz, double[] keys, int start, int end)
     {
         var best = file.SetBit != 0
-            ? KeyAll(table, file, client.Asn, cx, cy, cz, keys, start, end)
-            : KeyAllScalar(snapshot, table, file, client, cx, cy, cz, keys, start, end);
+            ? KeyAll(table, serials, file, client.Asn, cx, cy, cz, keys, start, end)
+            : KeyAllScalar(snapshot, table, serials, file, client, cx, cy, cz, keys, start, end);
         for (var s = 0; s < table.Scoped.Length; s++)
         {
             var row = table.Scoped[s];
             var r = snapshot.Mirrors[table.Entry[row]].Record;
-            if (Eligibility.Fresh(table.Serial[row], file) && Eligibility.Carries(table.ScopedSetMask[s], file, r) && Eligibility.InScope(r, client))
+            if (Eligibility.Fresh(serials[row], file) && Eligibility.Carries(table.ScopedSetMask[s], file, r) && Eligibility.InScope(r, client))
             {
                 keys[row] = Key(table, row, client.Asn, cx, cy, cz);
                 best = Math.Max(best, keys[row]);
@@ -245,7 +247,7 @@ internal sealed class MirrorSelector
         return best;
     }
 
-    private static double KeyAll(MirrorTable t, FileEntry file, long asn, double cx, double cy, double cz, double[] keys, int start, int end)
+    private static double KeyAll(MirrorTable t, long[] serials, FileEntry file, long asn, double cx, double cy, double cz, double[] keys, int start, int end)
     {
         var width = Vector<double>.Count;
         var vx = new Vector<double>(cx);
@@ -260,7 +262,7 @@ internal sealed class MirrorSelector
         for (var i = start; i < end; i += width)
         {
             var dot = new Vector<double>(t.X, i) * vx + new Vector<double>(t.Y, i) * vy + new Vector<double>(t.Z, i) * vz;
-            var serves = Eligibility.FreshAndCarries(new Vector<long>(t.Serial, i), new Vector<ulong>(t.SetMask, i), changedAt, setBit);
+            var serves = Eligibility.FreshAndCarries(new Vector<long>(serials, i), new Vector<ulong>(t.SetMask, i), changedAt, setBit);
             var sameAsn = Vector.Equals(new Vector<long>(t.Asn, i), clientAsn);
             var key = dot + Vector.ConditionalSelect(sameAsn.As<long, double>(), bonus, Vector<double>.Zero);
             key = Vector.ConditionalSelect(serves.As<long, double>(), key, none);
@@ -274,14 +276,14 @@ internal sealed class MirrorSelector
     }
 
     /// <summary>Row by row, for a file whose set has no bit (more than 64 sets in the manifest).</summary>
-    private static double KeyAllScalar(RoutingSnapshot snapshot, MirrorTable t, FileEntry file, in ClientLocation client,
+    private static double KeyAllScalar(RoutingSnapshot snapshot, MirrorTable t, long[] serials, FileEntry file, in ClientLocation client,
         double cx, double cy, double cz, double[] keys, int start, int end)
     {
         var best = double.NegativeInfinity;
         for (var row = start; row < end; row++)
         {
             keys[row] = double.NegativeInfinity;
-            if (t.Entry[row] < 0 || !Eligibility.Fresh(t.Serial[row], file))
+            if (t.Entry[row] < 0 || !Eligibility.Fresh(serials[row], file))
                 continue;
             var r = snapshot.Mirrors[t.Entry[row]].Record;
             // Scoped rows are keyed after this pass, with their own rule.
@@ -508,7 +510,8 @@ internal sealed class MirrorSelector
 
         // Every row keyed, as Select's fallback keys them (its cells only skip rows that cannot matter).
         ReadOnlySpan<(int Start, int End)> all = [(0, table.Serial.Length)];
-        var best = table.Count == 0 ? double.NegativeInfinity : KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
+        var best = table.Count == 0 ? double.NegativeInfinity
+            : KeyRows(snapshot, table, snapshot.SerialsFor(file, https), file, client, cx, cy, cz, keys, 0, table.Serial.Length);
         var lottery = new LotteryDraw(double.PositiveInfinity, Estimated: true, 0, 0, double.NegativeInfinity);
         if (!double.IsNegativeInfinity(best))
             lottery = Lottery(table, keys, best, double.NegativeInfinity, stackalloc int[MaxCollected], stackalloc double[MaxCollected], all)!.Value;

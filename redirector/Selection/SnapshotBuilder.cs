@@ -1,6 +1,7 @@
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Counting;
 using Downloads.Redirector.Snapshots;
+using Downloads.Redirector.Staging;
 using Microsoft.Extensions.Options;
 
 namespace Downloads.Redirector.Selection;
@@ -12,11 +13,11 @@ namespace Downloads.Redirector.Selection;
 /// Snapshots/ so that Snapshots/ (the state) does not depend on Selection/ (the policy); the refresher reaches
 /// it through <see cref="ISnapshotBuilder"/>.
 /// </summary>
-internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, CounterRegistry counters) : ISnapshotBuilder
+internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, CounterRegistry counters, ReleaseWatch releases) : ISnapshotBuilder
 {
     public RoutingSnapshot Build(ManifestIndex index, IReadOnlyList<MirrorRecord> records, DateTimeOffset mirrorsLoadedAt,
         DateTimeOffset manifestLoadedAt, RoutingSnapshot previous, DateTimeOffset now) =>
-        Build(index, records, options.Value, counters, mirrorsLoadedAt, manifestLoadedAt, previous, now);
+        Build(index, records, options.Value, counters, mirrorsLoadedAt, manifestLoadedAt, previous, now, releases.Current);
 
     /// <summary>
     /// Builds a snapshot and closes a round of every mirror's <see cref="AssignedLoad"/> (carried over
@@ -24,10 +25,11 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
     /// <paramref name="mirrorsLoadedAt"/>). With <paramref name="previous"/> (the one being replaced, built with the same
     /// options), an entry whose record is the very same instance is reused, and when no record changed
     /// and the index is the same the tables are reused too: a quiet round allocates next to nothing.
+    /// <paramref name="releases"/> are the manifest's files released from staging (<see cref="ReleaseWatch"/>).
     /// </summary>
     public static RoutingSnapshot Build(ManifestIndex index, IReadOnlyList<MirrorRecord> records, RedirectorOptions options,
         CounterRegistry counters, DateTimeOffset mirrorsLoadedAt, DateTimeOffset manifestLoadedAt, RoutingSnapshot? previous = null,
-        DateTimeOffset? now = null)
+        DateTimeOffset? now = null, IReadOnlyList<StagedRelease>? releases = null)
     {
         var at = now ?? mirrorsLoadedAt;
         var maxAge = TimeSpan.FromSeconds(options.OwnRedirectsMaxAgeSeconds);
@@ -53,6 +55,7 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
                 HeartbeatPanic = panic,
                 PanicSince = panicSince,
                 Heartbeats = heartbeats,
+                Releases = Releases(index, reuse, previous.Http, previous.Https, releases, options, at),
             };
         }
         var mirrors = new MirrorEntry[records.Count];
@@ -82,18 +85,65 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
             if (Eligibility.SpeaksScheme(r, https: true))
                 https.Add(i);
         }
+        var httpTable = Table(http, mirrors, index);
+        var httpsTable = Table(https, mirrors, index);
         return new RoutingSnapshot
         {
             Index = index,
             Mirrors = mirrors,
-            Http = Table(http, mirrors, index),
-            Https = Table(https, mirrors, index),
+            Http = httpTable,
+            Https = httpsTable,
             MirrorsLoadedAt = mirrorsLoadedAt,
             ManifestLoadedAt = manifestLoadedAt,
             HeartbeatPanic = panic,
             PanicSince = panicSince,
             Heartbeats = heartbeats,
+            Releases = Releases(index, mirrors, httpTable, httpsTable, releases, options, at),
         };
+    }
+
+    /// <summary>
+    /// The overlays of the files released from staging that some mirror holds without having reported their serial
+    /// (<see cref="Eligibility.HoldsRelease"/>); none, without allocating, when no release is pending.
+    /// </summary>
+    private static IReadOnlyDictionary<FileEntry, ReleaseOverlay> Releases(ManifestIndex index, MirrorEntry[] mirrors, MirrorTable http,
+        MirrorTable https, IReadOnlyList<StagedRelease>? releases, RedirectorOptions options, DateTimeOffset now)
+    {
+        if (releases is null || releases.Count == 0)
+            return ReleaseOverlay.None;
+        Dictionary<FileEntry, ReleaseOverlay>? result = null;
+        foreach (var release in releases)
+        {
+            if (!Eligibility.ReleaseCurrent(release, options, now) || !index.Files.TryGetValue(release.Path, out var file))
+                continue;
+            HashSet<string>? holders = null;
+            foreach (var m in mirrors)
+            {
+                if (Eligibility.HoldsRelease(m.Record, release.Id, file))
+                    (holders ??= new HashSet<string>(StringComparer.Ordinal)).Add(m.Record.Id);
+            }
+            if (holders is null)
+                continue;
+            (result ??= [])[file] = new ReleaseOverlay
+            {
+                Id = release.Id,
+                Holders = holders,
+                HttpSerial = Serials(http, mirrors, holders, file),
+                HttpsSerial = Serials(https, mirrors, holders, file),
+            };
+        }
+        return result ?? ReleaseOverlay.None;
+    }
+
+    private static long[] Serials(MirrorTable table, MirrorEntry[] mirrors, HashSet<string> holders, FileEntry file)
+    {
+        var serial = (long[])table.Serial.Clone();
+        for (var row = 0; row < serial.Length; row++)
+        {
+            if (table.Entry[row] >= 0 && holders.Contains(mirrors[table.Entry[row]].Record.Id))
+                serial[row] = Math.Max(serial[row], file.ChangedAt);
+        }
+        return serial;
     }
 
     // Same record instances, and no quota pace moved with the clock (an idle paced mirror's record does not change).

@@ -40,6 +40,17 @@ internal sealed class RoutingSnapshot
 
     /// <summary>Mirrors that would serve but for their heartbeat, and how many of them have none (what the panic rule counts).</summary>
     public HeartbeatCount Heartbeats { get; init; }
+
+    /// <summary>Files just released from staging whose ciphertext some mirrors hold, not yet reported synced (by file instance).</summary>
+    public IReadOnlyDictionary<FileEntry, ReleaseOverlay> Releases { get; init; } = ReleaseOverlay.None;
+
+    /// <summary>The serials the selection compares for <paramref name="file"/>: the table's own, or a release's overlay.</summary>
+    public long[] SerialsFor(FileEntry file, bool https)
+    {
+        if (Releases.Count != 0 && Releases.TryGetValue(file, out var overlay))
+            return https ? overlay.HttpsSerial : overlay.HttpSerial;
+        return https ? Https.Serial : Http.Serial;
+    }
 }
 
 /// <summary>Mirrors that would serve but for their heartbeat (<see cref="Serving"/>) and those of them without one (<see cref="Silent"/>).</summary>

@@ -22,7 +22,7 @@ namespace Downloads.Redirector.Snapshots;
 internal sealed partial class SnapshotRefresher(
     SnapshotHolder holder, ManifestFetcher fetcher, IConnectionMultiplexer redis, ISnapshotBuilder builder,
     IOptions<RedirectorOptions> options, TimeProvider time, ILogger<SnapshotRefresher> log, HeldBackManifest heldBack,
-    SavedState saved) : BackgroundService
+    SavedState saved, Staging.ReleaseWatch releases) : BackgroundService
 {
     /// <summary>More ids announced between two rounds than this: reload everything instead of one by one.</summary>
     private const int MaxDirty = 1000;
@@ -66,6 +66,9 @@ internal sealed partial class SnapshotRefresher(
             var now = time.GetUtcNow();
             if (wantManifest || now - _manifestLoadedAt >= TimeSpan.FromSeconds(o.ManifestRefreshSeconds))
                 await RefreshManifestAsync(stoppingToken);
+            // Which of its files came from staging: read once per new serial, before the mirrors, so that a release's
+            // holders count from the round that first routes it (Selection/Eligibility.HoldsRelease).
+            await releases.RefreshAsync(_index, stoppingToken);
             var reloaded = await RefreshMirrorsAsync();
             await SaveIfDueAsync(reloaded, stoppingToken);
             var snapshot = builder.Build(_index, _mirrors, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current, time.GetUtcNow());
