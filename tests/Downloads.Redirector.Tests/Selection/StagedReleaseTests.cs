@@ -1,5 +1,6 @@
 using Downloads.Contracts.Mirrors;
 using Downloads.Redirector.Counting;
+using Downloads.Redirector.Geo;
 using Downloads.Redirector.Selection;
 using Downloads.Redirector.Snapshots;
 using Downloads.Redirector.Staging;
@@ -34,14 +35,14 @@ public class StagedReleaseTests
             [new StagedRelease(Released, Id, Seen)]);
     }
 
-    private static string[] Pick(RoutingSnapshot snapshot, string path, Geo.ClientLocation client, bool https = false)
+    private static string[] Pick(RoutingSnapshot snapshot, string path, ClientLocation client, bool https = false)
     {
         Span<int> picks = stackalloc int[5];
         var n = new MirrorSelector(new RedirectorOptions(), new Random(1)).Select(snapshot, snapshot.Entry(path), client, https, picks);
         return snapshot.Ids(picks[..n]);
     }
 
-    private static Exclusion Verdict(RoutingSnapshot snapshot, string path, string mirror, Geo.ClientLocation client) =>
+    private static Exclusion Verdict(RoutingSnapshot snapshot, string path, string mirror, ClientLocation client) =>
         new MirrorSelector(new RedirectorOptions(), new Random(1)).Explain(snapshot, snapshot.Entry(path), client, https: false)
             .Single(v => v.Mirror.Record.Id == mirror).Exclusion;
 
@@ -97,7 +98,7 @@ public class StagedReleaseTests
     public void A_holder_is_still_held_to_every_other_rule(string rule, Func<MirrorRecord, MirrorRecord> spoil, string expected)
     {
         var snapshot = Build([spoil(Lon), Par, Tyo]);
-        Assert.True(["tyo"].SequenceEqual(Pick(snapshot, Released, London)), rule);
+        Assert.True(new[] { "tyo" }.SequenceEqual(Pick(snapshot, Released, London)), rule);
         Assert.Equal(Enum.Parse<Exclusion>(expected), Verdict(snapshot, Released, "lon", London));
     }
 
