@@ -18,8 +18,8 @@ namespace Downloads.EndToEnd.Tests.Network;
 /// A secret launch over the whole network with the origin on a fake clock: before the time no public endpoint of the
 /// origin, a mirror or the redirector shows the staged file's name, size, hash or bytes; at the time the UK mirror,
 /// which prefetched the ciphertext, decrypts it without a download and takes the redirects, while the Swedish mirror
-/// (no disk room to stage, a slow link) has not finished and is skipped like a stale one. Not asserted: the moment
-/// between the redirector reading the new manifest and the UK mirror's next report (docs/launch-day.md, "Known gap").
+/// (no disk room to stage, a slow link) has not finished and is skipped like a stale one. The moment between the
+/// redirector reading the new manifest and the UK mirror's report of the serial: <see cref="StagedReleaseFirstSecondsTests"/>.
 /// </summary>
 public sealed partial class StagedLaunchTests : IAsyncLifetime
 {
