@@ -265,7 +265,9 @@ public static class Keyspace
         public const string ProbeKey = "probeKey";
         /// <summary>
         /// The staged (encrypted, unreleased) files the mirror holds complete: their opaque 32-hex-digit ids, comma-separated,
-        /// at most <see cref="MaxStagedIds"/>. The ids name nothing, so the field leaks nothing; ops' coverage view reads it.
+        /// at most <see cref="MaxStagedIds"/>, plus those decrypted at their release whose serial is not live yet. The ids name
+        /// nothing, so the field leaks nothing; ops' coverage view reads it, and redirectors read it with the live fields to
+        /// count a mirror as synced for a file just released from one of its ids.
         /// </summary>
         public const string Staged = "staged";
         /// <summary>Most ids reported in <see cref="Staged"/> (keeps the value under the readers' 4096-byte cap).</summary>
