@@ -52,4 +52,7 @@ internal static class MirrorEvents
     public const int StagedMaterialized = 3854;
     public const int StagedDecryptFailed = 3855;
     public const int StagingCrashed = 3856;
+
+    // 3860-3869: the first seconds of a staged release, resumed ciphertext fetches (issue #14 §1).
+    public const int StagedFetchResumed = 3860;
 }

@@ -219,15 +219,23 @@ public sealed partial class StagedCiphertexts(
 
     private async Task<int> FetchAsync(StagedFile staged, CancellationToken cancellationToken)
     {
-        // Whole-object GET, each chunk verified as it arrives; a failed attempt starts the id again (no resume yet).
-        using var response = await upstream.GetStreamAsync(StagingDefaults.CiphertextPrefix.TrimStart('/') + staged.Id, cancellationToken);
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        // Resumes after the last chunk of a previous attempt that still verifies (an attempt cut off, a restart).
         var part = Path.Combine(Folder, staged.Id + ".part");
         var buffer = new byte[staged.ChunkSize];
-        await using (var output = new FileStream(part, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+        var (offset, first) = await VerifiedPrefixAsync(staged, part, buffer, cancellationToken);
+        if (offset < staged.Size)
         {
-            long remaining = staged.Size;
-            for (var i = 0; i < staged.Chunks.Count; i++)
+            using var response = await upstream.GetStreamAsync(StagingDefaults.CiphertextPrefix.TrimStart('/') + staged.Id, offset, cancellationToken);
+            if (offset > 0 && response.StatusCode != System.Net.HttpStatusCode.PartialContent)
+                (offset, first) = (0, 0); // the upstream ignored the range: the whole body follows
+            if (offset > 0)
+                Log.Resuming(logger, staged.Id, offset, staged.Size);
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await using var output = new FileStream(part, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            output.SetLength(offset);
+            output.Position = offset;
+            long remaining = staged.Size - offset;
+            for (var i = first; i < staged.Chunks.Count; i++)
             {
                 var length = (int)Math.Min(staged.ChunkSize, remaining);
                 // Under the same bandwidth cap as the sync: prefetching a launch must not starve the live tree.
@@ -252,9 +260,40 @@ public sealed partial class StagedCiphertexts(
                 throw new UpstreamMismatchException($"staged {staged.Id} is longer than the signed {staged.Size} bytes");
             output.Flush(flushToDisk: true);
         }
+        else
+        {
+            await using var output = new FileStream(part, FileMode.Open, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            output.Flush(flushToDisk: true);
+        }
         File.Move(part, BinPath(staged.Id), overwrite: true);
         Log.Staged(logger, staged.Id, staged.Size);
         return 0;
+    }
+
+    /// <summary>
+    /// The bytes and chunks of <paramref name="part"/> that verify against the signed hashes, from the start; the file is cut
+    /// to them (a chunk written in part, or one that no longer verifies, and everything after it, is fetched again).
+    /// </summary>
+    private static async Task<(long Offset, int Chunks)> VerifiedPrefixAsync(StagedFile staged, string part, byte[] buffer, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(part))
+            return (0, 0);
+        long offset = 0;
+        var chunks = 0;
+        await using (var input = new FileStream(part, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        {
+            while (chunks < staged.Chunks.Count)
+            {
+                var length = (int)Math.Min(staged.ChunkSize, staged.Size - offset);
+                if (await input.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken) != length
+                    || Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length))) != staged.Chunks[chunks])
+                    break;
+                offset += length;
+                chunks++;
+            }
+            input.SetLength(offset);
+        }
+        return (offset, chunks);
     }
 
     private void Purge(StagingList list)
@@ -314,6 +353,9 @@ public sealed partial class StagedCiphertexts(
 
         [LoggerMessage(EventId = MirrorEvents.StagedMaterialized, Level = LogLevel.Information, Message = "Released {Id} decrypted locally as '{Path}' ({Bytes} bytes), nothing downloaded")]
         public static partial void Materialized(ILogger logger, string id, string path, long bytes);
+
+        [LoggerMessage(EventId = MirrorEvents.StagedFetchResumed, Level = LogLevel.Information, Message = "Staged ciphertext {Id}: resuming at byte {Offset} of {Bytes} (the chunks before it verify)")]
+        public static partial void Resuming(ILogger logger, string id, long offset, long bytes);
 
         [LoggerMessage(EventId = MirrorEvents.StagedDecryptFailed, Level = LogLevel.Error, Message = "Released {Id} did not decrypt to the signed '{Path}'; dropped it and downloading the file instead")]
         public static partial void DecryptFailed(ILogger logger, string id, string path);

@@ -152,13 +152,22 @@ public sealed partial class UpstreamClient
         }
     }
 
-    /// <summary>A plain GET whose body the caller reads and verifies (a staged ciphertext); not wrapped in the pipeline.</summary>
-    public async Task<HttpResponseMessage> GetStreamAsync(string relative, CancellationToken cancellationToken)
+    /// <summary>
+    /// A plain GET whose body the caller reads and verifies (a staged ciphertext), from byte <paramref name="from"/> on when
+    /// above 0; not wrapped in the pipeline. An upstream that ignores the range answers 200 with the whole body: the caller
+    /// checks <see cref="HttpResponseMessage.StatusCode"/>. A 206 for another start is refused.
+    /// </summary>
+    public async Task<HttpResponseMessage> GetStreamAsync(string relative, long from, CancellationToken cancellationToken)
     {
-        var response = await _http.GetAsync(relative, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var request = new HttpRequestMessage(HttpMethod.Get, relative);
+        if (from > 0)
+            request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(from, null);
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         try
         {
             EnsureSuccess(response, relative);
+            if (response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From != from)
+                throw new UpstreamStatusException($"upstream answered range {response.Content.Headers.ContentRange} for bytes {from}- of {relative}");
             return response;
         }
         catch

@@ -106,7 +106,8 @@ public sealed class FaultyUpstream : IAsyncDisposable
             var text = System.Text.Encoding.UTF8.GetString(bytes).Replace("\"version\":1", "\"version\":1 ", StringComparison.Ordinal);
             bytes = System.Text.Encoding.UTF8.GetBytes(text);
         }
-        if (path.StartsWith("-/", StringComparison.Ordinal))
+        // Service endpoints whole; files and staged ciphertexts (ranges, cuts, corruption) below.
+        if (path.StartsWith("-/", StringComparison.Ordinal) && !path.StartsWith("-/staged/", StringComparison.Ordinal))
         {
             await context.Response.Body.WriteAsync(bytes);
             return;
