@@ -1,5 +1,5 @@
-using Downloads.Contracts.Hosting;
 using System.Globalization;
+using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Manifests;
 using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
@@ -11,10 +11,15 @@ namespace Downloads.Mirror.Serving;
 /// <summary>
 /// Serves files only from <see cref="LiveTree.Current"/>: the request path is looked up in the
 /// snapshot's dictionary, never joined onto a folder, so nothing outside a verified serial (no
-/// partial, no traversal) can be reached. Also re-serves the signed manifest for tier-2 mirrors.
+/// partial, no traversal) can be reached. The one addition: a file just released from staging, decrypted
+/// and verified against the next serial's signed manifest, is served ahead of that serial
+/// (<see cref="ReleaseWaits"/>). Also re-serves the signed manifest for tier-2 mirrors.
 /// </summary>
 public static class ServingExtensions
 {
+    /// <summary>Retry-After of a released file that is not ready yet, seconds.</summary>
+    private static readonly string RetryAfterSeconds = 5.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>Registers what serving needs.</summary>
     public static IServiceCollection AddServing(this IServiceCollection services)
     {
@@ -75,8 +80,6 @@ public static class ServingExtensions
         context.Response.Headers.RetryAfter = RetryAfterSeconds;
         return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "this file is being released on this mirror; try again shortly");
     }
-
-    private static readonly string RetryAfterSeconds = 5.ToString(CultureInfo.InvariantCulture);
 
     private static ProblemHttpResult NotSynced() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not synced", detail: "this mirror has not synced a manifest yet");
