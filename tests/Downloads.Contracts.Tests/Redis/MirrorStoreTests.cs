@@ -97,6 +97,28 @@ public sealed class MirrorStoreTests(RedisServer redis) : IClassFixture<RedisSer
     }
 
     [Fact]
+    public async Task The_staged_ids_a_mirror_reports_are_read_with_the_live_part_and_an_oversized_value_is_dropped()
+    {
+        await redis.FlushAsync();
+        await WriteAsync("uk1", serial: 7, rateBps: 1000, monthBytes: 0);
+        var id = new string('a', 32);
+        var before = await MirrorStore.LoadAsync(Db, ["uk1"], Now);
+        Assert.False(before[0].HoldsStaged(id));
+
+        await Db.HashSetAsync(Keyspace.MirrorState("uk1"), Keyspace.StateFields.Staged, $"{new string('b', 32)},{id}");
+        var reported = await MirrorStore.RefreshLiveAsync(Db, before, Now);
+        Assert.True(reported[0].HoldsStaged(id));
+        Assert.False(reported[0].HoldsStaged(id[..31]));
+        // Unchanged: the very same record.
+        Assert.Same(reported[0], (await MirrorStore.RefreshLiveAsync(Db, reported, Now))[0]);
+
+        await Db.HashSetAsync(Keyspace.MirrorState("uk1"), Keyspace.StateFields.Staged, id + "," + new string('c', 5000));
+        var bloated = await MirrorStore.RefreshLiveAsync(Db, reported, Now);
+        Assert.Equal("", bloated[0].Staged);
+        Assert.False(bloated[0].HoldsStaged(id));
+    }
+
+    [Fact]
     public async Task Ids_load_sorted_and_an_invalid_id_in_the_table_is_skipped()
     {
         await redis.FlushAsync();
