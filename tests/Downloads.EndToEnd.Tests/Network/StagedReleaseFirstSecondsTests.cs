@@ -127,7 +127,6 @@ public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
 
         // The burst, from the first moment: every request the redirector answers before the UK mirror reports the serial.
         var locations = new List<string>();
-        var unknown = 0;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (locations.Count < 60 && DateTime.UtcNow < deadline)
         {
@@ -141,7 +140,6 @@ public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
                     // Only before the redirector has the release's manifest.
                     Assert.Equal(HttpStatusCode.NotFound, status);
                     Assert.True(locations.Count == 0, "a 404 after the first redirect of the release");
-                    unknown++;
                 }
             }
         }
