@@ -65,16 +65,17 @@ internal sealed class MirrorSelector
             // Usually only the cells near the client are keyed (see MirrorCells); every row when they cannot
             // decide (a same-ASN mirror, more than 64 sets, or a lottery that reaches past the cells keyed).
             Span<(int Start, int End)> ranges = stackalloc (int, int)[MaxRanges];
-            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best, out var floor);
+            Span<int> nearest = stackalloc int[picks.Length];
+            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, nearest, out var best, out var floor, out var kept);
             if (count > 0)
             {
-                var picked = Pick(table, file, keys, ranges[..count], best, floor, picks, account);
+                var picked = Pick(table, file, keys, ranges[..count], best, floor, picks, account, nearest[..kept]);
                 if (picked >= 0)
                     return picked;
             }
             ranges[0] = (0, table.Serial.Length);
             best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
-            return Pick(table, file, keys, ranges[..1], best, double.NegativeInfinity, picks, account);
+            return Pick(table, file, keys, ranges[..1], best, double.NegativeInfinity, picks, account, []);
         }
         finally
         {
@@ -89,9 +90,12 @@ internal sealed class MirrorSelector
     /// The lottery, the draw and the alternates among the keyed <paramref name="ranges"/>, every row keyed
     /// at or above <paramref name="floor"/> being among them. Returns −1 when the lottery would reach below
     /// the floor (our own redirects filled the nearest rows and the spill goes further out than the cells keyed).
+    /// <paramref name="nearest"/>, when not empty, holds the best-keyed rows of the ranges, best first, as many as
+    /// <paramref name="picks"/> has room for (or every keyed row, if fewer): the alternates are taken from it
+    /// instead of another pass over the ranges.
     /// </summary>
     private int Pick(MirrorTable table, FileEntry file, double[] keys, ReadOnlySpan<(int Start, int End)> ranges, double best, double floor,
-        Span<int> picks, bool account)
+        Span<int> picks, bool account, ReadOnlySpan<int> nearest)
     {
         if (double.IsNegativeInfinity(best))
             return 0;
@@ -107,7 +111,9 @@ internal sealed class MirrorSelector
             table.Load[chosen].Add(AssumedBps(file.Size));
 
         // Alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
-        return 1 + Alternates(table, keys, chosen, picks[1..], ranges);
+        return 1 + (nearest.IsEmpty
+            ? Alternates(table, keys, chosen, picks[1..], ranges)
+            : AlternatesAmong(table, nearest, chosen, picks[1..]));
     }
 
     /// <summary>
@@ -118,61 +124,76 @@ internal sealed class MirrorSelector
     /// keyed at or above <paramref name="floor"/> is in the ranges.
     /// </summary>
     private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
-        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, int want, out double best, out double floor)
+        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, Span<int> nearest, out double best, out double floor,
+        out int kept)
     {
         best = double.NegativeInfinity;
         floor = double.NegativeInfinity;
+        kept = 0;
+        var want = nearest.Length;
         var cells = table.Cells;
         if (cells.Count == 0 || file.SetBit == 0 || (client.Asn != 0 && cells.Asns.Contains(client.Asn)) || want > 16)
             return 0;
-        var search = new CellSearch(table, file, cx, cy, cz, keys, ranges, stackalloc double[want], stackalloc double[cells.Padded]);
+        var search = new CellSearch(table, file, cx, cy, cz, keys, ranges, stackalloc double[want], nearest, stackalloc double[cells.Padded]);
         if (cells.AlwaysEnd > 0 || table.Scoped.Length > 0)
         {
             ranges[search.Count++] = (0, cells.AlwaysEnd);
             search.Best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, cells.AlwaysEnd);
-            search.Kept = Keep(keys, 0, cells.AlwaysEnd, search.Top, 0);
+            search.Kept = Keep(keys, 0, cells.AlwaysEnd, search.Top, nearest, 0);
         }
-        cells.UpperBounds(cx, cy, cz, search.Bound);
-        // Nearest cells first until the near set's edge and enough alternates are known; then one pass over
-        // the rest keys a cell only if it may still hold a row at or above that floor (the floor only rises,
-        // so a cell skipped early stays skippable).
+        cells.Dots(cx, cy, cz, search.Dots);
+        // Cells with the nearest centres first until the near set's edge and enough alternates are known (the
+        // order only makes the floor rise early; the pass below makes the answer exact); then one pass over the
+        // rest keys a cell only if it may still hold a row at or above that floor (the floor only rises, so a
+        // cell skipped early stays skippable).
+        var width = Vector<double>.Count;
         while (search.Kept < want || double.IsNegativeInfinity(search.Best))
         {
-            var next = -1;
-            var most = double.NegativeInfinity;
-            for (var c = 0; c < cells.Count; c++)
-            {
-                if (search.Bound[c] > most)
-                {
-                    most = search.Bound[c];
-                    next = c;
-                }
-            }
-            if (next < 0)
+            var most = new Vector<double>(double.NegativeInfinity);
+            for (var c = 0; c < cells.Padded; c += width)
+                most = Vector.Max(most, new Vector<double>(search.Dots[c..]));
+            var top = double.NegativeInfinity;
+            for (var j = 0; j < width; j++)
+                top = Math.Max(top, most[j]);
+            if (double.IsNegativeInfinity(top))
             {
                 best = search.Best;
+                kept = search.Kept;
                 return search.Count; // every cell keyed (floor −∞: every row is)
             }
-            if (!search.Visit(next))
+            if (!search.Visit(search.Dots.IndexOf(top)))
                 return 0;
         }
-        floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
-        for (var c = 0; c < cells.Count; c++)
+        // The slack keeps a row at exactly the floor in despite rounding (cells are a hair wider than measured too).
+        var nearOf = search.Best;
+        var near = NearThreshold(nearOf);
+        floor = Math.Min(near, search.Top[want - 1]);
+        var reach = new MirrorCells.Reach(floor - 1e-9);
+        for (var c = 0; c < cells.Padded; c += width)
         {
-            // The bound is exact up to rounding: the slack keeps a row at exactly the floor in.
-            if (search.Bound[c] + 1e-9 < floor)
+            if (!reach.IncludesAny(cells, c, search.Dots))
                 continue;
-            if (!search.Visit(c))
-                return 0;
-            floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
+            for (var j = c; j < c + width; j++)
+            {
+                if (!reach.Includes(cells, j, search.Dots[j]))
+                    continue;
+                if (!search.Visit(j))
+                    return 0;
+                if (search.Best != nearOf)
+                    (nearOf, near) = (search.Best, NearThreshold(search.Best));
+                var higher = Math.Min(near, search.Top[want - 1]);
+                if (higher > floor)
+                    (floor, reach) = (higher, new MirrorCells.Reach(higher - 1e-9));
+            }
         }
         best = search.Best;
+        kept = search.Kept;
         return search.Count;
     }
 
     /// <summary>The state of one <see cref="NearRanges"/> search, on the stack.</summary>
     private ref struct CellSearch(MirrorTable table, FileEntry file, double cx, double cy, double cz, double[] keys,
-        Span<(int Start, int End)> ranges, Span<double> top, Span<double> bound)
+        Span<(int Start, int End)> ranges, Span<double> top, Span<int> topRows, Span<double> dots)
     {
         /// <summary>Ranges keyed so far.</summary>
         public int Count;
@@ -186,8 +207,11 @@ internal sealed class MirrorSelector
         /// <summary>The best keys so far, best first.</summary>
         public readonly Span<double> Top = top;
 
-        /// <summary>Each cell's upper bound; −∞ once keyed.</summary>
-        public readonly Span<double> Bound = bound;
+        /// <summary>The rows of <see cref="Top"/>.</summary>
+        public readonly Span<int> TopRows = topRows;
+
+        /// <summary>Each cell centre's dot product with the client (<see cref="MirrorCells.Dots"/>); −∞ once keyed.</summary>
+        public readonly Span<double> Dots = dots;
 
         private readonly Span<(int Start, int End)> _ranges = ranges;
 
@@ -196,33 +220,58 @@ internal sealed class MirrorSelector
         {
             if (Count == _ranges.Length)
                 return false;
-            Bound[cell] = double.NegativeInfinity;
+            Dots[cell] = double.NegativeInfinity;
             var (start, end) = (table.Cells.Start[cell], table.Cells.End[cell]);
             _ranges[Count++] = (start, end);
             Best = Math.Max(Best, KeyAll(table, file, 0, cx, cy, cz, keys, start, end));
-            Kept = Keep(keys, start, end, Top, Kept);
+            Kept = Keep(keys, start, end, Top, TopRows, Kept);
             return true;
         }
     }
 
-    /// <summary>Keeps the best <c>top.Length</c> keys seen so far in <paramref name="top"/>, best first; returns how many it holds.</summary>
-    private static int Keep(double[] keys, int start, int end, Span<double> top, int kept)
+    /// <summary>
+    /// Keeps the best <c>top.Length</c> keys seen so far in <paramref name="top"/>, best first, and their rows in
+    /// <paramref name="rows"/>; returns how many it holds. A row ties below the rows seen before it, as in
+    /// <see cref="Alternates"/>, so the alternates read from here are the ones a pass over the ranges would find.
+    /// </summary>
+    private static int Keep(ReadOnlySpan<double> keys, int start, int end, Span<double> top, Span<int> rows, int kept)
     {
         var want = top.Length;
-        for (var j = start; j < end; j++)
+        var width = Vector<double>.Count;
+        for (var i = start; i < end; i += width)
         {
-            var key = keys[j];
-            if (double.IsNegativeInfinity(key) || (kept == want && key <= top[want - 1]))
+            // Once full, most vectors hold nothing better than the worst kept key: one compare skips them.
+            if (!Vector.GreaterThanAny(new Vector<double>(keys[i..]), new Vector<double>(kept == want ? top[want - 1] : double.NegativeInfinity)))
                 continue;
-            var at = kept < want ? kept++ : kept - 1;
-            while (at > 0 && top[at - 1] < key)
+            for (var j = i; j < i + width; j++)
             {
-                top[at] = top[at - 1];
-                at--;
+                var key = keys[j];
+                if (double.IsNegativeInfinity(key) || (kept == want && key <= top[want - 1]))
+                    continue;
+                var at = kept < want ? kept++ : kept - 1;
+                while (at > 0 && top[at - 1] < key)
+                {
+                    top[at] = top[at - 1];
+                    rows[at] = rows[at - 1];
+                    at--;
+                }
+                top[at] = key;
+                rows[at] = j;
             }
-            top[at] = key;
         }
         return kept;
+    }
+
+    /// <summary>The alternates from the best-keyed rows (<see cref="Keep"/>), best first, less <paramref name="chosen"/>.</summary>
+    private static int AlternatesAmong(MirrorTable t, ReadOnlySpan<int> nearest, int chosen, Span<int> alternates)
+    {
+        var count = 0;
+        for (var k = 0; k < nearest.Length && count < alternates.Length; k++)
+        {
+            if (nearest[k] != chosen)
+                alternates[count++] = t.Entry[nearest[k]];
+        }
+        return count;
     }
 
     /// <summary>Keys rows [<paramref name="start"/>, <paramref name="end"/>) and the scoped rows; returns the best key.</summary>

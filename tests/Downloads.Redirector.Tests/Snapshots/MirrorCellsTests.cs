@@ -46,6 +46,45 @@ public class MirrorCellsTests
         Assert.Equal(table.Count, table.Entry.Where(e => e >= 0).Distinct().Count());
     }
 
+    [Fact]
+    public void Reach_keeps_every_cell_whose_bound_meets_the_floor_and_prunes_the_rest()
+    {
+        var random = new Random(12);
+        var table = Snapshot(Clustered(random, 3000)).Http;
+        var cells = table.Cells;
+        var dots = new double[cells.Padded];
+        var (kept, pruned) = (0, 0);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var (cx, cy, cz) = SnapshotBuilder.UnitVector(random.NextDouble() * 180 - 90, random.NextDouble() * 360 - 180);
+            cells.Dots(cx, cy, cz, dots);
+            var floor = trial % 10 == 0 ? double.NegativeInfinity : random.NextDouble() * 2 - 1;
+            var reach = new MirrorCells.Reach(floor);
+            for (var c = 0; c < cells.Count; c++)
+            {
+                var bound = cells.UpperBound(c, cx, cy, cz);
+                var includes = reach.Includes(cells, c, dots[c]);
+                if (bound >= floor + 1e-9)
+                    Assert.True(includes, $"cell {c}: bound {bound} meets floor {floor} but is left out");
+                else if (bound < floor - 1e-9)
+                    Assert.False(includes, $"cell {c}: bound {bound} is below floor {floor} but is kept");
+                if (includes) kept++; else pruned++;
+            }
+            for (var c = 0; c < cells.Padded; c += System.Numerics.Vector<double>.Count)
+            {
+                var any = false;
+                for (var j = c; j < c + System.Numerics.Vector<double>.Count; j++)
+                    any |= reach.Includes(cells, j, dots[j]);
+                Assert.Equal(any, reach.IncludesAny(cells, c, dots));
+            }
+            // Padding cells and keyed ones (−∞) are never reached.
+            for (var c = cells.Count; c < cells.Padded; c++)
+                Assert.False(reach.Includes(cells, c, dots[c]));
+            Assert.False(reach.Includes(cells, 0, double.NegativeInfinity));
+        }
+        Assert.True(kept > 0 && pruned > 0, $"kept {kept}, pruned {pruned}");
+    }
+
     [Theory]
     [InlineData(1, 3000, false)]
     [InlineData(2, 400, false)]
