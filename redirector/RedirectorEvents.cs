@@ -63,4 +63,5 @@ internal static class RedirectorEvents
     // 4850-4899: quota pacing per billing period, forecast (issue #14 §2).
     public const int QuotaExhaustionForecast = 4850;
     public const int BillingDayRegrantPending = 4851;
+    public const int QuotaForecastCleared = 4852;
 }
