@@ -60,13 +60,16 @@ public sealed class BandwidthShareTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task With_no_mirror_syncing_a_public_download_is_not_paced_and_its_range_is_exact()
+    public async Task With_no_mirror_syncing_a_public_download_even_with_a_forged_signature_is_not_paced_and_its_range_is_exact()
     {
         Assert.Equal(LinkBitsPerSecond, _app.Services.GetRequiredService<IOptions<OriginLimitsOptions>>().Value.LinkBitsPerSecond);
         using var client = LoopbackClients.From("127.0.0.2");
         // 16 MiB: at the paced 1 MB/s it would wait about 16 s for the bucket.
         const long from = 1000, length = 16 * 1024 * 1024;
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{_url}/{Big}");
+        // Signed with a key ops never approved: a public request, which starts no pacing and is counted as public.
+        using (var forger = Key.Create(SignatureAlgorithm.Ed25519))
+            RequestSignature.Sign(request, "uk-cam", forger, DateTimeOffset.UtcNow);
         request.Headers.Range = new RangeHeaderValue(from, from + length - 1);
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
