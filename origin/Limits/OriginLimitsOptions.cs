@@ -32,10 +32,11 @@ public sealed class OriginLimitsOptions : IValidatableObject
     public int MaxConnections { get; set; } = 10_000;
 
     /// <summary>
-    /// The origin's egress link, bits/s (e.g. 4000000000 for 4 Gbit/s). 0: unknown, and public downloads are never
-    /// paced. Set it (a little under the real link) to keep <see cref="MirrorBandwidthShare"/> of it for mirrors.
+    /// The origin's egress link, bits/s (e.g. 4000000000 for 4 Gbit/s; at most 400 Gbit/s). 0: unknown, and public downloads are never
+    /// paced. Set it (a little under the real link) to keep <see cref="MirrorBandwidthShare"/> of it for mirrors;
+    /// <see cref="MaxRequests"/> 0 turns it off with every other limit.
     /// </summary>
-    [Range(0, 800_000_000_000)]
+    [Range(0, 400_000_000_000)]
     public long LinkBitsPerSecond { get; set; }
 
     /// <summary>

@@ -121,9 +121,13 @@ internal sealed class OriginPacer : IDisposable
         var start = _time.GetTimestamp();
         try
         {
-            // A lease refused (the queue cannot overflow at int.MaxValue tokens, or the limiter is disposed at
-            // shutdown) still lets the chunk go: a download is never stalled for good.
+            // A lease refused (the queue cannot overflow at int.MaxValue tokens, or the limiter was disposed while
+            // waiting) still lets the chunk go: a download is never stalled for good.
             using var lease = await _bucket!.AcquireAsync(chunk, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Shutting down: the host is closing the connections anyway.
         }
         finally
         {

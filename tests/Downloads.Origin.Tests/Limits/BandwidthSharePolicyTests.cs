@@ -41,7 +41,7 @@ public class BandwidthSharePolicyTests
     [InlineData(0, 0.5, true)]
     [InlineData(1_000_000, 0.5, true)]
     [InlineData(999_999, 0.5, false)]
-    [InlineData(800_000_000_001, 0.5, false)]
+    [InlineData(400_000_000_001, 0.5, false)]
     [InlineData(4_000_000_000, 0.95, true)]
     [InlineData(4_000_000_000, 0.99, false)]
     [InlineData(4_000_000_000, 0, false)]
