@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Downloads.Origin.Limits;
+using Downloads.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -35,6 +36,39 @@ public class BandwidthSharePolicyTests
         time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.False(pacer.MirrorActive);
         Assert.Equal(0, pacer.MirrorTransfers);
+    }
+
+    [Fact]
+    public void A_chunk_that_need_not_wait_allocates_nothing_paced_or_not()
+    {
+        // A link so fast that the full bucket holds thousands of chunks: every take below succeeds at once.
+        using var pacer = new OriginPacer(Options.Create(new OriginLimitsOptions { LinkBitsPerSecond = 400_000_000_000 }), new FakeTimeProvider());
+        var gate = pacer.Public;
+        long granted = 0;
+        var waited = 0;
+        void Send(int chunks)
+        {
+            for (var i = 0; i < chunks; i++)
+            {
+                var take = gate.AcquireAsync(long.MaxValue, CancellationToken.None);
+                if (!take.IsCompletedSuccessfully)
+                    waited++;
+                granted += take.Result;
+                gate.Sent(OriginPacer.ChunkBytes);
+            }
+        }
+        Send(10);
+        Assert.Equal(0, Allocations.Fewest(() => Send(200)));
+        pacer.MirrorStarted();
+        Assert.True(pacer.MirrorActive);
+        Send(10);
+        Assert.Equal(0, Allocations.Fewest(() => Send(200)));
+        Assert.Equal(0, waited);
+        // Each Fewest runs its body once to three times; every take got a whole chunk, every send was counted.
+        Assert.Equal(0, granted % OriginPacer.ChunkBytes);
+        Assert.InRange(granted / OriginPacer.ChunkBytes, 420, 1220);
+        Assert.Equal(granted, pacer.PublicBytes);
+        Assert.Equal(TimeSpan.Zero, pacer.PublicWaited);
     }
 
     [Theory]
