@@ -62,20 +62,29 @@ internal sealed class MirrorSelector
         var keys = ArrayPool<double>.Shared.Rent(table.Serial.Length);
         try
         {
-            // Usually only the cells near the client are keyed (see MirrorCells); every row when they cannot
-            // decide (a same-ASN mirror, more than 64 sets, or a lottery that reaches past the cells keyed).
-            Span<(int Start, int End)> ranges = stackalloc (int, int)[MaxRanges];
-            Span<int> nearest = stackalloc int[picks.Length];
-            var count = NearRanges(snapshot, table, file, client, cx, cy, cz, keys, ranges, nearest, out var best, out var floor, out var kept);
-            if (count > 0)
+            // Usually only the cells near the client are keyed (see MirrorCells); out to the nearest mirror with
+            // room when our own redirects filled the near ones; every row when the cells cannot decide (a same-ASN
+            // mirror, more than 64 sets, more cells than MaxRanges).
+            if (CellsDecide(table, file, client, picks.Length))
             {
-                var picked = Pick(table, file, keys, ranges[..count], best, floor, picks, account, nearest[..kept]);
-                if (picked >= 0)
-                    return picked;
+                var search = new CellSearch(table, file, cx, cy, cz, keys, stackalloc (int, int)[MaxRanges], stackalloc double[picks.Length],
+                    stackalloc int[picks.Length], stackalloc double[table.Cells.Padded]);
+                if (NearRanges(snapshot, client, ref search, out var floor))
+                {
+                    var picked = Pick(table, file, keys, search.Ranges, search.Best, floor, picks, account, search.Nearest);
+                    if (picked >= 0)
+                        return picked;
+                    if (Widen(ref search, out floor))
+                    {
+                        picked = Pick(table, file, keys, search.Ranges, search.Best, floor, picks, account, search.Nearest);
+                        if (picked >= 0)
+                            return picked;
+                    }
+                }
             }
-            ranges[0] = (0, table.Serial.Length);
-            best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
-            return Pick(table, file, keys, ranges[..1], best, double.NegativeInfinity, picks, account, []);
+            ReadOnlySpan<(int Start, int End)> all = [(0, table.Serial.Length)];
+            var best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
+            return Pick(table, file, keys, all, best, double.NegativeInfinity, picks, account, []);
         }
         finally
         {
@@ -83,8 +92,11 @@ internal sealed class MirrorSelector
         }
     }
 
+    /// <summary>Cells <see cref="Widen"/> tries beyond the near set for one with room before it keys every row instead.</summary>
+    private const int WidenProbes = 6;
+
     /// <summary>Most cells keyed for one request before keying every row is cheaper.</summary>
-    private const int MaxRanges = 24;
+    private const int MaxRanges = 32;
 
     /// <summary>
     /// The lottery, the draw and the alternates among the keyed <paramref name="ranges"/>, every row keyed
@@ -116,85 +128,97 @@ internal sealed class MirrorSelector
             : AlternatesAmong(table, nearest, chosen, picks[1..]));
     }
 
+    /// <summary>Whether the cells can bound this request's keys: not when the client's ASN hosts a mirror (those rank above distance), nor for a file of no set bit.</summary>
+    private static bool CellsDecide(MirrorTable table, FileEntry file, in ClientLocation client, int want) =>
+        table.Cells.Count > 0 && file.SetBit != 0 && !(client.Asn != 0 && table.Cells.Asns.Contains(client.Asn)) && want <= 16;
+
     /// <summary>
-    /// Keys the rows that can matter for this client, cell by cell, nearest first, into
-    /// <paramref name="ranges"/>; returns how many ranges, or 0 when the cells cannot decide. It stops
-    /// when no unvisited cell can hold a row as near as the near set's edge or the <paramref name="want"/>-th
-    /// best key so far, so every near row and every row the alternates could take has been keyed: every row
-    /// keyed at or above <paramref name="floor"/> is in the ranges.
+    /// Keys the rows that can matter for this client, cell by cell, nearest first, into the search's ranges;
+    /// false when the cells cannot decide (too many ranges). It stops when no unvisited cell can hold a row as
+    /// near as the near set's edge or the want-th best key so far, so every near row and every row the
+    /// alternates could take has been keyed: every row keyed at or above <paramref name="floor"/> is in the ranges.
     /// </summary>
-    private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, FileEntry file, in ClientLocation client,
-        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, Span<int> nearest, out double best, out double floor,
-        out int kept)
+    private bool NearRanges(RoutingSnapshot snapshot, in ClientLocation client, ref CellSearch search, out double floor)
     {
-        best = double.NegativeInfinity;
         floor = double.NegativeInfinity;
-        kept = 0;
-        var want = nearest.Length;
+        var table = search.Table;
         var cells = table.Cells;
-        if (cells.Count == 0 || file.SetBit == 0 || (client.Asn != 0 && cells.Asns.Contains(client.Asn)) || want > 16)
-            return 0;
-        var search = new CellSearch(table, file, cx, cy, cz, keys, ranges, stackalloc double[want], nearest, stackalloc double[cells.Padded]);
+        var want = search.Top.Length;
         if (cells.AlwaysEnd > 0 || table.Scoped.Length > 0)
         {
-            ranges[search.Count++] = (0, cells.AlwaysEnd);
-            search.Best = KeyRows(snapshot, table, file, client, cx, cy, cz, keys, 0, cells.AlwaysEnd);
-            search.Kept = Keep(keys, 0, cells.AlwaysEnd, search.Top, nearest, 0);
+            search.Add(0, cells.AlwaysEnd);
+            search.Best = KeyRows(snapshot, table, search.File, client, search.Cx, search.Cy, search.Cz, search.Keys, 0, cells.AlwaysEnd);
+            search.Kept = Keep(search.Keys, 0, cells.AlwaysEnd, search.Top, search.TopRows, 0);
         }
-        cells.Dots(cx, cy, cz, search.Dots);
+        cells.Dots(search.Cx, search.Cy, search.Cz, search.Dots);
         // Cells with the nearest centres first until the near set's edge and enough alternates are known (the
-        // order only makes the floor rise early; the pass below makes the answer exact); then one pass over the
-        // rest keys a cell only if it may still hold a row at or above that floor (the floor only rises, so a
-        // cell skipped early stays skippable).
-        var width = Vector<double>.Count;
+        // order only makes the floor rise early; the sweep below makes the answer exact).
         while (search.Kept < want || double.IsNegativeInfinity(search.Best))
         {
-            var most = new Vector<double>(double.NegativeInfinity);
-            for (var c = 0; c < cells.Padded; c += width)
-                most = Vector.Max(most, new Vector<double>(search.Dots[c..]));
-            var top = double.NegativeInfinity;
-            for (var j = 0; j < width; j++)
-                top = Math.Max(top, most[j]);
-            if (double.IsNegativeInfinity(top))
-            {
-                best = search.Best;
-                kept = search.Kept;
-                return search.Count; // every cell keyed (floor −∞: every row is)
-            }
-            if (!search.Visit(search.Dots.IndexOf(top)))
-                return 0;
+            var next = search.NearestUnvisited();
+            if (next < 0)
+                return true; // every cell keyed (floor −∞: every row is)
+            if (!search.Visit(next))
+                return false;
         }
-        // The slack keeps a row at exactly the floor in despite rounding (cells are a hair wider than measured too).
         var nearOf = search.Best;
         var near = NearThreshold(nearOf);
         floor = Math.Min(near, search.Top[want - 1]);
-        var reach = new MirrorCells.Reach(floor - 1e-9);
-        for (var c = 0; c < cells.Padded; c += width)
+        var sweep = new CellSweep(floor);
+        while (sweep.Next(ref search) is var cell && cell >= 0)
         {
-            if (!reach.IncludesAny(cells, c, search.Dots))
-                continue;
-            for (var j = c; j < c + width; j++)
-            {
-                if (!reach.Includes(cells, j, search.Dots[j]))
-                    continue;
-                if (!search.Visit(j))
-                    return 0;
-                if (search.Best != nearOf)
-                    (nearOf, near) = (search.Best, NearThreshold(search.Best));
-                var higher = Math.Min(near, search.Top[want - 1]);
-                if (higher > floor)
-                    (floor, reach) = (higher, new MirrorCells.Reach(higher - 1e-9));
-            }
+            if (!search.Visit(cell))
+                return false;
+            if (search.Best != nearOf)
+                (nearOf, near) = (search.Best, NearThreshold(search.Best));
+            sweep.Raise(ref floor, Math.Min(near, search.Top[want - 1]));
         }
-        best = search.Best;
-        kept = search.Kept;
-        return search.Count;
+        return true;
     }
 
-    /// <summary>The state of one <see cref="NearRanges"/> search, on the stack.</summary>
+    /// <summary>
+    /// After <see cref="NearRanges"/>, when our own redirects filled every near row (<see cref="Pick"/> returned −1):
+    /// keys outward to the nearest row that still has room by our estimate and every row near it, as keying every
+    /// row would, so the lottery can move out with it. False when the cells cannot decide.
+    /// </summary>
+    private bool Widen(ref CellSearch search, out double floor)
+    {
+        floor = double.NegativeInfinity;
+        var table = search.Table;
+        var roomy = NearestWithRoom(table, search.Keys, search.Ranges);
+        for (var probed = 0; double.IsNegativeInfinity(roomy); probed++)
+        {
+            var next = search.NearestUnvisited();
+            if (next < 0)
+                return true; // every cell keyed and none has room: floor −∞
+            // Nothing with room in the next few cells either: the whole table is likely full, which keying every row settles.
+            if (probed == WidenProbes || !search.Visit(next))
+                return false;
+            roomy = NearestWithRoom(table, search.Keys, search.Ranges[^1..]);
+        }
+        // Every row nearer than the nearest with room found so far lies in a cell the sweep reaches, so the
+        // nearest with room anywhere is found too.
+        floor = NearThreshold(roomy);
+        var sweep = new CellSweep(floor);
+        while (sweep.Next(ref search) is var cell && cell >= 0)
+        {
+            if (!search.Visit(cell))
+                return false;
+            roomy = Math.Max(roomy, NearestWithRoom(table, search.Keys, search.Ranges[^1..]));
+            sweep.Raise(ref floor, NearThreshold(roomy));
+        }
+        return true;
+    }
+
+    /// <summary>The state of one cell search (<see cref="NearRanges"/>, <see cref="Widen"/>), on the stack.</summary>
     private ref struct CellSearch(MirrorTable table, FileEntry file, double cx, double cy, double cz, double[] keys,
         Span<(int Start, int End)> ranges, Span<double> top, Span<int> topRows, Span<double> dots)
     {
+        public readonly MirrorTable Table = table;
+        public readonly FileEntry File = file;
+        public readonly double Cx = cx, Cy = cy, Cz = cz;
+        public readonly double[] Keys = keys;
+
         /// <summary>Ranges keyed so far.</summary>
         public int Count;
 
@@ -215,17 +239,77 @@ internal sealed class MirrorSelector
 
         private readonly Span<(int Start, int End)> _ranges = ranges;
 
+        /// <summary>The row ranges keyed so far.</summary>
+        public readonly ReadOnlySpan<(int Start, int End)> Ranges => _ranges[..Count];
+
+        /// <summary>The best-keyed rows so far, best first.</summary>
+        public readonly ReadOnlySpan<int> Nearest => TopRows[..Kept];
+
+        /// <summary>Records a range keyed outside the cells (the always-keyed rows).</summary>
+        public void Add(int start, int end) => _ranges[Count++] = (start, end);
+
+        /// <summary>The unvisited cell with the nearest centre (ties: the first), or −1 when every cell is keyed.</summary>
+        public readonly int NearestUnvisited()
+        {
+            var width = Vector<double>.Count;
+            var most = new Vector<double>(double.NegativeInfinity);
+            for (var c = 0; c < Dots.Length; c += width)
+                most = Vector.Max(most, new Vector<double>(Dots[c..]));
+            var top = double.NegativeInfinity;
+            for (var j = 0; j < width; j++)
+                top = Math.Max(top, most[j]);
+            return double.IsNegativeInfinity(top) ? -1 : Dots.IndexOf(top);
+        }
+
         /// <summary>Keys a cell's rows; false when the ranges are full (then every row is keyed instead).</summary>
         public bool Visit(int cell)
         {
             if (Count == _ranges.Length)
                 return false;
             Dots[cell] = double.NegativeInfinity;
-            var (start, end) = (table.Cells.Start[cell], table.Cells.End[cell]);
+            var (start, end) = (Table.Cells.Start[cell], Table.Cells.End[cell]);
             _ranges[Count++] = (start, end);
-            Best = Math.Max(Best, KeyAll(table, file, 0, cx, cy, cz, keys, start, end));
-            Kept = Keep(keys, start, end, Top, TopRows, Kept);
+            Best = Math.Max(Best, KeyAll(Table, File, 0, Cx, Cy, Cz, Keys, start, end));
+            Kept = Keep(Keys, start, end, Top, TopRows, Kept);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// One pass over the cells, in order, yielding those that may hold a row at or above a floor that only rises
+    /// (so a cell skipped early stays skippable), a vector of cells at a time. The slack keeps a row at exactly the
+    /// floor in despite rounding (cells are a hair wider than measured too).
+    /// </summary>
+    private struct CellSweep(double floor)
+    {
+        private double _floor = floor;
+        private MirrorCells.Reach _reach = new(floor - 1e-9);
+        private int _at;
+
+        /// <summary>The next cell the floor reaches, or −1 at the end.</summary>
+        public int Next(ref CellSearch search)
+        {
+            var cells = search.Table.Cells;
+            var width = Vector<double>.Count;
+            while (_at < search.Dots.Length)
+            {
+                if (_at % width == 0 && !_reach.IncludesAny(cells, _at, search.Dots))
+                {
+                    _at += width;
+                    continue;
+                }
+                var cell = _at++;
+                if (_reach.Includes(cells, cell, search.Dots[cell]))
+                    return cell;
+            }
+            return -1;
+        }
+
+        /// <summary>Raises the floor to <paramref name="higher"/> if it is higher (it never falls).</summary>
+        public void Raise(ref double floor, double higher)
+        {
+            if (higher > _floor)
+                (_floor, _reach, floor) = (higher, new MirrorCells.Reach(higher - 1e-9), higher);
         }
     }
 

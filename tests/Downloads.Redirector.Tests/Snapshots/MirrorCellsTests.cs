@@ -122,6 +122,46 @@ public class MirrorCellsTests
         Assert.True(fromCells > 1000);
     }
 
+    [Theory]
+    [InlineData(5, 3000)]
+    [InlineData(6, 600)]
+    public void When_our_own_redirects_filled_the_near_mirrors_the_cells_pick_as_a_pass_over_every_mirror_would(int seed, int count)
+    {
+        // The near set full by our own estimate: the search widens to the nearest mirror with room (MirrorSelector.Widen)
+        // instead of keying every row, and must land on the lottery and alternates Explain finds over every row.
+        var random = new Random(seed);
+        var mirrors = Clustered(random, count);
+        var selector = new MirrorSelector(new RedirectorOptions(), new Random(seed));
+        Span<int> picks = stackalloc int[5];
+        var widened = 0;
+        for (var trial = 0; trial < 120; trial++)
+        {
+            var snapshot = Snapshot(mirrors);
+            var file = snapshot.Entry("noobs/a.zip");
+            var client = Client(random, mirrors) with { Asn = 0 };
+            var before = selector.Explain(snapshot, file, client, false).Where(v => v.Exclusion == Exclusion.None).ToList();
+            // Fill the nearest candidates (a random number of them, up to all) by our own redirects.
+            var full = random.Next(before.Count + 1);
+            foreach (var v in before.Take(full))
+                v.Mirror.Assigned.Add(long.MaxValue / 4);
+            var lottery = selector.Explain(snapshot, file, client, false).Where(v => v.Near).Select(v => v.Mirror.Record.Id).ToHashSet();
+            var n = selector.Select(snapshot, file, client, false, picks, account: false);
+            Assert.Equal(Math.Min(5, before.Count), n);
+            if (n == 0)
+                continue;
+            var chosen = snapshot.Mirrors[picks[0]].Record.Id;
+            Assert.True(lottery.Contains(chosen), $"trial {trial} ({full} of {before.Count} full): {chosen} is not in the lottery");
+            // The alternates rank by nearness alone, full or not.
+            var expected = before.Where(v => v.Mirror.Record.Id != chosen).Take(n - 1).Select(v => v.Key).ToArray();
+            var keyOf = before.ToDictionary(v => v.Mirror.Record.Id, v => v.Key);
+            for (var i = 1; i < n; i++)
+                Assert.Equal(expected[i - 1], keyOf[snapshot.Mirrors[picks[i]].Record.Id], 9);
+            if (full > 0 && full < before.Count)
+                widened++;
+        }
+        Assert.True(widened > 60, $"only {widened} trials with some near mirrors full and some with room");
+    }
+
     /// <summary>Mirrors gathered around a few dozen cities, as real ones are, with every kind of oddity mixed in.</summary>
     private static MirrorRecord[] Clustered(Random random, int count)
     {
