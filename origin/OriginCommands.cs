@@ -18,7 +18,7 @@ public static class OriginCommands
         {
             SampleCommand.Create(output),
             KeygenCommand.Create(output),
-            PublishCommand.Create(output),
+            PublishCommand.Create(output, time),
             StagingCommands.CreateStage(output, time),
             StagingCommands.CreateReleases(output, time),
         };

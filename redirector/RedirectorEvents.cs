@@ -63,6 +63,7 @@ internal static class RedirectorEvents
     // 4850-4899: quota pacing per billing period, forecast (issue #14 §2).
     public const int QuotaExhaustionForecast = 4850;
     public const int BillingDayRegrantPending = 4851;
+    public const int QuotaForecastCleared = 4852;
 
     // 4870-4879: the first seconds of a staged release (issue #14 §1).
     public const int StagedReleaseSeen = 4870;

@@ -87,6 +87,15 @@ public sealed class RedirectorOptions
     [Range(1.0, 100.0)]
     public double QuotaCeilingPercent { get; set; } = QuotaBudget.DefaultCeilingShare * 100;
 
+    /// <summary>
+    /// The quota forecast's window, seconds: each redirector keeps every mirror's usage counter at a few points over
+    /// this long (<see cref="Snapshots.UsageWindow"/>) and projects the exhaustion date at the rate across them, so a
+    /// mirror that turns ten times busier on launch day is flagged within the window, not weeks late. Until a sixth
+    /// of it is covered (just after start, or a new billing period) the forecast uses the period's mean rate.
+    /// </summary>
+    [Range(60.0, 86_400.0)]
+    public double QuotaForecastWindowSeconds { get; set; } = 3600;
+
     /// <summary>Capacity assumed for a mirror that declares none, Mbit/s.</summary>
     [Range(0.001, 1_000_000.0)]
     public double DefaultCapacityMbps { get; set; } = 100;

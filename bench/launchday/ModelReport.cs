@@ -33,13 +33,15 @@ internal static class ModelReport
     {
         var setup = new SyncSurgeSetup();
         var r = SurgeWhileSyncing.Run(setup);
-        var control = SurgeWhileSyncing.Run(setup with { Limits = new() { ReservedForMirrors = 0 } });
+        var permits = SurgeWhileSyncing.Run(setup with { LinkConfigured = false });
+        var control = SurgeWhileSyncing.Run(setup with { LinkConfigured = false, Limits = new() { ReservedForMirrors = 0 } });
         var wide = SurgeWhileSyncing.Run(setup with { OriginGbps = 10 });
         var xs = Enumerable.Range(0, setup.Seconds).Select(s => (double)s).ToArray();
 
         var plot = new Plot();
         Line(plot, xs, r.SyncedCapacityShare.Select(v => v * 100).ToArray(), "capacity holding the release, %");
-        Line(plot, xs, control.SyncedCapacityShare.Select(v => v * 100).ToArray(), "the same without the mirrors' reserve, %").LinePattern = LinePattern.Dashed;
+        Line(plot, xs, permits.SyncedCapacityShare.Select(v => v * 100).ToArray(), "the same, link unknown (permits only), %").LinePattern = LinePattern.Dashed;
+        Line(plot, xs, control.SyncedCapacityShare.Select(v => v * 100).ToArray(), "the same, link unknown and no reserve, %").LinePattern = LinePattern.Dotted;
         Right(plot, Line(plot, xs, r.OriginGbps, "origin sent, Gbit/s (right)"));
         Right(plot, Line(plot, xs, r.OriginToMirrorsGbps, "of it to mirrors' sync, Gbit/s (right)"));
         plot.Axes.Right.Label.Text = "Gbit/s";
@@ -67,19 +69,21 @@ internal static class ModelReport
 
         var toOrigin = r.ToOrigin.Sum();
         sb.AppendLine("## Surge while syncing").AppendLine();
-        sb.AppendLine(Inv, $"Release {setup.ReleaseBytes / 1e9:F1} GB published at {setup.PublishAt} s; surge {setup.NormalRate}/s → {setup.NormalRate * setup.SurgeFactor}/s from {setup.SurgeAt} s over {setup.RampSeconds} s; origin {setup.OriginGbps} Gbit/s, MaxRequests {setup.Limits.MaxRequests}, ReservedForMirrors {setup.Limits.ReservedForMirrors}, PerClient {setup.Limits.PerClient}.").AppendLine();
-        sb.AppendLine("| figure | as shipped | without the reserve (ReservedForMirrors 0) | as shipped, origin 10 Gbit/s |").AppendLine("|---|---|---|---|");
+        sb.AppendLine(Inv, $"Release {setup.ReleaseBytes / 1e9:F1} GB published at {setup.PublishAt} s; surge {setup.NormalRate}/s → {setup.NormalRate * setup.SurgeFactor}/s from {setup.SurgeAt} s over {setup.RampSeconds} s; origin {setup.OriginGbps} Gbit/s, MaxRequests {setup.Limits.MaxRequests}, ReservedForMirrors {setup.Limits.ReservedForMirrors}, PerClient {setup.Limits.PerClient}, MirrorBandwidthShare {setup.Limits.MirrorBandwidthShare}.").AppendLine();
+        SyncSurgeResult[] runs = [r, permits, control, wide];
+        sb.AppendLine("| figure | link told (LinkBitsPerSecond 4 Gbit/s) | link unknown, permits only (LinkBitsPerSecond 0, the default) | link unknown, no reserve (ReservedForMirrors 0) | link told, origin 10 Gbit/s |")
+            .AppendLine("|---|---|---|---|---|");
         foreach (var share in new[] { 0.5, 0.9, 1.0 })
-            sb.AppendLine(Inv, $"| {share:P0} of capacity holds the release, s after publication | {After(r, setup, share)} | {After(control, setup, share)} | {After(wide, setup, share)} |");
-        sb.AppendLine(Inv, $"| capacity holding the release at the end | {r.SyncedCapacityShare[^1]:P0} | {control.SyncedCapacityShare[^1]:P0} | {wide.SyncedCapacityShare[^1]:P0} |");
-        sb.AppendLine(Inv, $"| sync requests refused / made | {r.SyncRefused} / {r.SyncRequests} | {control.SyncRefused} / {control.SyncRequests} | {wide.SyncRefused} / {wide.SyncRequests} |");
-        sb.AppendLine(Inv, $"| client requests | {r.Requests:N0} | {control.Requests:N0} | {wide.Requests:N0} |");
-        sb.AppendLine(Inv, $"| sent to the origin (no mirror had it, or room) | {toOrigin:N0} | {control.ToOrigin.Sum():N0} | {wide.ToOrigin.Sum():N0} |");
-        sb.AppendLine(Inv, $"| of those refused: 503 / 429 | {r.Refused503.Sum():N0} / {r.Refused429.Sum():N0} | {control.Refused503.Sum():N0} / {control.Refused429.Sum():N0} | {wide.Refused503.Sum():N0} / {wide.Refused429.Sum():N0} |");
-        sb.AppendLine(Inv, $"| origin peak sent, Gbit/s (of it to mirrors at that second) | {Peak(r)} | {Peak(control)} | {Peak(wide)} |");
-        sb.AppendLine(Inv, $"| sent to the origin after the last mirror synced | {r.ToOriginAfterSynced():N0} | {control.ToOriginAfterSynced():N0} | {wide.ToOriginAfterSynced():N0} |");
+            Row(sb, $"{share:P0} of capacity holds the release, s after publication", runs, x => After(x, setup, share));
+        Row(sb, "capacity holding the release at the end", runs, x => string.Create(Inv, $"{x.SyncedCapacityShare[^1]:P0}"));
+        Row(sb, "sync requests refused / made", runs, x => string.Create(Inv, $"{x.SyncRefused} / {x.SyncRequests}"));
+        Row(sb, "client requests", runs, x => string.Create(Inv, $"{x.Requests:N0}"));
+        Row(sb, "sent to the origin (no mirror had it, or room)", runs, x => string.Create(Inv, $"{x.ToOrigin.Sum():N0}"));
+        Row(sb, "of those refused: 503 / 429", runs, x => string.Create(Inv, $"{x.Refused503.Sum():N0} / {x.Refused429.Sum():N0}"));
+        Row(sb, "origin sent to mirrors' sync, Gbit/s, peak (mean while any synced)", runs, SyncRate);
+        Row(sb, "sent to the origin after the last mirror synced", runs, x => string.Create(Inv, $"{x.ToOriginAfterSynced():N0}"));
         sb.AppendLine();
-        return Verdict.Of(r);
+        return Verdict.Of(r, setup);
     }
 
     private static string After(SyncSurgeResult r, SyncSurgeSetup setup, double share)
@@ -88,10 +92,18 @@ internal static class ModelReport
         return s < 0 ? "not within the run" : (s - setup.PublishAt).ToString(Inv);
     }
 
-    private static string Peak(SyncSurgeResult r)
+    private static void Row(StringBuilder sb, string figure, SyncSurgeResult[] runs, Func<SyncSurgeResult, string> value)
     {
-        var i = Array.IndexOf(r.OriginGbps, r.OriginGbps.Max());
-        return string.Create(Inv, $"{r.OriginGbps[i]:F1} ({r.OriginToMirrorsGbps[i]:F2})");
+        sb.Append(Inv, $"| {figure} |");
+        foreach (var run in runs)
+            sb.Append(Inv, $" {value(run)} |");
+        sb.AppendLine();
+    }
+
+    private static string SyncRate(SyncSurgeResult r)
+    {
+        var syncing = r.OriginToMirrorsGbps.Where(g => g > 0).ToArray();
+        return syncing.Length == 0 ? "0" : string.Create(Inv, $"{syncing.Max():F2} ({syncing.Average():F2})");
     }
 
     private static List<Verdict> Month(string folder, StringBuilder sb)

@@ -32,8 +32,9 @@ public static class ManifestFileResults
 
     /// <summary>
     /// A result that streams <paramref name="physicalPath"/> with Range processing: through
-    /// <see cref="PipeSendFileFeature"/> when <paramref name="copyThroughPipe"/>, else through whatever
-    /// response body feature the request already has (the mirror's sendfile one). Every answer, 200, 206 or 304,
+    /// <see cref="PipeSendFileFeature"/> when <paramref name="copyThroughPipe"/> (paced and counted by the request's
+    /// <see cref="ISendFileGate"/> feature, if it has one), else through whatever response body feature the request
+    /// already has (the mirror's sendfile one). Every answer, 200, 206 or 304,
     /// carries <see cref="ContentSecurityPolicy"/> and <c>X-Content-Type-Options: nosniff</c>.
     /// </summary>
     public static IResult File(ManifestFile entry, string physicalPath, bool copyThroughPipe = true)
@@ -69,7 +70,7 @@ public static class ManifestFileResults
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             var body = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-            httpContext.Features.Set<IHttpResponseBodyFeature>(new PipeSendFileFeature(body));
+            httpContext.Features.Set<IHttpResponseBodyFeature>(new PipeSendFileFeature(body, httpContext.Features.Get<ISendFileGate>()));
             try
             {
                 await file.ExecuteAsync(httpContext).ConfigureAwait(false);

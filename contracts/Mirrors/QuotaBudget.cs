@@ -92,18 +92,31 @@ public readonly record struct QuotaBudget(long QuotaBytes, double BurstShare, do
     /// that falls inside the period: null without a quota or without any use yet; now when it already has. The
     /// forecast ops see; <see cref="RunsOutAt(long, DateTimeOffset)"/> is the same bounded by the period's end.
     /// </summary>
-    public DateTimeOffset? ExhaustionAt(long usedBytes, DateTimeOffset now)
+    public DateTimeOffset? ExhaustionAt(long usedBytes, DateTimeOffset now) => ExhaustionAt(usedBytes, now, MeanRate(usedBytes, now));
+
+    /// <summary>
+    /// When the quota runs out at <paramref name="bytesPerSecond"/> from <paramref name="now"/> on, whether or not that
+    /// falls inside the period: null without a quota or without a rate; now when it already has. The forecast ops see,
+    /// on the mirror's recent rate when the redirector has one (its <c>UsageWindow</c>), else its mean.
+    /// </summary>
+    public DateTimeOffset? ExhaustionAt(long usedBytes, DateTimeOffset now, double bytesPerSecond)
     {
         if (QuotaBytes <= 0)
             return null;
         if (usedBytes >= QuotaBytes)
             return now;
-        var perSecond = usedBytes / Math.Max((now - PeriodAt(now).Start).TotalSeconds, 3600);
-        if (!(perSecond > 0))
+        if (!(bytesPerSecond > 0) || !double.IsFinite(bytesPerSecond))
             return null;
         // Capped at ten years: a trickle against a huge quota stays a representable time.
-        return now + TimeSpan.FromSeconds(Math.Min((QuotaBytes - usedBytes) / perSecond, 10 * 366 * 86400.0));
+        return now + TimeSpan.FromSeconds(Math.Min((QuotaBytes - usedBytes) / bytesPerSecond, 10 * 366 * 86400.0));
     }
+
+    /// <summary>
+    /// The mirror's mean rate so far this period, bytes/s, the first hour counting as an hour (so a few early bytes do not
+    /// project to anything).
+    /// </summary>
+    public double MeanRate(long usedBytes, DateTimeOffset now) =>
+        Math.Max(0, usedBytes) / Math.Max((now - PeriodAt(now).Start).TotalSeconds, 3600);
 
     /// <summary>
     /// When the quota runs out at <paramref name="bytesPerSecond"/> from <paramref name="now"/> on (null when it

@@ -7,13 +7,14 @@ namespace Downloads.Origin.Limits;
 /// <summary>Registers and installs the origin's request limits (<see cref="OriginAdmission"/>).</summary>
 internal static class LimitsExtensions
 {
-    /// <summary>Adds the options, the mirror key directory (read from Redis) and the admission.</summary>
+    /// <summary>Adds the options, the mirror key directory (read from Redis), the admission and the pacer.</summary>
     public static IServiceCollection AddOriginLimits(this IServiceCollection services)
     {
         services.AddOptions<OriginLimitsOptions>().BindConfiguration(OriginLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<MirrorKeyDirectory>();
         services.AddHostedService(sp => sp.GetRequiredService<MirrorKeyDirectory>());
         services.AddSingleton(new NonceCache());
+        services.AddSingleton<OriginPacer>();
         services.AddSingleton<OriginAdmission>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<OriginLimitsOptions>>((kestrel, limits) =>
             kestrel.Limits.MaxConcurrentConnections = limits.Value.MaxConnections > 0 ? limits.Value.MaxConnections : null);

@@ -14,7 +14,9 @@ namespace Downloads.Origin.Limits;
 /// a public one only what is left above <see cref="OriginLimitsOptions.ReservedForMirrors"/>, and at most
 /// <see cref="OriginLimitsOptions.PerClient"/> at once from one client. Refusals: 429 for a client over its own
 /// limit, 503 when the origin is full, both with Retry-After and a one-line reason. Permits are held until the
-/// response has been sent (a file download holds one for its whole transfer).
+/// response has been sent (a file download holds one for its whole transfer). An admitted request's body is paced
+/// and counted by <see cref="OriginPacer"/> by who asked: a verified mirror's transfer makes public ones keep to
+/// their share of the link.
 /// </summary>
 internal sealed partial class OriginAdmission : IDisposable
 {
@@ -24,6 +26,7 @@ internal sealed partial class OriginAdmission : IDisposable
     private readonly OriginLimitsOptions _options;
     private readonly MirrorKeyDirectory _keys;
     private readonly NonceCache _nonces;
+    private readonly OriginPacer _pacer;
     private readonly TimeProvider _time;
     private readonly ILogger<OriginAdmission> _log;
     private readonly PartitionedRateLimiter<Request> _capacity;
@@ -33,12 +36,13 @@ internal sealed partial class OriginAdmission : IDisposable
     private readonly Counter _signatures;
     private long _refused;
 
-    public OriginAdmission(IOptions<OriginLimitsOptions> options, MirrorKeyDirectory keys, NonceCache nonces, TimeProvider time,
-        IMetricFactory metrics, ILogger<OriginAdmission> log)
+    public OriginAdmission(IOptions<OriginLimitsOptions> options, MirrorKeyDirectory keys, NonceCache nonces, OriginPacer pacer,
+        TimeProvider time, IMetricFactory metrics, ILogger<OriginAdmission> log)
     {
         _options = options.Value;
         _keys = keys;
         _nonces = nonces;
+        _pacer = pacer;
         _time = time;
         _log = log;
         _retryAfter = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
@@ -93,8 +97,25 @@ internal sealed partial class OriginAdmission : IDisposable
         }
         context.Response.RegisterForDispose(permit!);
         _outcomes.WithLabels(who, "served").Inc();
+        if (request.MirrorId is null)
+        {
+            context.Features.Set(_pacer.Public);
+        }
+        else
+        {
+            // While it lasts, public downloads keep to their share of the link (OriginPacer).
+            _pacer.MirrorStarted();
+            context.Response.OnCompleted(MirrorEnded, _pacer);
+            context.Features.Set(_pacer.Mirror);
+        }
         return next(context);
     }
+
+    private static readonly Func<object, Task> MirrorEnded = static pacer =>
+    {
+        ((OriginPacer)pacer).MirrorEnded();
+        return Task.CompletedTask;
+    };
 
     /// <summary>
     /// The decision alone (limits on): a permit to hold until the response has been sent, or why not. The launch-day

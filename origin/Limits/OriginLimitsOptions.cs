@@ -31,6 +31,21 @@ public sealed class OriginLimitsOptions : IValidatableObject
     [Range(0, 10_000_000)]
     public int MaxConnections { get; set; } = 10_000;
 
+    /// <summary>
+    /// The origin's egress link, bits/s (e.g. 4000000000 for 4 Gbit/s; at most 400 Gbit/s). 0: unknown, and public downloads are never
+    /// paced. Set it (a little under the real link) to keep <see cref="MirrorBandwidthShare"/> of it for mirrors;
+    /// <see cref="MaxRequests"/> 0 turns it off with every other limit.
+    /// </summary>
+    [Range(0, 400_000_000_000)]
+    public long LinkBitsPerSecond { get; set; }
+
+    /// <summary>
+    /// The share of <see cref="LinkBitsPerSecond"/> kept for mirrors while any verified mirror transfer is active:
+    /// public downloads together are then paced to the rest. With no mirror transfer they may use the whole link.
+    /// </summary>
+    [Range(0.05, 0.95)]
+    public double MirrorBandwidthShare { get; set; } = 0.5;
+
     /// <summary>Retry-After of a refused request, seconds.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 10;
@@ -40,5 +55,7 @@ public sealed class OriginLimitsOptions : IValidatableObject
     {
         if (MaxRequests > 0 && ReservedForMirrors >= MaxRequests)
             yield return new ValidationResult("Limits:ReservedForMirrors must be below Limits:MaxRequests", [nameof(ReservedForMirrors)]);
+        if (LinkBitsPerSecond is > 0 and < BandwidthShare.MinLinkBitsPerSecond)
+            yield return new ValidationResult($"Limits:LinkBitsPerSecond must be 0 (unknown) or at least {BandwidthShare.MinLinkBitsPerSecond} (1 Mbit/s)", [nameof(LinkBitsPerSecond)]);
     }
 }

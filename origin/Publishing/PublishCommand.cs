@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Downloads.Contracts.Hosting;
+using Downloads.Origin.Staging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,9 @@ namespace Downloads.Origin.Publishing;
 /// <summary>
 /// <c>origin publish --Origin:Root=… --Origin:StateDir=… --Origin:PrivateKeyFile=… [--Redis:Configuration=…]</c>:
 /// the same configuration keys (and <c>Origin__*</c> environment variables) as the running service,
-/// so one set of settings drives both.
+/// so one set of settings drives both. <c>origin publish --release-at T --file FILE --as SET/NAME</c> publishes FILE at a
+/// fixed time instead: it stages it exactly as <c>origin stage</c> does (<see cref="StagingCommands"/>, same
+/// validation and messages), and the running origin releases it at T.
 /// </summary>
 public static class PublishCommand
 {
@@ -18,14 +21,28 @@ public static class PublishCommand
     public const string Name = "publish";
 
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TimeProvider time)
     {
-        var command = new Command(Name, "Rescans the tree, signs and publishes the next serial, announces it on Redis.")
+        // An option, not a positional FILE as `origin stage` has: publish passes its unmatched tokens on as settings
+        // (`--Origin:Root=…`), which a positional argument would swallow.
+        var file = new Option<string?>("--file") { Description = "With --release-at: the file to release (outside Origin:Root)" };
+        var path = new Option<string?>("--as") { Description = "With --release-at: its manifest path at release, e.g. os/raspios-2027.img.xz" };
+        var releaseAt = new Option<string?>("--release-at")
         {
-            TreatUnmatchedTokensAsErrors = false,
+            Description = "Publish FILE at this time (ISO-8601 UTC, e.g. 2027-02-02T09:00:00Z) instead of the tree now: stages it encrypted, as `origin stage`",
         };
+        var command = new Command(Name, "Rescans the tree, signs and publishes the next serial, announces it on Redis; with --release-at, stages one file for release at a fixed time.")
+        {
+            file,
+            path,
+            releaseAt,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
+            var (source, name, at) = (parse.GetValue(file), parse.GetValue(path), parse.GetValue(releaseAt));
+            if (source is not null || name is not null || at is not null)
+                return await StagingCommands.StageAsync(parse, output, time, source, name, at, ct);
             var config = new ConfigurationBuilder().AddEnvironmentVariables().AddCommandLine([.. parse.UnmatchedTokens]).Build();
             var options = config.GetSection(OriginOptions.Section).Get<OriginOptions>() ?? new OriginOptions();
             if (string.IsNullOrWhiteSpace(options.Root) || string.IsNullOrWhiteSpace(options.StateDir))

@@ -26,13 +26,26 @@ public static class StagingCommands
         var at = ReleaseAt();
         var command = new Command(StageName, "Encrypts a file under an opaque id for release at a fixed time.") { source, path, at };
         command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction(async (parse, ct) =>
-        {
-            var record = await StagerFor(parse, time).StageAsync(parse.GetValue(source)!, parse.GetValue(path)!, ParseTime(parse.GetValue(at)!), ct);
-            await output.WriteLineAsync($"staged {record.Id} as {record.Path}: {record.PlainSize} bytes, release at {record.ReleaseAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}");
-            return 0;
-        });
+        command.SetAction((parse, ct) => StageAsync(parse, output, time, parse.GetValue(source), parse.GetValue(path), parse.GetValue(at), ct));
         return command;
+    }
+
+    /// <summary>
+    /// Stages <paramref name="source"/> as <paramref name="path"/> for release at <paramref name="releaseAt"/>: the action of
+    /// <c>origin stage</c>, and of <c>origin publish --release-at T --file FILE --as SET/NAME</c>, which delegates here so both
+    /// spellings validate and answer alike. A missing part is a one-line <see cref="InvalidOperationException"/>.
+    /// </summary>
+    internal static async Task<int> StageAsync(ParseResult parse, TextWriter output, TimeProvider time, string? source, string? path,
+        string? releaseAt, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(releaseAt))
+            throw new InvalidOperationException("--file and --as stage a release: add --release-at T (ISO-8601 UTC, e.g. 2027-02-02T09:00:00Z); to publish a file at once, copy it into Origin:Root and run `origin publish`");
+        if (string.IsNullOrWhiteSpace(source) || string.IsNullOrWhiteSpace(path))
+            throw new InvalidOperationException("--release-at publishes one file at that time: give --file FILE and --as SET/NAME, e.g. `origin publish --release-at 2027-02-02T09:00:00Z --file /srv/incoming/x.img --as os/x.img`");
+        var at = ParseTime(releaseAt);
+        var record = await StagerFor(parse, time).StageAsync(source, path, at, ct);
+        await output.WriteLineAsync($"staged {record.Id} as {record.Path}: {record.PlainSize} bytes, release at {Format(record.ReleaseAt)}");
+        return 0;
     }
 
     /// <summary>Builds <c>releases list|move|cancel</c>.</summary>

@@ -57,7 +57,7 @@ internal static class MirrorListApi
         {
             var r = v.Mirror.Record;
             var row = new MirrorRow(r.Id, r.Name, v.Mirror.BaseUrl(https) is { Length: > 0 } b ? b + "/" + file.EscapedPath : "",
-                r.Country, r.Continent, r.Asn, Math.Round(v.DistanceKm, 1), r.Serial, r.Serial >= file.ChangedAt,
+                r.Country, r.Continent, r.Asn, Math.Round(v.DistanceKm, 1), r.Serial, Eligibility.Fresh(Eligibility.SerialFor(snapshot, r, file), file),
                 v.SameAsn, v.Near, Math.Round(v.Chance, 4), Math.Round(Bandwidth.Mbps(v.Mirror.SpareBps), 1),
                 v.Exclusion != Exclusion.None ? Reason(v) : r.Alive ? null : "no heartbeat: kept while most mirrors are silent");
             (v.Exclusion == Exclusion.None ? candidates : excluded).Add(row);

@@ -197,20 +197,55 @@ internal sealed class RedirectHandler
     }
 
     /// <summary><c>Link: &lt;url&gt;; rel=duplicate; pri=2; geo=gb, …</c> (RFC 6249) for the alternates.</summary>
+    /// <remarks>
+    /// Written straight into a per-thread buffer and copied once into the header's string: the parts are
+    /// known strings and a one- or two-digit priority, so no builder is needed (it showed as 2–4% of the
+    /// redirector's samples under load, bench/README.md).
+    /// </remarks>
     private static string MirrorLink(RoutingSnapshot snapshot, ReadOnlySpan<int> alternates, FileEntry file, bool https)
     {
-        var sb = _link ??= new StringBuilder(512);
-        sb.Clear();
+        var path = file.EscapedPath;
+        var length = 0;
+        for (var i = 0; i < alternates.Length; i++)
+        {
+            var mirror = snapshot.Mirrors[alternates[i]];
+            length += LinkSeparator.Length + 1 + mirror.BaseUrl(https).Length + 1 + path.Length + LinkRelation.Length + 2
+                + (mirror.CountryLower.Length > 0 ? LinkGeo.Length + mirror.CountryLower.Length : 0);
+        }
+        var buffer = _linkBuffer is { } b && b.Length >= length ? b : _linkBuffer = new char[Math.Max(length, 1024)];
+        var at = 0;
         for (var i = 0; i < alternates.Length; i++)
         {
             var mirror = snapshot.Mirrors[alternates[i]];
             if (i > 0)
-                sb.Append(", ");
-            sb.Append('<').Append(mirror.BaseUrl(https)).Append('/').Append(file.EscapedPath).Append(">; rel=duplicate; pri=").Append(i + 2);
+                Put(buffer, ref at, LinkSeparator);
+            buffer[at++] = '<';
+            Put(buffer, ref at, mirror.BaseUrl(https));
+            buffer[at++] = '/';
+            Put(buffer, ref at, path);
+            Put(buffer, ref at, LinkRelation);
+            (i + 2).TryFormat(buffer.AsSpan(at), out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
+            at += digits;
             if (mirror.CountryLower.Length > 0)
-                sb.Append("; geo=").Append(mirror.CountryLower);
+            {
+                Put(buffer, ref at, LinkGeo);
+                Put(buffer, ref at, mirror.CountryLower);
+            }
         }
-        return sb.ToString();
+        return new string(buffer, 0, at);
+    }
+
+    private const string LinkSeparator = ", ";
+    private const string LinkRelation = ">; rel=duplicate; pri=";
+    private const string LinkGeo = "; geo=";
+
+    [ThreadStatic]
+    private static char[]? _linkBuffer;
+
+    private static void Put(char[] buffer, ref int at, string text)
+    {
+        text.CopyTo(buffer.AsSpan(at));
+        at += text.Length;
     }
 
     private string FallbackLink(FileEntry file)

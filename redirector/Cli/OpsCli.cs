@@ -239,7 +239,19 @@ public static class OpsCli
         return Tables.Bool(m, "quotaWarning") ? text + " WARNING: before period end" : text;
     }
 
-    private static string PrintStats(JsonElement v, ParseResult _)
+    /// <summary>
+    /// The usage rates of one mirror of the ops view, Mbit/s: "recent / period mean", with a star on the one the forecast
+    /// is made at ("-" for the recent one while the window covers too little).
+    /// </summary>
+    private static string QuotaRates(JsonElement m)
+    {
+        var recentAt = m.TryGetProperty("quotaRecentBps", out var r) && r.ValueKind == JsonValueKind.Number;
+        var recent = recentAt ? Bandwidth.Mbps(r.GetDouble()).ToString("0.0", CultureInfo.InvariantCulture) + "*" : "-";
+        var mean = Bandwidth.Mbps(Tables.Num(m, "quotaMeanBps")).ToString("0.0", CultureInfo.InvariantCulture) + (recentAt ? "" : "*");
+        return recent + " / " + mean;
+    }
+
+    internal static string PrintStats(JsonElement v, ParseResult _)
     {
         var head = Tables.Render(["figure", "value"],
         [
@@ -254,7 +266,7 @@ public static class OpsCli
             ["pending requests (every outcome)", Tables.Num(v, "pendingRequests").ToString("0", CultureInfo.InvariantCulture)],
             ["redis", Tables.Bool(v, "redisAvailable") ? "ok" : "UNAVAILABLE: " + Tables.Str(v, "redisError")],
         ]);
-        var mirrors = Tables.Render(["mirror", "rate Mbit/s", "capacity Mbit/s", "redirects today", "share", "behind", "health", "quota runs out"],
+        var mirrors = Tables.Render(["mirror", "rate Mbit/s", "capacity Mbit/s", "redirects today", "share", "behind", "health", "use Mbit/s (recent / period mean)", "quota runs out (at *)"],
             v.GetProperty("mirrors").EnumerateArray().Select(m => new[]
             {
                 Tables.Str(m, "id"),
@@ -264,6 +276,7 @@ public static class OpsCli
                 (Tables.Num(m, "share") * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %",
                 Tables.Num(m, "serialsBehind").ToString("0", CultureInfo.InvariantCulture),
                 Tables.Bool(m, "healthy") ? "ok" : "FAIL " + Tables.Str(m, "healthReason"),
+                QuotaRates(m),
                 QuotaRunsOut(m),
             }));
         var outcomes = Tables.Render(["outcome", "today", "/s (network)", "/s (this redirector)", "unique addresses today", "download"],

@@ -29,8 +29,10 @@ internal sealed partial class OpsSampler(
     private readonly Queue<(DateTimeOffset Time, long Total)>[] _outcomeNetwork = NewQueues();
     private readonly Queue<(DateTimeOffset Time, long Total)>[] _outcomeLocal = NewQueues();
     private readonly Dictionary<string, (DateTimeOffset Time, long MonthBytes)> _previous = new(StringComparer.Ordinal);
-    // Per mirror, the end of the billing period it was last warned about: one warning per mirror per period.
-    private readonly Dictionary<string, DateTimeOffset> _warned = new(StringComparer.Ordinal);
+    // Per mirror, the forecast warning as last logged: one line per state change, per billing period.
+    private readonly Dictionary<string, ForecastLogState> _warned = new(StringComparer.Ordinal);
+    /// <summary>A warning is logged as over only once the forecast has stayed inside the quota this long (no flapping lines).</summary>
+    internal static readonly TimeSpan ForecastClearAfter = TimeSpan.FromMinutes(15);
     private readonly string _instance = (instance ?? new RedirectorInstance()).Id;
     private readonly Lock _viewLock = new();
     private Sample? _sample;
@@ -110,7 +112,7 @@ internal sealed partial class OpsSampler(
         }
         Volatile.Write(ref _sample, new Sample(now, _lastStats, error, total,
             error.Length == 0 ? Rate(_network, now, total) : 0, Rate(_local, now, local), outcomes, networkRates, localRates));
-        WarnQuotaForecasts();
+        WarnQuotaForecasts(now);
         var minute = now.ToUnixTimeSeconds() / 60;
         if (minute != _lastMinute)
         {
@@ -120,23 +122,56 @@ internal sealed partial class OpsSampler(
     }
 
     /// <summary>
-    /// Logs a warning the first time in a billing period that a mirror's quota is forecast to run out before the
-    /// period ends (the metric <c>downloads_mirror_quota_exhaustion_warning</c> says it every scrape).
+    /// Logs a warning when a mirror's quota becomes forecast to run out before its billing period ends, and a line when
+    /// that is over (the forecast stayed inside the quota for <see cref="ForecastClearAfter"/>): one line per state
+    /// change, and a new period starts afresh. The metric <c>downloads_mirror_quota_exhaustion_warning</c> says the
+    /// state every scrape.
     /// </summary>
-    private void WarnQuotaForecasts()
+    private void WarnQuotaForecasts(DateTimeOffset now)
     {
         var mirrors = holder.Current.Mirrors;
         if (_warned.Count > mirrors.Length)
-            _warned.Clear(); // a mirror was removed; the others are warned again at most once
+        {
+            // A mirror was removed: forget it (the others keep their state).
+            var ids = new HashSet<string>(mirrors.Select(e => e.Record.Id), StringComparer.Ordinal);
+            foreach (var gone in _warned.Keys.Where(id => !ids.Contains(id)).ToList())
+                _warned.Remove(gone);
+        }
         foreach (var entry in mirrors)
         {
-            if (!entry.ExhaustionWarning || (_warned.TryGetValue(entry.Record.Id, out var end) && end == entry.PeriodEnd))
-                continue;
-            _warned[entry.Record.Id] = entry.PeriodEnd;
             var m = entry.Record;
-            LogQuotaForecast(log, m.Id, entry.ExhaustionAt!.Value, entry.PeriodEnd, m.MonthBytes / 1e9, m.QuotaBytes / 1e9);
+            var forecast = entry.Forecast;
+            if (!_warned.TryGetValue(m.Id, out var state) || state.PeriodEnd != entry.PeriodEnd)
+                state = new ForecastLogState(entry.PeriodEnd, Warned: false, ClearSince: null);
+            if (forecast.Warning)
+            {
+                if (!state.Warned)
+                    LogQuotaForecast(log, m.Id, forecast.RunsOutAt!.Value, entry.PeriodEnd, Bandwidth.Mbps(forecast.RateBps), Basis(forecast),
+                        m.MonthBytes / 1e9, m.QuotaBytes / 1e9);
+                state = state with { Warned = true, ClearSince = null };
+            }
+            else if (state.Warned)
+            {
+                var since = state.ClearSince ?? now;
+                state = state with { ClearSince = since };
+                if (now - since >= ForecastClearAfter)
+                {
+                    LogQuotaForecastCleared(log, m.Id, entry.PeriodEnd, Bandwidth.Mbps(forecast.RateBps), Basis(forecast),
+                        m.MonthBytes / 1e9, m.QuotaBytes / 1e9);
+                    state = state with { Warned = false, ClearSince = null };
+                }
+            }
+            _warned[m.Id] = state;
         }
     }
+
+    /// <summary>What a forecast's rate is, for the log: "over the last 55 min" or "its mean so far this period".</summary>
+    private static string Basis(QuotaForecast forecast) => forecast.RecentBps is null
+        ? "its mean so far this period"
+        : $"over the last {forecast.RecentSpan.TotalMinutes.ToString("0", System.Globalization.CultureInfo.InvariantCulture)} min";
+
+    /// <summary>A mirror's forecast warning as last logged, for its billing period ending <see cref="PeriodEnd"/>.</summary>
+    private readonly record struct ForecastLogState(DateTimeOffset PeriodEnd, bool Warned, DateTimeOffset? ClearSince);
 
     private async Task WriteHistoryAsync(long minute, DateTimeOffset now)
     {
@@ -260,6 +295,10 @@ internal sealed partial class OpsSampler(
                 PeriodEnd = entry.PeriodEnd,
                 QuotaRunsOutAt = entry.ExhaustionAt,
                 QuotaWarning = entry.ExhaustionWarning,
+                QuotaRecentBps = entry.Forecast.RecentBps,
+                QuotaRecentMinutes = entry.Forecast.RecentSpan.TotalMinutes,
+                QuotaMeanBps = entry.Forecast.MeanBps,
+                QuotaForecastBasis = entry.Forecast.RecentBps is null ? "mean" : "recent",
                 Serial = m.Serial,
                 SerialsBehind = snapshot.Index.IsLoaded ? Math.Max(0, snapshot.Index.Serial - m.Serial) : 0,
                 Connections = m.Connections,
@@ -346,6 +385,9 @@ internal sealed partial class OpsSampler(
     [LoggerMessage(EventId = RedirectorEvents.HistoryWriteFailed, Level = LogLevel.Warning, Message = "Bandwidth history for this minute not written: {Reason}")]
     private static partial void LogHistoryFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = RedirectorEvents.QuotaExhaustionForecast, Level = LogLevel.Warning, Message = "Mirror {Id}: at its rate so far its quota runs out {RunsOut:u}, before its billing period ends {PeriodEnd:u} ({UsedGb:0.#} of {QuotaGb:0.#} GB used); its pace will throttle it (docs/launch-day.md)")]
-    private static partial void LogQuotaForecast(ILogger logger, string id, DateTimeOffset runsOut, DateTimeOffset periodEnd, double usedGb, double quotaGb);
+    [LoggerMessage(EventId = RedirectorEvents.QuotaExhaustionForecast, Level = LogLevel.Warning, Message = "Mirror {Id}: at its current rate ({RateMbps:0.#} Mbit/s, {Basis}) its quota runs out {RunsOut:u}, before its billing period ends {PeriodEnd:u} ({UsedGb:0.#} of {QuotaGb:0.#} GB used); its pace will throttle it (docs/launch-day.md)")]
+    private static partial void LogQuotaForecast(ILogger logger, string id, DateTimeOffset runsOut, DateTimeOffset periodEnd, double rateMbps, string basis, double usedGb, double quotaGb);
+
+    [LoggerMessage(EventId = RedirectorEvents.QuotaForecastCleared, Level = LogLevel.Information, Message = "Mirror {Id}: at its current rate ({RateMbps:0.#} Mbit/s, {Basis}) its quota lasts past its billing period's end {PeriodEnd:u} again ({UsedGb:0.#} of {QuotaGb:0.#} GB used)")]
+    private static partial void LogQuotaForecastCleared(ILogger logger, string id, DateTimeOffset periodEnd, double rateMbps, string basis, double usedGb, double quotaGb);
 }

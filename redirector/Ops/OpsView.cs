@@ -83,8 +83,16 @@ public sealed record MirrorView
     public double BurstPercent { get; init; }
     /// <summary>End (exclusive) of its current billing period.</summary>
     public DateTimeOffset PeriodEnd { get; init; }
-    /// <summary>When its quota runs out at its mean rate so far this period; null: no quota or no use yet.</summary>
+    /// <summary>When its quota runs out at its current rate (<see cref="QuotaRateBps"/>); null: no quota or no use.</summary>
     public DateTimeOffset? QuotaRunsOutAt { get; init; }
+    /// <summary>Its usage rate over the recent window, bytes/s; null while the window covers too little (then the mean is used).</summary>
+    public double? QuotaRecentBps { get; init; }
+    /// <summary>Minutes the recent rate was measured over (0 without one).</summary>
+    public double QuotaRecentMinutes { get; init; }
+    /// <summary>Its mean usage rate so far this billing period, bytes/s.</summary>
+    public double QuotaMeanBps { get; init; }
+    /// <summary>What the forecast is made at: <c>recent</c> (<see cref="QuotaRecentBps"/>) or <c>mean</c> (<see cref="QuotaMeanBps"/>).</summary>
+    public string QuotaForecastBasis { get; init; } = "mean";
     /// <summary>Whether <see cref="QuotaRunsOutAt"/> falls before <see cref="PeriodEnd"/>.</summary>
     public bool QuotaWarning { get; init; }
     /// <summary>Serial the mirror is at.</summary>

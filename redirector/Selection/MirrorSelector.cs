@@ -64,19 +64,29 @@ internal sealed class MirrorSelector
         var serials = snapshot.SerialsFor(file, https);
         try
         {
-            // Usually only the cells near the client are keyed (see MirrorCells); every row when they cannot
-            // decide (a same-ASN mirror, more than 64 sets, or a lottery that reaches past the cells keyed).
-            Span<(int Start, int End)> ranges = stackalloc (int, int)[MaxRanges];
-            var count = NearRanges(snapshot, table, serials, file, client, cx, cy, cz, keys, ranges, picks.Length, out var best, out var floor);
-            if (count > 0)
+            // Usually only the cells near the client are keyed (see MirrorCells); out to the nearest mirror with
+            // room when our own redirects filled the near ones; every row when the cells cannot decide (a same-ASN
+            // mirror, more than 64 sets, more cells than MaxRanges).
+            if (CellsDecide(table, file, client, picks.Length))
             {
-                var picked = Pick(table, file, keys, ranges[..count], best, floor, picks, account);
-                if (picked >= 0)
-                    return picked;
+                var search = new CellSearch(table, serials, file, cx, cy, cz, keys, stackalloc (int, int)[MaxRanges], stackalloc double[picks.Length],
+                    stackalloc int[picks.Length], stackalloc double[table.Cells.Padded]);
+                if (NearRanges(snapshot, client, ref search, out var floor))
+                {
+                    var picked = Pick(table, file, keys, search.Ranges, search.Best, floor, picks, account, search.Nearest);
+                    if (picked >= 0)
+                        return picked;
+                    if (Widen(ref search, out floor))
+                    {
+                        picked = Pick(table, file, keys, search.Ranges, search.Best, floor, picks, account, search.Nearest);
+                        if (picked >= 0)
+                            return picked;
+                    }
+                }
             }
-            ranges[0] = (0, table.Serial.Length);
-            best = KeyRows(snapshot, table, serials, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
-            return Pick(table, file, keys, ranges[..1], best, double.NegativeInfinity, picks, account);
+            ReadOnlySpan<(int Start, int End)> all = [(0, table.Serial.Length)];
+            var best = KeyRows(snapshot, table, serials, file, client, cx, cy, cz, keys, 0, table.Serial.Length);
+            return Pick(table, file, keys, all, best, double.NegativeInfinity, picks, account, []);
         }
         finally
         {
@@ -84,16 +94,22 @@ internal sealed class MirrorSelector
         }
     }
 
+    /// <summary>Cells <see cref="Widen"/> tries beyond the near set for one with room before it keys every row instead.</summary>
+    private const int WidenProbes = 6;
+
     /// <summary>Most cells keyed for one request before keying every row is cheaper.</summary>
-    private const int MaxRanges = 24;
+    private const int MaxRanges = 32;
 
     /// <summary>
     /// The lottery, the draw and the alternates among the keyed <paramref name="ranges"/>, every row keyed
     /// at or above <paramref name="floor"/> being among them. Returns −1 when the lottery would reach below
     /// the floor (our own redirects filled the nearest rows and the spill goes further out than the cells keyed).
+    /// <paramref name="nearest"/>, when not empty, holds the best-keyed rows of the ranges, best first, as many as
+    /// <paramref name="picks"/> has room for (or every keyed row, if fewer): the alternates are taken from it
+    /// instead of another pass over the ranges.
     /// </summary>
     private int Pick(MirrorTable table, FileEntry file, double[] keys, ReadOnlySpan<(int Start, int End)> ranges, double best, double floor,
-        Span<int> picks, bool account)
+        Span<int> picks, bool account, ReadOnlySpan<int> nearest)
     {
         if (double.IsNegativeInfinity(best))
             return 0;
@@ -109,73 +125,103 @@ internal sealed class MirrorSelector
             table.Load[chosen].Add(AssumedBps(file.Size));
 
         // Alternates are the best-ranked of the rest, kept sorted in a tiny buffer.
-        return 1 + Alternates(table, keys, chosen, picks[1..], ranges);
+        return 1 + (nearest.IsEmpty
+            ? Alternates(table, keys, chosen, picks[1..], ranges)
+            : AlternatesAmong(table, nearest, chosen, picks[1..]));
+    }
+
+    /// <summary>Whether the cells can bound this request's keys: not when the client's ASN hosts a mirror (those rank above distance), nor for a file of no set bit.</summary>
+    private static bool CellsDecide(MirrorTable table, FileEntry file, in ClientLocation client, int want) =>
+        table.Cells.Count > 0 && file.SetBit != 0 && !(client.Asn != 0 && table.Cells.Asns.Contains(client.Asn)) && want <= 16;
+
+    /// <summary>
+    /// Keys the rows that can matter for this client, cell by cell, nearest first, into the search's ranges;
+    /// false when the cells cannot decide (too many ranges). It stops when no unvisited cell can hold a row as
+    /// near as the near set's edge or the want-th best key so far, so every near row and every row the
+    /// alternates could take has been keyed: every row keyed at or above <paramref name="floor"/> is in the ranges.
+    /// </summary>
+    private bool NearRanges(RoutingSnapshot snapshot, in ClientLocation client, ref CellSearch search, out double floor)
+    {
+        floor = double.NegativeInfinity;
+        var table = search.Table;
+        var cells = table.Cells;
+        var want = search.Top.Length;
+        if (cells.AlwaysEnd > 0 || table.Scoped.Length > 0)
+        {
+            search.Add(0, cells.AlwaysEnd);
+            search.Best = KeyRows(snapshot, table, search.Serials, search.File, client, search.Cx, search.Cy, search.Cz, search.Keys, 0, cells.AlwaysEnd);
+            search.Kept = Keep(search.Keys, 0, cells.AlwaysEnd, search.Top, search.TopRows, 0);
+        }
+        cells.Dots(search.Cx, search.Cy, search.Cz, search.Dots);
+        // Cells with the nearest centres first until the near set's edge and enough alternates are known (the
+        // order only makes the floor rise early; the sweep below makes the answer exact).
+        while (search.Kept < want || double.IsNegativeInfinity(search.Best))
+        {
+            var next = search.NearestUnvisited();
+            if (next < 0)
+                return true; // every cell keyed (floor −∞: every row is)
+            if (!search.Visit(next))
+                return false;
+        }
+        var nearOf = search.Best;
+        var near = NearThreshold(nearOf);
+        floor = Math.Min(near, search.Top[want - 1]);
+        var sweep = new CellSweep(floor);
+        while (sweep.Next(ref search) is var cell && cell >= 0)
+        {
+            if (!search.Visit(cell))
+                return false;
+            if (search.Best != nearOf)
+                (nearOf, near) = (search.Best, NearThreshold(search.Best));
+            sweep.Raise(ref floor, Math.Min(near, search.Top[want - 1]));
+        }
+        return true;
     }
 
     /// <summary>
-    /// Keys the rows that can matter for this client, cell by cell, nearest first, into
-    /// <paramref name="ranges"/>; returns how many ranges, or 0 when the cells cannot decide. It stops
-    /// when no unvisited cell can hold a row as near as the near set's edge or the <paramref name="want"/>-th
-    /// best key so far, so every near row and every row the alternates could take has been keyed: every row
-    /// keyed at or above <paramref name="floor"/> is in the ranges.
+    /// After <see cref="NearRanges"/>, when our own redirects filled every near row (<see cref="Pick"/> returned −1):
+    /// keys outward to the nearest row that still has room by our estimate and every row near it, as keying every
+    /// row would, so the lottery can move out with it. False when the cells cannot decide.
     /// </summary>
-    private int NearRanges(RoutingSnapshot snapshot, MirrorTable table, long[] serials, FileEntry file, in ClientLocation client,
-        double cx, double cy, double cz, double[] keys, Span<(int Start, int End)> ranges, int want, out double best, out double floor)
+    private bool Widen(ref CellSearch search, out double floor)
     {
-        best = double.NegativeInfinity;
         floor = double.NegativeInfinity;
-        var cells = table.Cells;
-        if (cells.Count == 0 || file.SetBit == 0 || (client.Asn != 0 && cells.Asns.Contains(client.Asn)) || want > 16)
-            return 0;
-        var search = new CellSearch(table, serials, file, cx, cy, cz, keys, ranges, stackalloc double[want], stackalloc double[cells.Padded]);
-        if (cells.AlwaysEnd > 0 || table.Scoped.Length > 0)
+        var table = search.Table;
+        var roomy = NearestWithRoom(table, search.Keys, search.Ranges);
+        for (var probed = 0; double.IsNegativeInfinity(roomy); probed++)
         {
-            ranges[search.Count++] = (0, cells.AlwaysEnd);
-            search.Best = KeyRows(snapshot, table, serials, file, client, cx, cy, cz, keys, 0, cells.AlwaysEnd);
-            search.Kept = Keep(keys, 0, cells.AlwaysEnd, search.Top, 0);
-        }
-        cells.UpperBounds(cx, cy, cz, search.Bound);
-        // Nearest cells first until the near set's edge and enough alternates are known; then one pass over
-        // the rest keys a cell only if it may still hold a row at or above that floor (the floor only rises,
-        // so a cell skipped early stays skippable).
-        while (search.Kept < want || double.IsNegativeInfinity(search.Best))
-        {
-            var next = -1;
-            var most = double.NegativeInfinity;
-            for (var c = 0; c < cells.Count; c++)
-            {
-                if (search.Bound[c] > most)
-                {
-                    most = search.Bound[c];
-                    next = c;
-                }
-            }
+            var next = search.NearestUnvisited();
             if (next < 0)
-            {
-                best = search.Best;
-                return search.Count; // every cell keyed (floor −∞: every row is)
-            }
-            if (!search.Visit(next))
-                return 0;
+                return true; // every cell keyed and none has room: floor −∞
+            // Nothing with room in the next few cells either: the whole table is likely full, which keying every row settles.
+            if (probed == WidenProbes || !search.Visit(next))
+                return false;
+            roomy = NearestWithRoom(table, search.Keys, search.Ranges[^1..]);
         }
-        floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
-        for (var c = 0; c < cells.Count; c++)
+        // Every row nearer than the nearest with room found so far lies in a cell the sweep reaches, so the
+        // nearest with room anywhere is found too.
+        floor = NearThreshold(roomy);
+        var sweep = new CellSweep(floor);
+        while (sweep.Next(ref search) is var cell && cell >= 0)
         {
-            // The bound is exact up to rounding: the slack keeps a row at exactly the floor in.
-            if (search.Bound[c] + 1e-9 < floor)
-                continue;
-            if (!search.Visit(c))
-                return 0;
-            floor = Math.Min(NearThreshold(search.Best), search.Top[want - 1]);
+            if (!search.Visit(cell))
+                return false;
+            roomy = Math.Max(roomy, NearestWithRoom(table, search.Keys, search.Ranges[^1..]));
+            sweep.Raise(ref floor, NearThreshold(roomy));
         }
-        best = search.Best;
-        return search.Count;
+        return true;
     }
 
-    /// <summary>The state of one <see cref="NearRanges"/> search, on the stack.</summary>
+    /// <summary>The state of one cell search (<see cref="NearRanges"/>, <see cref="Widen"/>), on the stack.</summary>
     private ref struct CellSearch(MirrorTable table, long[] serials, FileEntry file, double cx, double cy, double cz, double[] keys,
-        Span<(int Start, int End)> ranges, Span<double> top, Span<double> bound)
+        Span<(int Start, int End)> ranges, Span<double> top, Span<int> topRows, Span<double> dots)
     {
+        public readonly MirrorTable Table = table;
+        public readonly long[] Serials = serials;
+        public readonly FileEntry File = file;
+        public readonly double Cx = cx, Cy = cy, Cz = cz;
+        public readonly double[] Keys = keys;
+
         /// <summary>Ranges keyed so far.</summary>
         public int Count;
 
@@ -188,43 +234,131 @@ internal sealed class MirrorSelector
         /// <summary>The best keys so far, best first.</summary>
         public readonly Span<double> Top = top;
 
-        /// <summary>Each cell's upper bound; −∞ once keyed.</summary>
-        public readonly Span<double> Bound = bound;
+        /// <summary>The rows of <see cref="Top"/>.</summary>
+        public readonly Span<int> TopRows = topRows;
+
+        /// <summary>Each cell centre's dot product with the client (<see cref="MirrorCells.Dots"/>); −∞ once keyed.</summary>
+        public readonly Span<double> Dots = dots;
 
         private readonly Span<(int Start, int End)> _ranges = ranges;
+
+        /// <summary>The row ranges keyed so far.</summary>
+        public readonly ReadOnlySpan<(int Start, int End)> Ranges => _ranges[..Count];
+
+        /// <summary>The best-keyed rows so far, best first.</summary>
+        public readonly ReadOnlySpan<int> Nearest => TopRows[..Kept];
+
+        /// <summary>Records a range keyed outside the cells (the always-keyed rows).</summary>
+        public void Add(int start, int end) => _ranges[Count++] = (start, end);
+
+        /// <summary>The unvisited cell with the nearest centre (ties: the first), or −1 when every cell is keyed.</summary>
+        public readonly int NearestUnvisited()
+        {
+            var width = Vector<double>.Count;
+            var most = new Vector<double>(double.NegativeInfinity);
+            for (var c = 0; c < Dots.Length; c += width)
+                most = Vector.Max(most, new Vector<double>(Dots[c..]));
+            var top = double.NegativeInfinity;
+            for (var j = 0; j < width; j++)
+                top = Math.Max(top, most[j]);
+            return double.IsNegativeInfinity(top) ? -1 : Dots.IndexOf(top);
+        }
 
         /// <summary>Keys a cell's rows; false when the ranges are full (then every row is keyed instead).</summary>
         public bool Visit(int cell)
         {
             if (Count == _ranges.Length)
                 return false;
-            Bound[cell] = double.NegativeInfinity;
-            var (start, end) = (table.Cells.Start[cell], table.Cells.End[cell]);
+            Dots[cell] = double.NegativeInfinity;
+            var (start, end) = (Table.Cells.Start[cell], Table.Cells.End[cell]);
             _ranges[Count++] = (start, end);
-            Best = Math.Max(Best, KeyAll(table, serials, file, 0, cx, cy, cz, keys, start, end));
-            Kept = Keep(keys, start, end, Top, Kept);
+            Best = Math.Max(Best, KeyAll(Table, Serials, File, 0, Cx, Cy, Cz, Keys, start, end));
+            Kept = Keep(Keys, start, end, Top, TopRows, Kept);
             return true;
         }
     }
 
-    /// <summary>Keeps the best <c>top.Length</c> keys seen so far in <paramref name="top"/>, best first; returns how many it holds.</summary>
-    private static int Keep(double[] keys, int start, int end, Span<double> top, int kept)
+    /// <summary>
+    /// One pass over the cells, in order, yielding those that may hold a row at or above a floor that only rises
+    /// (so a cell skipped early stays skippable), a vector of cells at a time. The slack keeps a row at exactly the
+    /// floor in despite rounding (cells are a hair wider than measured too).
+    /// </summary>
+    private struct CellSweep(double floor)
+    {
+        private double _floor = floor;
+        private MirrorCells.Reach _reach = new(floor - 1e-9);
+        private int _at;
+
+        /// <summary>The next cell the floor reaches, or −1 at the end.</summary>
+        public int Next(ref CellSearch search)
+        {
+            var cells = search.Table.Cells;
+            var width = Vector<double>.Count;
+            while (_at < search.Dots.Length)
+            {
+                if (_at % width == 0 && !_reach.IncludesAny(cells, _at, search.Dots))
+                {
+                    _at += width;
+                    continue;
+                }
+                var cell = _at++;
+                if (_reach.Includes(cells, cell, search.Dots[cell]))
+                    return cell;
+            }
+            return -1;
+        }
+
+        /// <summary>Raises the floor to <paramref name="higher"/> if it is higher (it never falls).</summary>
+        public void Raise(ref double floor, double higher)
+        {
+            if (higher > _floor)
+                (_floor, _reach, floor) = (higher, new MirrorCells.Reach(higher - 1e-9), higher);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the best <c>top.Length</c> keys seen so far in <paramref name="top"/>, best first, and their rows in
+    /// <paramref name="rows"/>; returns how many it holds. A row ties below the rows seen before it, as in
+    /// <see cref="Alternates"/>, so the alternates read from here are the ones a pass over the ranges would find.
+    /// </summary>
+    private static int Keep(ReadOnlySpan<double> keys, int start, int end, Span<double> top, Span<int> rows, int kept)
     {
         var want = top.Length;
-        for (var j = start; j < end; j++)
+        var width = Vector<double>.Count;
+        for (var i = start; i < end; i += width)
         {
-            var key = keys[j];
-            if (double.IsNegativeInfinity(key) || (kept == want && key <= top[want - 1]))
+            // Once full, most vectors hold nothing better than the worst kept key: one compare skips them.
+            if (!Vector.GreaterThanAny(new Vector<double>(keys[i..]), new Vector<double>(kept == want ? top[want - 1] : double.NegativeInfinity)))
                 continue;
-            var at = kept < want ? kept++ : kept - 1;
-            while (at > 0 && top[at - 1] < key)
+            for (var j = i; j < i + width; j++)
             {
-                top[at] = top[at - 1];
-                at--;
+                var key = keys[j];
+                if (double.IsNegativeInfinity(key) || (kept == want && key <= top[want - 1]))
+                    continue;
+                var at = kept < want ? kept++ : kept - 1;
+                while (at > 0 && top[at - 1] < key)
+                {
+                    top[at] = top[at - 1];
+                    rows[at] = rows[at - 1];
+                    at--;
+                }
+                top[at] = key;
+                rows[at] = j;
             }
-            top[at] = key;
         }
         return kept;
+    }
+
+    /// <summary>The alternates from the best-keyed rows (<see cref="Keep"/>), best first, less <paramref name="chosen"/>.</summary>
+    private static int AlternatesAmong(MirrorTable t, ReadOnlySpan<int> nearest, int chosen, Span<int> alternates)
+    {
+        var count = 0;
+        for (var k = 0; k < nearest.Length && count < alternates.Length; k++)
+        {
+            if (nearest[k] != chosen)
+                alternates[count++] = t.Entry[nearest[k]];
+        }
+        return count;
     }
 
     /// <summary>Keys rows [<paramref name="start"/>, <paramref name="end"/>) and the scoped rows; returns the best key.</summary>

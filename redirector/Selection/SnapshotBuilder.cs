@@ -43,7 +43,10 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
         if (reuse is not null && ReferenceEquals(previous!.Index, index) && SameRecords(reuse, records, options, at))
         {
             foreach (var entry in reuse)
+            {
                 entry.Assigned.Roll(reported: false, at, MaxAge(entry.Record));
+                Read(entry.Usage, entry.Record, options, mirrorsLoadedAt);
+            }
             return new RoutingSnapshot
             {
                 Index = index,
@@ -69,13 +72,16 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
             {
                 entry = reuse[i];
                 entry.Assigned.Roll(reported: false, at, MaxAge(r));
+                Read(entry.Usage, r, options, mirrorsLoadedAt);
             }
             else
             {
                 var before = Find(previous, r.Id);
                 var load = before?.Assigned ?? new AssignedLoad(at);
                 load.Roll(before is not null && Reported(before.Record, r), at, MaxAge(r));
-                entry = Entry(r, options, counters, load, at);
+                var usage = before?.Usage ?? new UsageWindow();
+                Read(usage, r, options, mirrorsLoadedAt);
+                entry = Entry(r, options, counters, load, usage, at);
             }
             mirrors[i] = entry;
             if (Eligibility.Standing(r, entry.SpareBps, panic, entry.Pace) != Exclusion.None)
@@ -183,17 +189,24 @@ internal sealed class SnapshotBuilder(IOptions<RedirectorOptions> options, Count
         !ReferenceEquals(before, after) && (!before.RateBps.Equals(after.RateBps) || before.BytesServed != after.BytesServed
             || before.Requests != after.Requests || before.Connections != after.Connections || before.Serial != after.Serial);
 
-    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load, DateTimeOffset now)
+    /// <summary>
+    /// Adds the round's reading of the mirror's usage counter to its window (the forecast), timed when the table was read
+    /// from Redis: a table routed from saved state or kept through an outage is not a new reading.
+    /// </summary>
+    private static void Read(UsageWindow usage, MirrorRecord r, RedirectorOptions options, DateTimeOffset mirrorsLoadedAt) =>
+        usage.Add(mirrorsLoadedAt, r.MonthBytes, Eligibility.Budget(r, options), TimeSpan.FromSeconds(options.QuotaForecastWindowSeconds));
+
+    private static MirrorEntry Entry(MirrorRecord r, RedirectorOptions options, CounterRegistry counters, AssignedLoad load,
+        UsageWindow usage, DateTimeOffset now)
     {
         var pace = Eligibility.Pace(r, options, now);
         var spare = Eligibility.SpareBps(r, options.DefaultCapacityMbps, pace);
-        var budget = Eligibility.Budget(r, options);
         return new MirrorEntry
         {
             Record = r,
             Pace = pace,
-            ExhaustionAt = budget.ExhaustionAt(r.MonthBytes, now),
-            PeriodEnd = budget.PeriodAt(now).End,
+            Usage = usage,
+            BuiltPeriodEnd = QuotaPeriod.At(now, r.BillingDay).End,
             SpareBps = spare,
             LotteryWeight = Math.Max(0, spare) * r.Weight / 100,
             CountryLower = r.Country.ToLowerInvariant(),

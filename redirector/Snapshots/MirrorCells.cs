@@ -68,7 +68,7 @@ internal sealed class MirrorCells
 
     public int Count => Start.Length;
 
-    /// <summary><see cref="Count"/> rounded up to whole vectors: the length <see cref="UpperBounds"/> writes.</summary>
+    /// <summary><see cref="Count"/> rounded up to whole vectors: the length <see cref="Dots"/> writes.</summary>
     public int Padded => X.Length;
 
     /// <summary>
@@ -85,23 +85,52 @@ internal sealed class MirrorCells
     }
 
     /// <summary>
-    /// <see cref="UpperBound"/> of every cell at once, a vector at a time, into <paramref name="bounds"/>
-    /// (<see cref="Padded"/> long; −∞ for the padding cells).
+    /// The dot product of the client's unit vector with every cell's centre, a vector at a time, into
+    /// <paramref name="dots"/> (<see cref="Padded"/> long; −∞ for the padding cells): the cosine of the angle θ
+    /// to each centre, which orders cells nearest first and, with <see cref="Reach"/>, decides which may matter
+    /// without a square root per cell.
     /// </summary>
-    public void UpperBounds(double cx, double cy, double cz, Span<double> bounds)
+    public void Dots(double cx, double cy, double cz, Span<double> dots)
     {
         var width = Vector<double>.Count;
         var (vx, vy, vz) = (new Vector<double>(cx), new Vector<double>(cy), new Vector<double>(cz));
         for (var c = 0; c < X.Length; c += width)
+            (new Vector<double>(X, c) * vx + new Vector<double>(Y, c) * vy + new Vector<double>(Z, c) * vz).CopyTo(dots[c..]);
+        dots[Count..].Fill(double.NegativeInfinity);
+    }
+
+    /// <summary>
+    /// Which cells may hold a row keyed at or above a floor: <see cref="UpperBound"/> ≥ floor, i.e. the angle θ
+    /// to the cell's centre is at most its radius r plus a = acos(floor), i.e. cos θ ≥ cos(r + a) = cos r cos a −
+    /// sin r sin a, with cos a the floor itself; every cell when r + a ≥ π, i.e. cos r ≤ −cos a. A multiply-subtract
+    /// per cell and no trigonometry at all for a given floor.
+    /// </summary>
+    public readonly struct Reach
+    {
+        private readonly double _cos;
+        private readonly double _sin;
+
+        /// <param name="floor">The lowest key that matters; −∞ reaches every cell.</param>
+        public Reach(double floor)
         {
-            var dot = new Vector<double>(X, c) * vx + new Vector<double>(Y, c) * vy + new Vector<double>(Z, c) * vz;
-            var cos = new Vector<double>(CosRadius, c);
-            var sin = Vector.SquareRoot(Vector.Max(Vector<double>.Zero, Vector<double>.One - dot * dot));
-            var bound = dot * cos + sin * new Vector<double>(SinRadius, c);
-            bound = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(dot, cos), Vector<double>.One, bound);
-            bound.CopyTo(bounds[c..]);
+            _cos = Math.Clamp(floor, -1, 1);
+            _sin = Math.Sqrt(1 - _cos * _cos);
         }
-        bounds[Count..].Fill(double.NegativeInfinity);
+
+        /// <summary>Whether cell <paramref name="cell"/>, at dot product <paramref name="dot"/> from the client (−∞: never), may hold such a row.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public bool Includes(MirrorCells cells, int cell, double dot) =>
+            dot >= (cells.CosRadius[cell] <= -_cos ? -2 : cells.CosRadius[cell] * _cos - cells.SinRadius[cell] * _sin);
+
+        /// <summary><see cref="Includes"/> for the <see cref="Vector{T}.Count"/> cells from <paramref name="first"/>: whether any may.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public bool IncludesAny(MirrorCells cells, int first, ReadOnlySpan<double> dots)
+        {
+            var cos = new Vector<double>(cells.CosRadius, first);
+            var limit = cos * new Vector<double>(_cos) - new Vector<double>(cells.SinRadius, first) * new Vector<double>(_sin);
+            limit = Vector.ConditionalSelect(Vector.LessThanOrEqual(cos, new Vector<double>(-_cos)), new Vector<double>(-2), limit);
+            return Vector.GreaterThanOrEqualAny(new Vector<double>(dots[first..]), limit);
+        }
     }
 
     /// <summary>
@@ -180,7 +209,7 @@ internal sealed class MirrorCells
         }
         while (cx.Count % width != 0)
         {
-            // Padding cells: never keyed (UpperBounds writes −∞ for them).
+            // Padding cells: never keyed (Dots writes −∞ for them).
             cx.Add(0);
             cy.Add(0);
             cz.Add(0);

@@ -12,16 +12,28 @@ internal sealed class MirrorEntry
     public double Pace { get; init; } = 1;
 
     /// <summary>
-    /// When the mirror's quota runs out at its rate so far this billing period (null: no quota or no use), and
-    /// whether that is before the period ends (<c>QuotaBudget.ExhaustionAt</c>, computed with the entry).
+    /// The mirror's usage counter over the recent window and the quota forecast made from it (shared by every snapshot
+    /// that holds the mirror, so a reused entry still shows the latest reading).
     /// </summary>
-    public DateTimeOffset? ExhaustionAt { get; init; }
+    public required UsageWindow Usage { get; init; }
 
-    /// <summary>End (exclusive) of the mirror's current billing period.</summary>
-    public DateTimeOffset PeriodEnd { get; init; }
+    /// <summary>The latest quota forecast (<see cref="UsageWindow.Forecast"/>).</summary>
+    public QuotaForecast Forecast => Usage.Forecast;
+
+    /// <summary>
+    /// When the mirror's quota runs out at its current rate (over the recent window, else its mean so far this billing
+    /// period); null: no quota or no use.
+    /// </summary>
+    public DateTimeOffset? ExhaustionAt => Forecast.RunsOutAt;
+
+    /// <summary>End (exclusive) of the mirror's current billing period: the latest reading's, else the one at the entry's build.</summary>
+    public DateTimeOffset PeriodEnd => Forecast is { At.Ticks: > 0 } f ? f.PeriodEnd : BuiltPeriodEnd;
+
+    /// <summary>End of the billing period holding the time the entry was built (before any reading of its usage).</summary>
+    public DateTimeOffset BuiltPeriodEnd { get; init; }
 
     /// <summary>Whether the quota is forecast to run out inside the current billing period.</summary>
-    public bool ExhaustionWarning => ExhaustionAt is { } at && at < PeriodEnd;
+    public bool ExhaustionWarning => Forecast.Warning;
 
     /// <summary>Spare bandwidth, bytes/s: capacity (scaled by <see cref="Pace"/>) minus the reported rate.</summary>
     public double SpareBps { get; init; }

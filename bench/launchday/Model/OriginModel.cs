@@ -13,7 +13,9 @@ namespace Downloads.LaunchDay.Model;
 /// at most <c>MaxRequests</c> at once, public clients only what is left above <c>ReservedForMirrors</c> and at most
 /// <c>PerClient</c> each (429 beyond it, 503 when their share is full); a mirror's request — one the middleware would
 /// have found signed, which the model takes as given — may use all of it. The permit is held for the whole transfer,
-/// as the middleware holds it until the response has been sent.
+/// as the middleware holds it until the response has been sent. With <c>LinkBitsPerSecond</c> set, the link is shared
+/// as <see cref="OriginPacer"/> shares it (<see cref="BandwidthShare"/>, the same decision): while any mirror flow is
+/// open, the public flows together get at most link × (1 − <c>MirrorBandwidthShare</c>) and the mirrors what they leave.
 /// </summary>
 internal sealed class OriginModel : IDisposable
 {
@@ -26,9 +28,10 @@ internal sealed class OriginModel : IDisposable
         BandwidthBps = bandwidthBps;
         Limits = limits;
         // Signatures are not checked here (Admit takes the mirror's id as verified), so the key directory is never started.
+        // No body passes through the admission's pacer here (Step applies the same policy), so it gets no link to pace.
         _admission = new OriginAdmission(Options.Create(limits),
             new MirrorKeyDirectory(null!, TimeProvider.System, NullLogger<MirrorKeyDirectory>.Instance), new NonceCache(16),
-            TimeProvider.System, Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()), NullLogger<OriginAdmission>.Instance);
+            new OriginPacer(Options.Create(new OriginLimitsOptions()), TimeProvider.System), TimeProvider.System, Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()), NullLogger<OriginAdmission>.Instance);
     }
 
     public double BandwidthBps { get; }
@@ -70,18 +73,24 @@ internal sealed class OriginModel : IDisposable
         return (200, flow);
     }
 
-    /// <summary>Moves <paramref name="seconds"/> of bytes: max-min fair shares of the link; finished flows release their permits.</summary>
+    /// <summary>
+    /// Moves <paramref name="seconds"/> of bytes: max-min fair shares of the link, the public flows together held to
+    /// their share while a mirror flow is open; finished flows release their permits.
+    /// </summary>
     public void Step(double seconds)
     {
-        // Water-filling: flows slower than the equal share keep their speed, the rest share what is left.
         _flows.Sort((a, b) => a.MaxBps.CompareTo(b.MaxBps));
-        var left = BandwidthBps;
-        double sent = 0, toMirrors = 0;
-        for (var i = 0; i < _flows.Count; i++)
+        var publicCap = BandwidthShare.PublicBytesPerSecond(Limits, mirrorActive: OpenMirror > 0) * 8;
+        var toPublic = Fill(null, BandwidthBps);
+        if (toPublic > publicCap)
         {
-            var flow = _flows[i];
-            flow.Bps = Math.Min(flow.MaxBps, left / (_flows.Count - i));
-            left -= flow.Bps;
+            // Work-conserving: the public shares its cap, the mirrors share all the public leaves of the link.
+            toPublic = Fill(false, publicCap);
+            Fill(true, BandwidthBps - toPublic);
+        }
+        double sent = 0, toMirrors = 0;
+        foreach (var flow in _flows)
+        {
             var bits = Math.Min(flow.Left, flow.Bps * seconds);
             flow.Left -= bits;
             sent += bits;
@@ -100,6 +109,32 @@ internal sealed class OriginModel : IDisposable
             if (!flow.Mirror)
                 _public--;
         }
+    }
+
+    /// <summary>
+    /// Water-filling of <paramref name="budget"/> bits/s over the flows of one class (<paramref name="mirror"/>; null: all),
+    /// sorted by speed: flows slower than the equal share keep their speed, the rest share what is left. Returns what
+    /// the public flows among them got.
+    /// </summary>
+    private double Fill(bool? mirror, double budget)
+    {
+        var count = 0;
+        foreach (var flow in _flows)
+        {
+            if (mirror is null || flow.Mirror == mirror)
+                count++;
+        }
+        double toPublic = 0;
+        foreach (var flow in _flows)
+        {
+            if (mirror is not null && flow.Mirror != mirror)
+                continue;
+            flow.Bps = Math.Min(flow.MaxBps, budget / count--);
+            budget -= flow.Bps;
+            if (!flow.Mirror)
+                toPublic += flow.Bps;
+        }
+        return toPublic;
     }
 
     public void Dispose()

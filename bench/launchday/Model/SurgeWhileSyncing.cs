@@ -35,6 +35,11 @@ internal sealed record SyncSurgeSetup
     /// <summary>Share of requests from a few big NATs (16 addresses), which meet the origin's per-client limit.</summary>
     public double NatShare { get; init; } = 0.02;
     public OriginLimitsOptions Limits { get; init; } = new();
+    /// <summary>
+    /// Whether ops told the origin its link (<c>Limits:LinkBitsPerSecond</c> = <see cref="OriginGbps"/>), which keeps
+    /// <c>Limits:MirrorBandwidthShare</c> of it for syncing mirrors; false: the shipped default (0), permits only.
+    /// </summary>
+    public bool LinkConfigured { get; init; } = true;
     public int Seed { get; init; } = 14;
 
     public double RateAt(int t) =>
@@ -118,7 +123,7 @@ internal static class SurgeWhileSyncing
         ];
         var index = ManifestIndex.Build(new Manifest { Serial = NewSerial, Published = DateTimeOffset.UnixEpoch, Files = files }, counters);
         var selector = new MirrorSelector(options, new Random(setup.Seed + 1));
-        using var origin = new OriginModel(setup.OriginGbps * 1e9, setup.Limits);
+        using var origin = new OriginModel(setup.OriginGbps * 1e9, setup.LinkConfigured ? WithLink(setup.Limits, setup.OriginGbps * 1e9) : setup.Limits);
         var sites = Scenario.Mirrors().Select(m => new Site(m)).ToArray();
         foreach (var site in sites)
             site.PollAt = setup.PublishAt + random.Next(60); // where each mirror is in its poll interval
@@ -207,6 +212,17 @@ internal static class SurgeWhileSyncing
         }
         return result;
     }
+
+    private static OriginLimitsOptions WithLink(OriginLimitsOptions limits, double bitsPerSecond) => new()
+    {
+        MaxRequests = limits.MaxRequests,
+        ReservedForMirrors = limits.ReservedForMirrors,
+        PerClient = limits.PerClient,
+        MaxConnections = limits.MaxConnections,
+        RetryAfterSeconds = limits.RetryAfterSeconds,
+        MirrorBandwidthShare = limits.MirrorBandwidthShare,
+        LinkBitsPerSecond = (long)bitsPerSecond,
+    };
 
     private static ManifestFile Image(string path, long size, long changedAt) => new()
     {

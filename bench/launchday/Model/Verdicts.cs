@@ -8,16 +8,25 @@ internal sealed record Verdict(string Criterion, bool Pass, string Detail)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Surge while syncing: the reserve keeps sync going, and the origin's public load ends with it.</summary>
-    public static List<Verdict> Of(SyncSurgeResult r)
+    /// <summary>Every mirror must hold the release this soon after its publication (the bandwidth share's criterion).</summary>
+    public const int SyncDeadlineSeconds = 300;
+
+    /// <summary>
+    /// Surge while syncing: the reserve keeps sync going, the bandwidth share brings the release to every mirror within
+    /// <see cref="SyncDeadlineSeconds"/>, and the origin's public load ends with it.
+    /// </summary>
+    public static List<Verdict> Of(SyncSurgeResult r, SyncSurgeSetup setup)
     {
         var after = r.ToOriginAfterSynced();
+        var last = r.SyncedAt.Contains(-1) ? -1 : r.SyncedAt.Max() - setup.PublishAt;
         return
         [
             new("no signed sync request refused by the origin (the reserved share)", r.SyncRefused == 0,
                 string.Create(Inv, $"{r.SyncRefused} of {r.SyncRequests} refused")),
             new("sync is not starved: every mirror holds the release before the run ends", !r.SyncedAt.Contains(-1),
                 string.Create(Inv, $"{r.SyncedAt.Count(s => s >= 0)} of {r.SyncedAt.Length}")),
+            new(string.Create(Inv, $"sync gets its bandwidth: every mirror holds the release within {SyncDeadlineSeconds} s of publication"),
+                last >= 0 && last <= SyncDeadlineSeconds, last < 0 ? "not every mirror within the run" : string.Create(Inv, $"the last after {last} s")),
             new("once every mirror holds it, no client is sent to the origin", after == 0 && !r.SyncedAt.Contains(-1),
                 string.Create(Inv, $"{after} sent after the last sync")),
         ];

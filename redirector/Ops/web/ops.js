@@ -44,7 +44,10 @@
       const cap = m.capacityBps > 0 ? m.rateBps / m.capacityBps : 0;
       cell(row, bar(cap, ` ${fmt.format(mbps(m.rateBps))} / ${fmt.format(mbps(m.capacityBps))} Mbit/s`));
       const quota = m.quotaBytes > 0 ? m.monthBytes / m.quotaBytes : 0;
-      const runsOut = m.quotaRunsOutAt ? ` — runs out ${m.quotaRunsOutAt.slice(0, 16).replace("T", " ")} UTC` + (m.quotaWarning ? " (before the period ends)" : "") : "";
+      const rates = m.quotaRecentBps != null
+        ? ` at ${fmt.format(mbps(m.quotaRecentBps))} Mbit/s over the last ${Math.round(m.quotaRecentMinutes)} min (period mean ${fmt.format(mbps(m.quotaMeanBps))})`
+        : ` at the period mean, ${fmt.format(mbps(m.quotaMeanBps))} Mbit/s`;
+      const runsOut = m.quotaRunsOutAt ? ` — runs out ${m.quotaRunsOutAt.slice(0, 16).replace("T", " ")} UTC${rates}` + (m.quotaWarning ? " (before the period ends)" : "") : "";
       cell(row, bar(quota, m.quotaBytes > 0 ? ` ${fmt.format(gb(m.monthBytes))} / ${fmt.format(gb(m.quotaBytes))} GB, billed from day ${m.billingDay}${runsOut}` : ` ${fmt.format(gb(m.monthBytes))} GB (no quota)`),
         m.quotaWarning ? "fail" : undefined);
       cell(row, m.healthy ? "passing" : "failing: " + (m.healthReason || "?"), m.healthy ? "ok" : "fail");

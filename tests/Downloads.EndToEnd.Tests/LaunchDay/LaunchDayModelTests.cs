@@ -17,21 +17,29 @@ public class LaunchDayModelTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Surge_while_syncing_the_reserve_keeps_sync_admitted_and_every_mirror_gets_the_release()
+    public void Surge_while_syncing_the_reserve_keeps_sync_admitted_and_the_bandwidth_share_brings_the_release_to_every_mirror_in_minutes()
     {
         var setup = new SyncSurgeSetup();
-        var shipped = SurgeWhileSyncing.Run(setup);
-        var verdicts = Verdict.Of(shipped);
+        var told = SurgeWhileSyncing.Run(setup);
+        var verdicts = Verdict.Of(told, setup);
         Show(verdicts);
         Assert.All(verdicts, v => Assert.True(v.Pass, $"{v.Criterion}: {v.Detail}"));
         // The origin was the bottleneck meanwhile: it refused public clients and was full.
-        Assert.True(shipped.Refused503.Sum() > 0, "the surge never filled the origin: the scenario tests nothing");
-        Assert.Equal(setup.Limits.MaxRequests - setup.Limits.ReservedForMirrors, shipped.OriginOpenPublic.Max());
+        Assert.True(told.Refused503.Sum() > 0, "the surge never filled the origin: the scenario tests nothing");
+        Assert.Equal(setup.Limits.MaxRequests - setup.Limits.ReservedForMirrors, told.OriginOpenPublic.Max());
 
-        // The same surge without the mirrors' reserve: sync is refused, and the release does not reach every mirror.
-        var control = SurgeWhileSyncing.Run(setup with { Limits = new() { ReservedForMirrors = 0 } });
-        var without = Verdict.Of(control);
-        Show(without);
+        // Permits only (the link unknown, as shipped): sync is admitted and gets there, but only after many minutes.
+        var permits = SurgeWhileSyncing.Run(setup with { LinkConfigured = false });
+        var slow = Verdict.Of(permits, setup);
+        Show(slow);
+        Assert.Equal(0, permits.SyncRefused);
+        Assert.DoesNotContain(-1, permits.SyncedAt);
+        Assert.True(permits.SyncedAt.Max() - setup.PublishAt > Verdict.SyncDeadlineSeconds, "without the share the release took minutes as well");
+        Assert.True(permits.Refused503.Sum() > 10 * told.Refused503.Sum(), "the share turns fewer clients away");
+
+        // Neither the reserve nor the share: sync is refused, and the release does not reach every mirror.
+        var control = SurgeWhileSyncing.Run(setup with { LinkConfigured = false, Limits = new() { ReservedForMirrors = 0 } });
+        Show(Verdict.Of(control, setup));
         Assert.True(control.SyncRefused > 0);
         Assert.Contains(-1, control.SyncedAt);
     }

@@ -15,7 +15,7 @@ public class AdmissionPartitionTests
     private static OriginAdmission Admission() => new(
         Options.Create(new OriginLimitsOptions { MaxRequests = 512, ReservedForMirrors = 128, PerClient = 8 }),
         new MirrorKeyDirectory(null!, TimeProvider.System, NullLogger<MirrorKeyDirectory>.Instance), new NonceCache(16),
-        TimeProvider.System, Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()), NullLogger<OriginAdmission>.Instance);
+        new OriginPacer(Options.Create(new OriginLimitsOptions()), TimeProvider.System), TimeProvider.System, Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()), NullLogger<OriginAdmission>.Instance);
 
     [Fact]
     public void A_client_without_an_address_first_does_not_cap_the_mirrors_at_its_limit()

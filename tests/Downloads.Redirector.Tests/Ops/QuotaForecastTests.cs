@@ -1,4 +1,5 @@
 using Downloads.Contracts.Mirrors;
+using Downloads.Redirector.Cli;
 using Downloads.Redirector.Counting;
 using Downloads.Redirector.Metrics;
 using Downloads.Redirector.Ops;
@@ -61,7 +62,7 @@ public sealed class QuotaForecastTests : IDisposable
         Assert.Null(view["free"].QuotaRunsOutAt);
 
         // One warning for "hot" over two samples, none for the others.
-        Assert.Single(logs.Lines, l => l.Contains("Mirror hot: at its rate so far its quota runs out", StringComparison.Ordinal));
+        Assert.Single(logs.Lines, l => l.Contains("Mirror hot: at its current rate (18.5 Mbit/s, its mean so far this period) its quota runs out", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Lines, l => l.Contains("Mirror cool:", StringComparison.Ordinal) || l.Contains("Mirror free:", StringComparison.Ordinal));
 
         var samples = await ScrapeAsync(registry);
@@ -77,7 +78,114 @@ public sealed class QuotaForecastTests : IDisposable
         holder.Publish(SnapshotBuilder.Build(index, [.. records.Select(r => r with { MonthBytes = r.MonthBytes + 1 })], options, counters, next, next, null, next));
         await sampler.SampleOnceAsync();
         await sampler.SampleOnceAsync();
-        Assert.Equal(2, logs.Lines.Count(l => l.Contains("Mirror hot: at its rate so far its quota runs out", StringComparison.Ordinal)));
+        Assert.Equal(2, logs.Lines.Count(l => l.Contains("Mirror hot: at its current rate (18.5 Mbit/s, its mean so far this period) its quota runs out", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_mirror_that_turns_ten_times_busier_is_forecast_at_its_recent_rate_warned_once_and_cleared_once_when_it_calms()
+    {
+        // Billed on the 1st, 5 TB. For 20 days it used 0.1 TB a day: at that mean the quota lasts to 20 Feb, past the
+        // period (1 Feb). At 9:00 on 21 Jan it turns ten times busier (1 TB a day), for two hours, then calms again.
+        var start = new DateTimeOffset(2027, 1, 21, 8, 0, 0, TimeSpan.Zero);
+        var surge = start.AddHours(1);
+        var calm = surge.AddHours(2);
+        const double low = 0.1 * TB / 86400, high = 1.0 * TB / 86400;
+        long Used(DateTimeOffset t)
+        {
+            var seconds = (Math.Min(t.ToUnixTimeSeconds(), surge.ToUnixTimeSeconds()) - new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds()) * low
+                + Math.Clamp((t - surge).TotalSeconds, 0, (calm - surge).TotalSeconds) * high
+                + Math.Max(0, (t - calm).TotalSeconds) * low;
+            return (long)seconds;
+        }
+        var clock = new FakeTimeProvider(start);
+        var options = new RedirectorOptions();
+        var counters = new CounterRegistry();
+        var index = ManifestIndex.Build(Manifest(), counters);
+        var mirror = Mirror("busy", 51.5, -0.1) with { QuotaBytes = 5 * TB };
+        var holder = new SnapshotHolder();
+        RoutingSnapshot? snapshot = null;
+        void Round()
+        {
+            // One refresher round: a new reading of the usage counter (a new record, as a mirror's report makes).
+            var now = clock.GetUtcNow();
+            snapshot = SnapshotBuilder.Build(index, [mirror with { MonthBytes = Used(now) }], options, counters, now, now, snapshot, now);
+            holder.Publish(snapshot);
+        }
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder);
+        using var mux = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var flusher = new CounterFlusher(counters, mux, Options.Create(options), clock, metrics, NullLogger<CounterFlusher>.Instance);
+        using var logs = new RecordingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var sampler = new OpsSampler(holder, mux, flusher, metrics, Options.Create(new OpsOptions { WriteHistory = false }),
+            clock, factory.CreateLogger<OpsSampler>(), redirectorOptions: Options.Create(options));
+        async Task<MirrorView> RunUntilAsync(DateTimeOffset until)
+        {
+            while (clock.GetUtcNow() < until)
+            {
+                clock.Advance(TimeSpan.FromSeconds(30));
+                Round();
+                await sampler.SampleOnceAsync();
+            }
+            return sampler.Current.Mirrors.Single();
+        }
+        int Warnings() => logs.Lines.Count(l => l.Contains("Mirror busy: at its current rate", StringComparison.Ordinal) && l.Contains("its quota runs out", StringComparison.Ordinal));
+        int Cleared() => logs.Lines.Count(l => l.Contains("Mirror busy: at its current rate", StringComparison.Ordinal) && l.Contains("lasts past", StringComparison.Ordinal));
+        var budget = new QuotaBudget(5 * TB, 0.1, 0.95);
+
+        // Just after start the window covers too little: the forecast is the period's mean, as before.
+        Round();
+        await sampler.SampleOnceAsync();
+        var first = sampler.Current.Mirrors.Single();
+        Assert.Equal("mean", first.QuotaForecastBasis);
+        Assert.Null(first.QuotaRecentBps);
+        Assert.Equal(budget.ExhaustionAt(Used(start), start), first.QuotaRunsOutAt);
+        Assert.False(first.QuotaWarning);
+
+        // An hour at the usual rate: the recent rate is that rate, the forecast past the period, no warning.
+        var steady = await RunUntilAsync(surge);
+        Assert.Equal("recent", steady.QuotaForecastBasis);
+        Assert.InRange(steady.QuotaRecentBps!.Value, low * 0.99, low * 1.01);
+        Assert.InRange(steady.QuotaRecentMinutes, 50, 60);
+        Assert.False(steady.QuotaWarning);
+        Assert.Equal(0, Warnings());
+
+        // Half an hour into the surge (within the window): the forecast is days earlier than the mean's and inside the
+        // period; one warning, and the metric says it.
+        var busy = await RunUntilAsync(surge.AddMinutes(30));
+        var meanForecast = budget.ExhaustionAt(Used(surge.AddMinutes(30)), surge.AddMinutes(30))!.Value;
+        Assert.True(meanForecast > new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero), "the period mean alone would not warn");
+        Assert.True(busy.QuotaRunsOutAt < meanForecast.AddDays(-10), $"recent-rate forecast {busy.QuotaRunsOutAt:u} vs mean {meanForecast:u}");
+        Assert.True(busy.QuotaWarning);
+        Assert.True(busy.QuotaRecentBps > 4 * busy.QuotaMeanBps, $"recent {busy.QuotaRecentBps} vs mean {busy.QuotaMeanBps}");
+        Assert.Equal(1, Warnings());
+        Assert.Contains(logs.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"Mirror busy: at its current rate \(\d+\.?\d* Mbit/s, over the last \d+ min\) its quota runs out 2027-01-"));
+        var samples = await ScrapeAsync(registry);
+        Assert.Equal(1, Value(samples, "downloads_mirror_quota_exhaustion_warning", "busy"));
+        Assert.Equal(busy.QuotaRunsOutAt!.Value.ToUnixTimeSeconds(), Value(samples, "downloads_mirror_quota_exhaustion_timestamp_seconds", "busy"));
+
+        // The CLI shows both rates, the one forecast at starred.
+        var cli = OpsCli.PrintStats(System.Text.Json.JsonSerializer.SerializeToElement(sampler.Current, System.Text.Json.JsonSerializerOptions.Web), null!);
+        Assert.Contains("use Mbit/s (recent / period mean)", cli, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^busy\s.*\s\d+\.\d\* / \d+\.\d\s+2027-01-\d\d \d\d:\d\d WARNING: before period end", cli);
+
+        // The rest of the surge: still one warning however many rounds.
+        var peak = await RunUntilAsync(calm);
+        Assert.True(peak.QuotaRunsOutAt <= busy.QuotaRunsOutAt);
+        Assert.InRange(peak.QuotaRecentBps!.Value, high * 0.95, high * 1.01);
+        Assert.Equal(1, Warnings());
+
+        // It calms down: within the window the forecast moves later, past the period; the warning clears, logged once.
+        var calmer = await RunUntilAsync(calm.AddMinutes(45));
+        Assert.True(calmer.QuotaRunsOutAt > peak.QuotaRunsOutAt, $"calmer {calmer.QuotaRunsOutAt:u} vs peak {peak.QuotaRunsOutAt:u}");
+        var calmed = await RunUntilAsync(calm.AddHours(2));
+        Assert.True(calmed.QuotaRunsOutAt > new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero));
+        Assert.False(calmed.QuotaWarning);
+        Assert.InRange(calmed.QuotaRecentBps!.Value, low * 0.99, low * 1.01);
+        Assert.Equal(1, Cleared());
+        Assert.Equal(1, Warnings()); // one warning and one clearing line over some 500 rounds
+        samples = await ScrapeAsync(registry);
+        Assert.Equal(0, Value(samples, "downloads_mirror_quota_exhaustion_warning", "busy"));
     }
 
     private static async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync(Prometheus.CollectorRegistry registry)

@@ -46,6 +46,45 @@ public class MirrorCellsTests
         Assert.Equal(table.Count, table.Entry.Where(e => e >= 0).Distinct().Count());
     }
 
+    [Fact]
+    public void Reach_keeps_every_cell_whose_bound_meets_the_floor_and_prunes_the_rest()
+    {
+        var random = new Random(12);
+        var table = Snapshot(Clustered(random, 3000)).Http;
+        var cells = table.Cells;
+        var dots = new double[cells.Padded];
+        var (kept, pruned) = (0, 0);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var (cx, cy, cz) = SnapshotBuilder.UnitVector(random.NextDouble() * 180 - 90, random.NextDouble() * 360 - 180);
+            cells.Dots(cx, cy, cz, dots);
+            var floor = trial % 10 == 0 ? double.NegativeInfinity : random.NextDouble() * 2 - 1;
+            var reach = new MirrorCells.Reach(floor);
+            for (var c = 0; c < cells.Count; c++)
+            {
+                var bound = cells.UpperBound(c, cx, cy, cz);
+                var includes = reach.Includes(cells, c, dots[c]);
+                if (bound >= floor + 1e-9)
+                    Assert.True(includes, $"cell {c}: bound {bound} meets floor {floor} but is left out");
+                else if (bound < floor - 1e-9)
+                    Assert.False(includes, $"cell {c}: bound {bound} is below floor {floor} but is kept");
+                if (includes) kept++; else pruned++;
+            }
+            for (var c = 0; c < cells.Padded; c += System.Numerics.Vector<double>.Count)
+            {
+                var any = false;
+                for (var j = c; j < c + System.Numerics.Vector<double>.Count; j++)
+                    any |= reach.Includes(cells, j, dots[j]);
+                Assert.Equal(any, reach.IncludesAny(cells, c, dots));
+            }
+            // Padding cells and keyed ones (−∞) are never reached.
+            for (var c = cells.Count; c < cells.Padded; c++)
+                Assert.False(reach.Includes(cells, c, dots[c]));
+            Assert.False(reach.Includes(cells, 0, double.NegativeInfinity));
+        }
+        Assert.True(kept > 0 && pruned > 0, $"kept {kept}, pruned {pruned}");
+    }
+
     [Theory]
     [InlineData(1, 3000, false)]
     [InlineData(2, 400, false)]
@@ -81,6 +120,46 @@ public class MirrorCellsTests
                 fromCells++;
         }
         Assert.True(fromCells > 1000);
+    }
+
+    [Theory]
+    [InlineData(5, 3000)]
+    [InlineData(6, 600)]
+    public void When_our_own_redirects_filled_the_near_mirrors_the_cells_pick_as_a_pass_over_every_mirror_would(int seed, int count)
+    {
+        // The near set full by our own estimate: the search widens to the nearest mirror with room (MirrorSelector.Widen)
+        // instead of keying every row, and must land on the lottery and alternates Explain finds over every row.
+        var random = new Random(seed);
+        var mirrors = Clustered(random, count);
+        var selector = new MirrorSelector(new RedirectorOptions(), new Random(seed));
+        Span<int> picks = stackalloc int[5];
+        var widened = 0;
+        for (var trial = 0; trial < 120; trial++)
+        {
+            var snapshot = Snapshot(mirrors);
+            var file = snapshot.Entry("noobs/a.zip");
+            var client = Client(random, mirrors) with { Asn = 0 };
+            var before = selector.Explain(snapshot, file, client, false).Where(v => v.Exclusion == Exclusion.None).ToList();
+            // Fill the nearest candidates (a random number of them, up to all) by our own redirects.
+            var full = random.Next(before.Count + 1);
+            foreach (var v in before.Take(full))
+                v.Mirror.Assigned.Add(long.MaxValue / 4);
+            var lottery = selector.Explain(snapshot, file, client, false).Where(v => v.Near).Select(v => v.Mirror.Record.Id).ToHashSet();
+            var n = selector.Select(snapshot, file, client, false, picks, account: false);
+            Assert.Equal(Math.Min(5, before.Count), n);
+            if (n == 0)
+                continue;
+            var chosen = snapshot.Mirrors[picks[0]].Record.Id;
+            Assert.True(lottery.Contains(chosen), $"trial {trial} ({full} of {before.Count} full): {chosen} is not in the lottery");
+            // The alternates rank by nearness alone, full or not.
+            var expected = before.Where(v => v.Mirror.Record.Id != chosen).Take(n - 1).Select(v => v.Key).ToArray();
+            var keyOf = before.ToDictionary(v => v.Mirror.Record.Id, v => v.Key);
+            for (var i = 1; i < n; i++)
+                Assert.Equal(expected[i - 1], keyOf[snapshot.Mirrors[picks[i]].Record.Id], 9);
+            if (full > 0 && full < before.Count)
+                widened++;
+        }
+        Assert.True(widened > 60, $"only {widened} trials with some near mirrors full and some with room");
     }
 
     /// <summary>Mirrors gathered around a few dozen cities, as real ones are, with every kind of oddity mixed in.</summary>
