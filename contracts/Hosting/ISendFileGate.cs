@@ -2,7 +2,7 @@ namespace Downloads.Contracts.Hosting;
 
 /// <summary>
 /// A request feature that paces and counts the bytes of a file response sent through
-/// <see cref="ManifestFileResults.File"/> (the block copy, not the mirror's sendfile). A service sets it on a request
+/// the file results of <see cref="ManifestFileResults"/> (the block copy, not the mirror's sendfile). A service sets it on a request
 /// before the file result runs; without it the bytes flow as fast as the client takes them.
 /// </summary>
 public interface ISendFileGate

@@ -49,6 +49,13 @@ public static class ManifestFileResults
         return new SandboxedResult(copyThroughPipe ? new PipeSendFileResult(file) : file);
     }
 
+    /// <summary>
+    /// A file that is not in the manifest (the origin's staged ciphertext), served like <see cref="File(ManifestFile, string, bool)"/>
+    /// through the block copy: Range processing, paced and counted by the request's <see cref="ISendFileGate"/>, sandboxed.
+    /// </summary>
+    public static IResult File(string physicalPath, string contentType) =>
+        new SandboxedResult(new PipeSendFileResult(TypedResults.PhysicalFile(physicalPath, contentType, enableRangeProcessing: true)));
+
     /// <summary>A 404 with a one-line reason.</summary>
     public static IResult NotFound(string reason) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: reason);

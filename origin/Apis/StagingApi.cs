@@ -6,7 +6,9 @@ namespace Downloads.Origin.Apis;
 
 /// <summary>
 /// The signed staging list and the staged ciphertexts. Mapped before the catch-all file route. A request for an id
-/// that is not staged gets the same 404 as any unknown path: nothing tells a staged name from a missing one.
+/// that is not staged gets the same 404 as any unknown path: nothing tells a staged name from a missing one. Ciphertext
+/// goes through the admission and the pacer like any file (origin/Limits): the ids are public, so a public client
+/// fetching it is held to the public's share and counted as public.
 /// </summary>
 public static class StagingApi
 {
@@ -19,7 +21,7 @@ public static class StagingApi
             store.Refresh() is { } s ? Results.Bytes(s.Signature, "text/plain") : Unavailable());
         app.MapMethods(StagingDefaults.CiphertextPrefix + "{id}", ["GET", "HEAD"], (string id, StagingStore store) =>
             store.CipherPath(id) is { } path
-                ? TypedResults.PhysicalFile(path, "application/octet-stream", enableRangeProcessing: true)
+                ? ManifestFileResults.File(path, "application/octet-stream")
                 : ManifestFileResults.NotFound("not a staged id"));
         return app;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Downloads.Contracts.Hosting;
 using Downloads.Contracts.Identity;
+using Downloads.Contracts.Staging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Prometheus;
@@ -75,28 +76,36 @@ internal sealed partial class OriginAdmission : IDisposable
     private static ConcurrencyLimiterOptions Concurrency(int permits) =>
         new() { PermitLimit = Math.Max(permits, 1), QueueLimit = 0, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
 
-    /// <summary>The middleware: admits, refuses, or passes service endpoints straight on.</summary>
+    /// <summary>
+    /// The middleware: admits, refuses, or passes service endpoints straight on. Staged ciphertext is a file like any
+    /// other (its ids are public in the signed staging list): admitted, paced and counted the same. With limits off
+    /// (<see cref="OriginLimitsOptions.MaxRequests"/> 0) nothing is refused or paced, but the bytes are still counted.
+    /// </summary>
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (_options.MaxRequests <= 0 || context.Request.Path.StartsWithSegments("/-", StringComparison.Ordinal))
+        var path = context.Request.Path;
+        if (path.StartsWithSegments("/-", StringComparison.Ordinal) && !path.StartsWithSegments(StagedPrefix, StringComparison.Ordinal))
             return next(context);
         AddressKey.TryGet(context.Connection.RemoteIpAddress, out var client);
         var request = new Request(Identify(context.Request), client);
         var who = request.MirrorId is null ? Public : Mirror;
 
-        var (outcome, permit) = Admit(request);
-        if (outcome == Outcome.PerClient)
+        if (_options.MaxRequests > 0)
         {
-            return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
-                $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+            var (outcome, permit) = Admit(request);
+            if (outcome == Outcome.PerClient)
+            {
+                return Refuse(context, who, "per_client", StatusCodes.Status429TooManyRequests,
+                    $"Too many downloads from your address at once ({_options.PerClient} max); retry in {_retryAfter} s, or use a mirror.");
+            }
+            if (outcome == Outcome.Full)
+            {
+                return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
+                    $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
+            }
+            context.Response.RegisterForDispose(permit!);
+            _outcomes.WithLabels(who, "served").Inc();
         }
-        if (outcome == Outcome.Full)
-        {
-            return Refuse(context, who, "full", StatusCodes.Status503ServiceUnavailable,
-                $"The origin is at capacity; retry in {_retryAfter} s, or use a mirror.");
-        }
-        context.Response.RegisterForDispose(permit!);
-        _outcomes.WithLabels(who, "served").Inc();
         if (request.MirrorId is null)
         {
             context.Features.Set(_pacer.Public);
@@ -110,6 +119,8 @@ internal sealed partial class OriginAdmission : IDisposable
         }
         return next(context);
     }
+
+    private static readonly PathString StagedPrefix = StagingDefaults.CiphertextPrefix.TrimEnd('/');
 
     private static readonly Func<object, Task> MirrorEnded = static pacer =>
     {

@@ -105,7 +105,16 @@ internal sealed class OriginPacer : IDisposable
         var chunk = (int)Math.Min(wanted, ChunkBytes);
         if (_bucket is null || !MirrorActive)
             return new(chunk);
-        var lease = _bucket.AttemptAcquire(chunk);
+        RateLimitLease lease;
+        try
+        {
+            lease = _bucket.AttemptAcquire(chunk);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Shutting down: the host is closing the connections anyway, and a request still running logs no error.
+            return new(chunk);
+        }
         if (lease.IsAcquired)
         {
             lease.Dispose();
@@ -121,9 +130,15 @@ internal sealed class OriginPacer : IDisposable
         var start = _time.GetTimestamp();
         try
         {
-            // A lease refused (the queue cannot overflow at int.MaxValue tokens, or the limiter was disposed while
-            // waiting) still lets the chunk go: a download is never stalled for good.
-            using var lease = await _bucket!.AcquireAsync(chunk, cancellationToken).ConfigureAwait(false);
+            // The limiter's queue limit counts tokens, not waiters: int.MaxValue holds 8,191 chunks, and a chunk past
+            // them is refused at once. A refused chunk is never sent unpaced: it waits one refill and asks again, until
+            // it is granted, the mirrors are done (then it may go at once) or the request is aborted.
+            while (!await TryAcquireAsync(chunk, cancellationToken).ConfigureAwait(false))
+            {
+                await Task.Delay(Period, _time, cancellationToken).ConfigureAwait(false);
+                if (!MirrorActive)
+                    break;
+            }
         }
         catch (ObjectDisposedException)
         {
@@ -134,6 +149,13 @@ internal sealed class OriginPacer : IDisposable
             Interlocked.Add(ref _waitedTicks, _time.GetElapsedTime(start).Ticks);
         }
         return chunk;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> TryAcquireAsync(int chunk, CancellationToken cancellationToken)
+    {
+        using var lease = await _bucket!.AcquireAsync(chunk, cancellationToken).ConfigureAwait(false);
+        return lease.IsAcquired;
     }
 
     public void Dispose()

@@ -103,7 +103,7 @@ internal sealed class RedirectorMetrics
         _mirrorPace = factory.CreateGauge("downloads_mirror_quota_pace_ratio",
             "Share of its capacity the mirror's quota budget allows now (1 unpaced, 0 at its allowance or past the ceiling; docs/launch-day.md).", ["mirror"]);
         _mirrorExhaustion = factory.CreateGauge("downloads_mirror_quota_exhaustion_timestamp_seconds",
-            "Unix time the mirror's quota runs out at its current rate, over the last hour (else its mean so far this billing period) (+Inf: no quota or no use; docs/launch-day.md).", ["mirror"]);
+            "Unix time the mirror's quota runs out at its current rate, over Redirector:QuotaForecastWindowSeconds (else its mean so far this billing period) (+Inf: no quota or no use; docs/launch-day.md).", ["mirror"]);
         _mirrorExhaustionWarning = factory.CreateGauge("downloads_mirror_quota_exhaustion_warning",
             "1 when the mirror's quota is forecast to run out before its billing period ends, else 0.", ["mirror"]);
         _perMirror = [_mirrorUp, _mirrorHealthy, _mirrorCandidate, _mirrorRate, _mirrorCapacity, _mirrorBytes, _mirrorRequests,
@@ -181,8 +181,10 @@ internal sealed class RedirectorMetrics
             _mirrorMonthBytes.WithLabels(m.Id).Set(m.MonthBytes);
             _mirrorQuota.WithLabels(m.Id).Set(m.QuotaBytes);
             _mirrorPace.WithLabels(m.Id).Set(entry.Pace);
-            _mirrorExhaustion.WithLabels(m.Id).Set(entry.ExhaustionAt is { } at ? at.ToUnixTimeSeconds() : double.PositiveInfinity);
-            _mirrorExhaustionWarning.WithLabels(m.Id).Set(entry.ExhaustionWarning ? 1 : 0);
+            // Read once: the refresher may replace it between the two gauges.
+            var forecast = entry.Forecast;
+            _mirrorExhaustion.WithLabels(m.Id).Set(forecast.RunsOutAt is { } at ? at.ToUnixTimeSeconds() : double.PositiveInfinity);
+            _mirrorExhaustionWarning.WithLabels(m.Id).Set(forecast.Warning ? 1 : 0);
         }
         // A removed mirror's series disappear rather than freezing at their last value.
         foreach (var gone in _labelled)

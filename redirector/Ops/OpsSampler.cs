@@ -140,13 +140,15 @@ internal sealed partial class OpsSampler(
         foreach (var entry in mirrors)
         {
             var m = entry.Record;
+            // Read once: the refresher may replace it while this runs.
             var forecast = entry.Forecast;
-            if (!_warned.TryGetValue(m.Id, out var state) || state.PeriodEnd != entry.PeriodEnd)
-                state = new ForecastLogState(entry.PeriodEnd, Warned: false, ClearSince: null);
+            var periodEnd = entry.PeriodEndOf(forecast);
+            if (!_warned.TryGetValue(m.Id, out var state) || state.PeriodEnd != periodEnd)
+                state = new ForecastLogState(periodEnd, Warned: false, ClearSince: null);
             if (forecast.Warning)
             {
                 if (!state.Warned)
-                    LogQuotaForecast(log, m.Id, forecast.RunsOutAt!.Value, entry.PeriodEnd, Bandwidth.Mbps(forecast.RateBps), Basis(forecast),
+                    LogQuotaForecast(log, m.Id, forecast.RunsOutAt!.Value, periodEnd, Bandwidth.Mbps(forecast.RateBps), Basis(forecast),
                         m.MonthBytes / 1e9, m.QuotaBytes / 1e9);
                 state = state with { Warned = true, ClearSince = null };
             }
@@ -156,7 +158,7 @@ internal sealed partial class OpsSampler(
                 state = state with { ClearSince = since };
                 if (now - since >= ForecastClearAfter)
                 {
-                    LogQuotaForecastCleared(log, m.Id, entry.PeriodEnd, Bandwidth.Mbps(forecast.RateBps), Basis(forecast),
+                    LogQuotaForecastCleared(log, m.Id, periodEnd, Bandwidth.Mbps(forecast.RateBps), Basis(forecast),
                         m.MonthBytes / 1e9, m.QuotaBytes / 1e9);
                     state = state with { Warned = false, ClearSince = null };
                 }
@@ -273,6 +275,7 @@ internal sealed partial class OpsSampler(
         foreach (var entry in snapshot.Mirrors)
         {
             var m = entry.Record;
+            var forecast = entry.Forecast;
             byMirror.TryGetValue(m.Id, out var redirects);
             mirrors.Add(new MirrorView
             {
@@ -292,13 +295,13 @@ internal sealed partial class OpsSampler(
                 QuotaBytes = m.QuotaBytes,
                 BillingDay = m.BillingDay,
                 BurstPercent = m.BurstPercent >= 0 ? m.BurstPercent : (redirectorOptions?.Value ?? new RedirectorOptions()).QuotaBurstPercent,
-                PeriodEnd = entry.PeriodEnd,
-                QuotaRunsOutAt = entry.ExhaustionAt,
-                QuotaWarning = entry.ExhaustionWarning,
-                QuotaRecentBps = entry.Forecast.RecentBps,
-                QuotaRecentMinutes = entry.Forecast.RecentSpan.TotalMinutes,
-                QuotaMeanBps = entry.Forecast.MeanBps,
-                QuotaForecastBasis = entry.Forecast.RecentBps is null ? "mean" : "recent",
+                PeriodEnd = entry.PeriodEndOf(forecast),
+                QuotaRunsOutAt = forecast.RunsOutAt,
+                QuotaWarning = forecast.Warning,
+                QuotaRecentBps = forecast.RecentBps,
+                QuotaRecentMinutes = forecast.RecentSpan.TotalMinutes,
+                QuotaMeanBps = forecast.MeanBps,
+                QuotaForecastBasis = forecast.RecentBps is null ? "mean" : "recent",
                 Serial = m.Serial,
                 SerialsBehind = snapshot.Index.IsLoaded ? Math.Max(0, snapshot.Index.Serial - m.Serial) : 0,
                 Connections = m.Connections,

@@ -27,7 +27,13 @@ internal sealed class MirrorEntry
     public DateTimeOffset? ExhaustionAt => Forecast.RunsOutAt;
 
     /// <summary>End (exclusive) of the mirror's current billing period: the latest reading's, else the one at the entry's build.</summary>
-    public DateTimeOffset PeriodEnd => Forecast is { At.Ticks: > 0 } f ? f.PeriodEnd : BuiltPeriodEnd;
+    public DateTimeOffset PeriodEnd => PeriodEndOf(Forecast);
+
+    /// <summary>
+    /// <see cref="PeriodEnd"/> for a forecast read once (the refresher may replace <see cref="Forecast"/> between two
+    /// reads, so a caller showing several of its figures reads it once and asks this).
+    /// </summary>
+    public DateTimeOffset PeriodEndOf(QuotaForecast forecast) => forecast.At.Ticks > 0 ? forecast.PeriodEnd : BuiltPeriodEnd;
 
     /// <summary>End of the billing period holding the time the entry was built (before any reading of its usage).</summary>
     public DateTimeOffset BuiltPeriodEnd { get; init; }

@@ -71,8 +71,7 @@ internal sealed partial class SnapshotRefresher(
             await releases.RefreshAsync(_index, stoppingToken);
             var reloaded = await RefreshMirrorsAsync();
             await SaveIfDueAsync(reloaded, stoppingToken);
-            var snapshot = builder.Build(_index, _mirrors, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current, time.GetUtcNow());
-            holder.Publish(snapshot);
+            var snapshot = BuildAndPublish();
             if (_collectAfterPublish)
             {
                 // The document's bytes (tens of MB, on the large-object heap), the index builder's dictionary and,
@@ -85,6 +84,20 @@ internal sealed partial class SnapshotRefresher(
             // A failed fetch (say, a publish landing between the manifest and its signature) retries next round.
             wantManifest = await WaitAsync(TimeSpan.FromSeconds(o.MirrorRefreshSeconds), stoppingToken) || !_index.IsLoaded || _manifestFailed;
         }
+    }
+
+    private RoutingSnapshot BuildAndPublish()
+    {
+        var snapshot = builder.Build(_index, _mirrors, _mirrorsLoadedAt, _manifestLoadedAt, holder.Current, time.GetUtcNow());
+        holder.Publish(snapshot);
+        return snapshot;
+    }
+
+    /// <summary>One round of the mirror table alone, built and published as <see cref="ExecuteAsync"/> does (tests).</summary>
+    internal async Task<RoutingSnapshot> RefreshMirrorsOnceAsync()
+    {
+        await RefreshMirrorsAsync();
+        return BuildAndPublish();
     }
 
     private void LogPanicChange(RoutingSnapshot snapshot)
@@ -235,7 +248,9 @@ internal sealed partial class SnapshotRefresher(
                 _mirrors = mirrors;
                 LogRecordProblems(reloaded, all: false);
             }
-            _mirrorsLoadedAt = time.GetUtcNow();
+            // The instant that chose each mirror's usage counter key (its billing period): a reading timed later could
+            // file the old period's total under a period that began during the read (a false quota forecast).
+            _mirrorsLoadedAt = now;
             if (_redisFailing)
                 LogMirrorsRecovered(log, _mirrors.Length);
             _redisFailing = false;

@@ -24,6 +24,7 @@ internal sealed class UsageWindow
     private DateTimeOffset _periodStart;
     private DateTimeOffset _lastRead = DateTimeOffset.MinValue;
     private long _lastBytes = -1;
+    private QuotaBudget _budget;
     private QuotaForecast _forecast = QuotaForecast.None;
 
     /// <summary>The forecast from the latest reading.</summary>
@@ -44,7 +45,9 @@ internal sealed class UsageWindow
             _count = 0;
             _periodStart = period.Start;
         }
-        var changed = usedBytes != _lastBytes || _count == 0;
+        // A new quota, burst, ceiling or billing day moves the forecast as much as new bytes do.
+        var changed = usedBytes != _lastBytes || _count == 0 || budget != _budget;
+        _budget = budget;
         _lastRead = readAt;
         _lastBytes = usedBytes;
         var step = window / Points;

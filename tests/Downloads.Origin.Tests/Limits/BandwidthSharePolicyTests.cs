@@ -71,6 +71,49 @@ public class BandwidthSharePolicyTests
         Assert.Equal(TimeSpan.Zero, pacer.PublicWaited);
     }
 
+    [Fact]
+    public async Task A_chunk_refused_by_the_full_queue_waits_for_tokens_instead_of_going_unpaced()
+    {
+        // 16 Mbit/s at half for the public: the bucket holds one chunk, and it is refilled only when the fake clock
+        // ticks (by the real time elapsed since, far less than another chunk's worth).
+        var time = new FakeTimeProvider();
+        using var pacer = new OriginPacer(Options.Create(new OriginLimitsOptions { LinkBitsPerSecond = 16_000_000 }), time);
+        pacer.MirrorStarted();
+        var gate = pacer.Public;
+        Assert.Equal(OriginPacer.ChunkBytes, await gate.AcquireAsync(long.MaxValue, CancellationToken.None));
+
+        // The limiter's queue limit counts tokens: 8,191 chunks fill it, and the ones after are refused at once.
+        var queued = int.MaxValue / OriginPacer.ChunkBytes;
+        using var abort = new CancellationTokenSource();
+        var takes = new List<Task<long>>();
+        for (var i = 0; i < queued + 8; i++)
+            takes.Add(gate.AcquireAsync(long.MaxValue, abort.Token).AsTask());
+        Assert.DoesNotContain(takes, t => t.IsCompleted);
+
+        // The refused ones look again at each refill; the queue is still full and they still may not send.
+        for (var i = 0; i < 5; i++)
+            time.Advance(TimeSpan.FromMilliseconds(20));
+        var refused = takes.GetRange(queued, 8);
+        Assert.DoesNotContain(refused, t => t.IsCompleted);
+
+        // The request is aborted: they end cancelled, with no bytes granted.
+        await abort.CancelAsync();
+        await Task.WhenAll(takes.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        Assert.All(refused, t => Assert.True(t.IsCanceled));
+        Assert.True(pacer.PublicWaited > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_chunk_asked_for_after_shutdown_passes_without_an_error()
+    {
+        var pacer = new OriginPacer(Options.Create(new OriginLimitsOptions { LinkBitsPerSecond = 16_000_000 }), new FakeTimeProvider());
+        pacer.MirrorStarted();
+        pacer.Dispose();
+        var take = pacer.Public.AcquireAsync(long.MaxValue, CancellationToken.None);
+        Assert.True(take.IsCompletedSuccessfully);
+        Assert.Equal(OriginPacer.ChunkBytes, await take);
+    }
+
     [Theory]
     [InlineData(0, 0.5, true)]
     [InlineData(1_000_000, 0.5, true)]

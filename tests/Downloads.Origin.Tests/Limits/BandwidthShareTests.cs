@@ -28,6 +28,7 @@ public sealed class BandwidthShareTests(ITestOutputHelper output) : IAsyncLifeti
     private readonly Key _mirrorKey = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
     private WebApplication _app = null!;
     private string _url = "";
+    private string[] _config = [];
 
     private OriginPacer Pacer => _app.Services.GetRequiredService<OriginPacer>();
 
@@ -44,8 +45,9 @@ public sealed class BandwidthShareTests(ITestOutputHelper output) : IAsyncLifeti
             new(Keyspace.ConfigFields.PublicKey, Convert.ToBase64String(_mirrorKey.PublicKey.Export(KeyBlobFormat.RawPublicKey)))]);
 
         _url = $"http://127.0.0.1:{FreePort.Next()}";
-        _app = OriginApp.Build([$"--urls={_url}", $"--Origin:Root={root}", $"--Origin:StateDir={_dir.Combine("state")}",
-            $"--Origin:PrivateKeyFile={keyFile}", $"--Redis:Configuration={_redis.Configuration}",
+        _config = [$"--Origin:Root={root}", $"--Origin:StateDir={_dir.Combine("state")}",
+            $"--Origin:PrivateKeyFile={keyFile}", $"--Redis:Configuration={_redis.Configuration}"];
+        _app = OriginApp.Build([$"--urls={_url}", .. _config,
             $"--Limits:LinkBitsPerSecond={LinkBitsPerSecond}", "--Limits:MirrorBandwidthShare=0.5"]);
         await _app.StartAsync();
         await _app.Services.GetRequiredService<MirrorKeyDirectory>().RefreshAsync();
@@ -136,6 +138,51 @@ public sealed class BandwidthShareTests(ITestOutputHelper output) : IAsyncLifeti
             await Task.WhenAll(downloads);
             clients.ForEach(c => c.Dispose());
         }
+    }
+
+    [Fact]
+    public async Task Staged_ciphertext_is_paced_and_counted_as_public_unless_a_verified_mirror_asks()
+    {
+        var secret = _dir.Combine("secret.img");
+        await File.WriteAllBytesAsync(secret, Data.AsSpan(0, 2 * 1024 * 1024).ToArray());
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var releaseAt = DateTimeOffset.UtcNow.AddDays(2).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(0 == await OriginCommands.RunAsync(["stage", secret, "--as", "os/zz-staged.img", "--release-at", releaseAt, .. _config], output, error),
+            error.ToString());
+        var path = $"/-/staged/{output.ToString().Split(' ')[1]}";
+
+        // A mirror is syncing (its transfer stands in here): the public fetch of the ciphertext, its id public in the
+        // signed staging list, is held to the public's 1 MB/s like any file, so it waits for the bucket.
+        Pacer.MirrorStarted();
+        long length;
+        using (var client = LoopbackClients.From("127.0.0.2"))
+            length = (await client.GetByteArrayAsync(_url + path)).LongLength;
+        Pacer.MirrorEnded();
+        Assert.True(length > 2 * 1024 * 1024);
+        await Eventually.TrueAsync(() => Pacer.PublicBytes == length, TimeSpan.FromSeconds(10), "the public fetch is counted as public");
+        Assert.True(Pacer.PublicWaited > TimeSpan.Zero, "the public fetch was paced");
+        Assert.Equal(0, Pacer.MirrorBytes);
+
+        // The mirror's own signed fetch is a mirror's: counted as such and never paced.
+        using var mirror = LoopbackClients.From("127.0.0.5");
+        using var request = new HttpRequestMessage(HttpMethod.Get, _url + path);
+        RequestSignature.Sign(request, "uk-cam", _mirrorKey, DateTimeOffset.UtcNow);
+        using (var response = await mirror.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(length, (await response.Content.ReadAsByteArrayAsync()).LongLength);
+        }
+        await Eventually.TrueAsync(() => Pacer.MirrorBytes == length, TimeSpan.FromSeconds(10), "the mirror's fetch is counted as the mirror's");
+        Assert.Equal(length, Pacer.PublicBytes);
+
+        var samples = PrometheusText.Parse(await mirror.GetStringAsync($"{_url}/-/metrics"));
+        double Sent(string who) => samples.Single(s => s.Name == "downloads_origin_sent_bytes_total" && s.Label("client") == who).Value;
+        Assert.Equal(length, Sent("public"));
+        Assert.Equal(length, Sent("mirror"));
+        double Served(string who) => samples.Single(s => s.Name == "downloads_origin_admission_total" && s.Label("client") == who && s.Label("outcome") == "served").Value;
+        Assert.Equal(1, Served("public"));
+        Assert.Equal(1, Served("mirror"));
     }
 
     /// <summary>Downloads the whole file as fast as it comes, again and again, until <paramref name="stop"/>.</summary>

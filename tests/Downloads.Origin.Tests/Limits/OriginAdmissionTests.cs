@@ -122,6 +122,45 @@ public sealed class OriginAdmissionTests
         }, TimeSpan.FromSeconds(10), "the public share is free again");
     }
 
+    [Fact]
+    public async Task With_limits_off_nothing_is_refused_but_the_bytes_are_still_counted_by_who_asked()
+    {
+        using var dir = new TempDirectory("origin-limits-off");
+        await using var redis = new RedisServer();
+        var root = Directory.CreateDirectory(dir.Combine("root")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "os"));
+        const int size = 300_000;
+        await File.WriteAllBytesAsync(Path.Combine(root, Big), new byte[size]);
+        var keyFile = dir.Combine("key");
+        Assert.Equal(0, await OriginCommands.RunAsync(["keygen", "--out", keyFile], new StringWriter()));
+        using var mirrorKey = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+        var db = redis.Admin.GetDatabase();
+        await db.SetAddAsync(Keyspace.Mirrors, "uk-cam");
+        await db.HashSetAsync(Keyspace.MirrorConfig("uk-cam"), [new("status", "approved"), new("enabled", "1"), new(Keyspace.ConfigFields.PublicKey, PublicKeyOf(mirrorKey))]);
+
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var app = OriginApp.Build([$"--urls={url}", $"--Origin:Root={root}", $"--Origin:StateDir={dir.Combine("state")}",
+            $"--Origin:PrivateKeyFile={keyFile}", $"--Redis:Configuration={redis.Configuration}", "--Limits:MaxRequests=0"]);
+        await app.StartAsync();
+        await app.Services.GetRequiredService<MirrorKeyDirectory>().RefreshAsync();
+
+        using var client = LoopbackClients.From("127.0.0.2");
+        Assert.Equal(size, (await client.GetByteArrayAsync($"{url}/{Big}")).Length);
+        using (var signed = await client.SendAsync(Signed($"{url}/{Big}", "uk-cam", mirrorKey)))
+            Assert.Equal(size, (await signed.Content.ReadAsByteArrayAsync()).Length);
+
+        // The last block is counted once its flush returns on the server, which may be just after the client has it.
+        double Sent(IReadOnlyList<PrometheusSample> samples, string who) =>
+            samples.SingleOrDefault(s => s.Name == "downloads_origin_sent_bytes_total" && s.Label("client") == who)?.Value ?? -1;
+        IReadOnlyList<PrometheusSample> samples = [];
+        await Eventually.TrueAsync(async () =>
+        {
+            samples = PrometheusText.Parse(await client.GetStringAsync($"{url}/-/metrics"));
+            return Sent(samples, "public") == size && Sent(samples, "mirror") == size;
+        }, TimeSpan.FromSeconds(10), "both downloads are counted, each by who asked");
+        Assert.DoesNotContain(samples, s => s.Name == "downloads_origin_admission_total");
+    }
+
     private static string PublicKeyOf(Key key) => Convert.ToBase64String(key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
 
     private static HttpRequestMessage Signed(string url, string id, Key key)

@@ -51,6 +51,23 @@ public sealed class UsageWindowTests
     }
 
     [Fact]
+    public void A_new_budget_moves_the_forecast_at_the_next_reading_even_when_the_counter_did_not_move()
+    {
+        var t0 = new DateTimeOffset(2027, 1, 11, 0, 0, 0, TimeSpan.Zero);
+        var window = new UsageWindow();
+        window.Add(t0, 1 * TB, Budget, Hour);
+        // A second later, no new bytes and no new point: only ops raised the quota.
+        var raised = Budget with { QuotaBytes = 20 * TB };
+        window.Add(t0.AddSeconds(1), 1 * TB, raised, Hour);
+        Assert.Equal(raised.ExhaustionAt(1 * TB, t0.AddSeconds(1)), window.Forecast.RunsOutAt);
+
+        // A new billing day likewise (the 11th: the period that began today ends on 11 Feb).
+        var billed = raised with { BillingDay = 11 };
+        window.Add(t0.AddSeconds(2), 1 * TB, billed, Hour);
+        Assert.Equal(new DateTimeOffset(2027, 2, 11, 0, 0, 0, TimeSpan.Zero), window.Forecast.PeriodEnd);
+    }
+
+    [Fact]
     public void A_reading_no_newer_than_the_last_changes_nothing()
     {
         var t0 = new DateTimeOffset(2027, 1, 11, 0, 0, 0, TimeSpan.Zero);
