@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Downloads.Contracts.Redis;
 using Downloads.Redirector.Counting;
 using Downloads.Redirector.Selection;
@@ -37,9 +38,12 @@ public sealed class QuotaReadingTests : IDisposable
         using var mux = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
         using var http = new HttpClient();
         var clock = new FakeTimeProvider(boundary.AddSeconds(-1));
+        await using var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
+        var releases = new Downloads.Redirector.Staging.ReleaseWatch(services.GetRequiredService<IHttpClientFactory>(), options, clock,
+            NullLogger<Downloads.Redirector.Staging.ReleaseWatch>.Instance);
         using var refresher = new SnapshotRefresher(new SnapshotHolder(), new ManifestFetcher(http, options, counters), mux,
-            new SnapshotBuilder(options, counters), options, clock, NullLogger<SnapshotRefresher>.Instance, new HeldBackManifest(),
-            new SavedState(options, NullLogger<SavedState>.Instance));
+            new SnapshotBuilder(options, counters, releases), options, clock, NullLogger<SnapshotRefresher>.Instance, new HeldBackManifest(),
+            new SavedState(options, NullLogger<SavedState>.Instance), releases);
 
         // Every look at the clock moves it 2 s: the round picks January's counter and reads it across midnight.
         clock.AutoAdvanceAmount = TimeSpan.FromSeconds(2);
