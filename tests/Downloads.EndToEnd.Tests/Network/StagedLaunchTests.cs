@@ -4,10 +4,10 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Downloads.Mirror.Staging;
 using Downloads.Mirror.Sync;
-using Downloads.Origin;
 using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using static Downloads.EndToEnd.Tests.Network.StagedNetwork;
 using static Downloads.EndToEnd.Tests.Network.TestNetworkRig;
 
 namespace Downloads.EndToEnd.Tests.Network;
@@ -21,7 +21,6 @@ namespace Downloads.EndToEnd.Tests.Network;
 /// </summary>
 public sealed partial class StagedLaunchTests : IAsyncLifetime
 {
-    private const string Public = "noobs/NOOBS_e2e.zip";
     private const string Secret = "os/zz-secret-launch-2027.img";
     private const int SecretSize = 300_007;
     private static readonly DateTimeOffset ReleaseAt = new(2027, 2, 2, 9, 0, 0, TimeSpan.Zero);
@@ -33,13 +32,8 @@ public sealed partial class StagedLaunchTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await _net.WriteOriginFileAsync(Public, new byte[2000]);
-        await _net.StartOriginAsync(_clock, "--Origin:ChunkSize=65536");
-        await _net.StartRedirectorAsync();
-        _uk = await _net.StartMirrorAsync("uk-cam", 52.2053, 0.1218, "GB", "--Staging:PollInterval=00:00:00.300", "--Staging:MinFreeBytes=0");
-        // No room to stage and a 4 kB/s link: at the release it has to download the file and is still at it.
-        _se = await _net.StartMirrorAsync("se-sto", 59.3293, 18.0686, "SE", "--Staging:PollInterval=00:00:00.300", $"--Staging:MinFreeBytes={1L << 60}",
-            "--Sync:BandwidthBytesPerSecond=4000");
+        // The Swedish mirror has no room to stage and a 4 kB/s link: at the release it has to download the file and is still at it.
+        (_uk, _se) = await StagedNetwork.StartAsync(_net, _clock);
     }
 
     public async Task DisposeAsync() => await _net.DisposeAsync();
@@ -53,15 +47,8 @@ public sealed partial class StagedLaunchTests : IAsyncLifetime
             TimeSpan.FromSeconds(60), "Linköping client redirected to the Swedish mirror");
 
         var secret = RandomNumberGenerator.GetBytes(SecretSize);
-        var source = _net.Dir.Combine("secret.img");
-        await File.WriteAllBytesAsync(source, secret);
         var sha = Convert.ToHexStringLower(SHA256.HashData(secret));
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.True(0 == await OriginCommands.RunAsync(["stage", source, "--as", Secret, "--release-at", "2027-02-02T09:00:00Z", .. _net.OriginConfig], output, error, _clock), error.ToString());
-        var id = output.ToString().Split(' ')[1];
-        var ukStaged = _uk.Services.GetRequiredService<StagedCiphertexts>();
-        await Eventually.TrueAsync(() => ukStaged.Held.Contains(id), TimeSpan.FromSeconds(60), $"UK mirror holds the ciphertext ({ukStaged.LastError})");
+        var id = await StagedNetwork.StageAsync(_net, _uk, secret, Secret, "2027-02-02T09:00:00Z", _clock);
         var seStaged = _se.Services.GetRequiredService<StagedCiphertexts>();
         await Eventually.TrueAsync(() => seStaged.ShortfallBytes > 0, TimeSpan.FromSeconds(60), "Swedish mirror reports its disk shortfall");
 

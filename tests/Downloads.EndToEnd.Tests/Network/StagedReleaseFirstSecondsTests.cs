@@ -1,12 +1,11 @@
 using System.Net;
 using System.Security.Cryptography;
-using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
-using Downloads.Origin;
 using Downloads.Redirector.Snapshots;
 using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using static Downloads.EndToEnd.Tests.Network.StagedNetwork;
 using static Downloads.EndToEnd.Tests.Network.TestNetworkRig;
 
 namespace Downloads.EndToEnd.Tests.Network;
@@ -21,7 +20,6 @@ namespace Downloads.EndToEnd.Tests.Network;
 /// </summary>
 public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
 {
-    private const string Public = "noobs/NOOBS_e2e.zip";
     private const string Extra = "noobs/NOOBS_e2e_update.zip";
     private const string Secret = "os/zz-secret-launch-2027.img";
     private static readonly DateTimeOffset ReleaseAt = new(2027, 2, 2, 9, 0, 0, TimeSpan.Zero);
@@ -33,15 +31,9 @@ public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await _net.WriteOriginFileAsync(Public, new byte[2000]);
-        await _net.StartOriginAsync(_clock, "--Origin:ChunkSize=65536");
-        await _net.StartRedirectorAsync();
-        // Stages the release; its sync link is slow (20 kB/s), so the release serial's other new file keeps it behind.
-        _uk = await _net.StartMirrorAsync("uk-cam", 52.2053, 0.1218, "GB", "--Staging:PollInterval=00:00:00.300", "--Staging:MinFreeBytes=0",
-            "--Sync:BandwidthBytesPerSecond=20000");
-        // No room to stage: at the release it has nothing to decrypt.
-        _se = await _net.StartMirrorAsync("se-sto", 59.3293, 18.0686, "SE", "--Staging:PollInterval=00:00:00.300", $"--Staging:MinFreeBytes={1L << 60}",
-            "--Sync:BandwidthBytesPerSecond=4000");
+        // The UK mirror stages the release; its sync link is slow (20 kB/s), so the release serial's other new file keeps it
+        // behind. The Swedish mirror has no room to stage: at the release it has nothing to decrypt.
+        (_uk, _se) = await StagedNetwork.StartAsync(_net, _clock, "--Sync:BandwidthBytesPerSecond=20000");
     }
 
     public async Task DisposeAsync() => await _net.DisposeAsync();
@@ -55,14 +47,7 @@ public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
             TimeSpan.FromSeconds(60), "Linköping client redirected to the Swedish mirror");
 
         var secret = RandomNumberGenerator.GetBytes(100_003);
-        var source = _net.Dir.Combine("secret.img");
-        await File.WriteAllBytesAsync(source, secret);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.True(0 == await OriginCommands.RunAsync(["stage", source, "--as", Secret, "--release-at", "2027-02-02T09:00:00Z", .. _net.OriginConfig], output, error, _clock), error.ToString());
-        var id = output.ToString().Split(' ')[1];
-        var ukStaged = _uk.Services.GetRequiredService<StagedCiphertexts>();
-        await Eventually.TrueAsync(() => ukStaged.Held.Contains(id), TimeSpan.FromSeconds(60), $"UK mirror holds the ciphertext ({ukStaged.LastError})");
+        var id = await StagedNetwork.StageAsync(_net, _uk, secret, Secret, "2027-02-02T09:00:00Z", _clock);
         var holder = _net.Redirector.Services.GetRequiredService<SnapshotHolder>();
         await Eventually.TrueAsync(() => holder.Current.Mirrors.Any(m => m.Record.Id == "uk-cam" && m.Record.HoldsStaged(id)),
             TimeSpan.FromSeconds(30), "the redirector reads the id the UK mirror reports");
