@@ -1,15 +1,12 @@
 using System.Net;
 using System.Security.Cryptography;
-using Downloads.Contracts.Manifests;
-using Downloads.Mirror;
-using Downloads.Mirror.Staging;
 using Downloads.Mirror.Storage;
-using Downloads.Origin;
-using Downloads.Redirector;
 using Downloads.Redirector.Snapshots;
 using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using static Downloads.EndToEnd.Tests.Network.StagedNetwork;
+using static Downloads.EndToEnd.Tests.Network.TestNetworkRig;
 
 namespace Downloads.EndToEnd.Tests.Network;
 
@@ -23,104 +20,45 @@ namespace Downloads.EndToEnd.Tests.Network;
 /// </summary>
 public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
 {
-    private const string AdminToken = "e2e-admin";
-    private const string London = "81.2.69.142";
-    private const string Linkoping = "89.160.20.112";
-    private const string Public = "noobs/NOOBS_e2e.zip";
     private const string Extra = "noobs/NOOBS_e2e_update.zip";
     private const string Secret = "os/zz-secret-launch-2027.img";
     private static readonly DateTimeOffset ReleaseAt = new(2027, 2, 2, 9, 0, 0, TimeSpan.Zero);
 
-    private readonly RedisServer _redis = new();
-    private readonly TempDirectory _dir = new("e2e-first-seconds");
-    private readonly HttpClient _http = new(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(60) };
+    private readonly TestNetworkRig _net = new("e2e-first-seconds", TimeSpan.FromSeconds(60));
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly List<ServiceHost> _hosts = [];
-    private string[] _originConfig = [];
-    private string _root = "";
-    private ServiceHost _origin = null!;
-    private ServiceHost _redirector = null!;
     private ServiceHost _uk = null!;
     private ServiceHost _se = null!;
 
     public async Task InitializeAsync()
     {
-        _root = _dir.Combine("origin-files");
-        Directory.CreateDirectory(Path.Combine(_root, "noobs"));
-        await File.WriteAllBytesAsync(Path.Combine(_root, Public), new byte[2000]);
-        var (privateKey, publicKey) = ManifestSigner.GenerateKeyPair();
-        _originConfig = [$"--Origin:Root={_root}", $"--Origin:StateDir={_dir.Combine("origin-state")}", $"--Origin:PrivateKey={privateKey}",
-            "--Origin:ChunkSize=65536", $"--Redis:Configuration={_redis.Configuration}"];
-        _origin = Add(new ServiceHost("origin", FreePort.Next(), args => OriginApp.Build(args, _clock), [.. _originConfig, "--Logging:LogLevel:Default=Warning"]));
-        await _origin.StartAsync();
-        _redirector = Add(new ServiceHost("redirector", FreePort.Next(), RedirectorApp.Build,
-            $"--Redis:Configuration={_redis.Configuration}", $"--Redirector:Origin={_origin.BaseUrl}", $"--Redirector:PublicKey={publicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.5", "--Geo:UseSampleDatabases=true", $"--Admin:Token={AdminToken}",
-            $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", "--Logging:LogLevel:Default=Warning"));
-        await _redirector.StartAsync();
-        // Stages the release; its sync link is slow (20 kB/s), so the release serial's other new file keeps it behind.
-        _uk = await StartMirrorAsync("uk-cam", 52.2053, 0.1218, "GB", publicKey, "--Staging:MinFreeBytes=0", "--Sync:BandwidthBytesPerSecond=20000");
-        // No room to stage: at the release it has nothing to decrypt.
-        _se = await StartMirrorAsync("se-sto", 59.3293, 18.0686, "SE", publicKey, $"--Staging:MinFreeBytes={1L << 60}", "--Sync:BandwidthBytesPerSecond=4000");
+        // The UK mirror stages the release; its sync link is slow (20 kB/s), so the release serial's other new file keeps it
+        // behind. The Swedish mirror has no room to stage: at the release it has nothing to decrypt.
+        (_uk, _se) = await StagedNetwork.StartAsync(_net, _clock, "--Sync:BandwidthBytesPerSecond=20000");
     }
 
-    private async Task<ServiceHost> StartMirrorAsync(string id, double lat, double lon, string country, string publicKey, params string[] extra)
-    {
-        var token = await AdminAsync(HttpMethod.Post, "/-/api/tokens", "{}");
-        var tokenValue = System.Text.Json.JsonDocument.Parse(token).RootElement.GetProperty("token").GetString();
-        var port = FreePort.Next();
-        var host = Add(new ServiceHost(id, port, MirrorApp.Build,
-        [
-            $"--Mirror:Id={id}", $"--Mirror:DataDir={_dir.Combine(id)}", $"--Mirror:Upstream={_origin.BaseUrl}",
-            $"--Mirror:PublicKey={publicKey}", $"--Mirror:HttpUrl=http://127.0.0.1:{port}",
-            FormattableString.Invariant($"--Mirror:Latitude={lat}"), FormattableString.Invariant($"--Mirror:Longitude={lon}"),
-            $"--Mirror:Country={country}", "--Mirror:Continent=EU", "--Mirror:CapacityMbps=1000",
-            $"--Enrollment:Token={tokenValue}", $"--Enrollment:Redirector={_redirector.BaseUrl}",
-            $"--Redis:Configuration={_redis.Configuration}", "--Reporting:Interval=00:00:00.500", "--Sync:PollInterval=00:00:01",
-            "--Staging:PollInterval=00:00:00.300", "--Logging:LogLevel:Default=Warning", .. extra,
-        ]));
-        await host.StartAsync();
-        await AdminAsync(HttpMethod.Post, $"/-/api/mirrors/{id}/approve", null);
-        return host;
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var host in Enumerable.Reverse(_hosts))
-            await host.DisposeAsync();
-        _http.Dispose();
-        _redis.Dispose();
-        _dir.Dispose();
-    }
+    public async Task DisposeAsync() => await _net.DisposeAsync();
 
     [Fact]
     public async Task From_the_first_redirect_of_a_release_every_client_goes_to_the_mirror_that_held_its_ciphertext_and_none_to_the_origin()
     {
-        await Eventually.TrueAsync(async () => (await RedirectAsync(Public, London)).Location?.StartsWith(_uk.BaseUrl, StringComparison.Ordinal) == true,
+        await Eventually.TrueAsync(async () => (await _net.AnswerAsync(Public, London)).Location?.StartsWith(_uk.BaseUrl, StringComparison.Ordinal) == true,
             TimeSpan.FromSeconds(60), "London client redirected to the UK mirror");
-        await Eventually.TrueAsync(async () => (await RedirectAsync(Public, Linkoping)).Location?.StartsWith(_se.BaseUrl, StringComparison.Ordinal) == true,
+        await Eventually.TrueAsync(async () => (await _net.AnswerAsync(Public, Linkoping)).Location?.StartsWith(_se.BaseUrl, StringComparison.Ordinal) == true,
             TimeSpan.FromSeconds(60), "Linköping client redirected to the Swedish mirror");
 
         var secret = RandomNumberGenerator.GetBytes(100_003);
-        var source = _dir.Combine("secret.img");
-        await File.WriteAllBytesAsync(source, secret);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.True(0 == await OriginCommands.RunAsync(["stage", source, "--as", Secret, "--release-at", "2027-02-02T09:00:00Z", .. _originConfig], output, error, _clock), error.ToString());
-        var id = output.ToString().Split(' ')[1];
-        var ukStaged = _uk.Services.GetRequiredService<StagedCiphertexts>();
-        await Eventually.TrueAsync(() => ukStaged.Held.Contains(id), TimeSpan.FromSeconds(60), $"UK mirror holds the ciphertext ({ukStaged.LastError})");
-        var holder = _redirector.Services.GetRequiredService<SnapshotHolder>();
+        var id = await StagedNetwork.StageAsync(_net, _uk, secret, Secret, "2027-02-02T09:00:00Z", _clock);
+        var holder = _net.Redirector.Services.GetRequiredService<SnapshotHolder>();
         await Eventually.TrueAsync(() => holder.Current.Mirrors.Any(m => m.Record.Id == "uk-cam" && m.Record.HoldsStaged(id)),
             TimeSpan.FromSeconds(30), "the redirector reads the id the UK mirror reports");
         Assert.DoesNotContain(holder.Current.Mirrors, m => m.Record.Id == "se-sto" && m.Record.HoldsStaged(id));
         var before = holder.Current.Index.Serial;
         // Before the time the file is unknown everywhere (the leak checks are StagedLaunchTests'): a plain 404.
-        Assert.Equal(HttpStatusCode.NotFound, (await RedirectAsync(Secret, London)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await _net.AnswerAsync(Secret, London)).Status);
 
         // An ordinary new file goes out with the release: 1 MB that the UK mirror fetches at 20 kB/s, so it cannot
         // report the release serial for ~50 s, however quickly it decrypts.
-        await File.WriteAllBytesAsync(Path.Combine(_root, Extra), RandomNumberGenerator.GetBytes(1_000_000));
+        await _net.WriteOriginFileAsync(Extra, RandomNumberGenerator.GetBytes(1_000_000));
         var ukLive = _uk.Services.GetRequiredService<LiveTree>();
         _clock.SetUtcNow(ReleaseAt);
         _clock.Advance(TimeSpan.FromSeconds(1));
@@ -130,7 +68,7 @@ public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (locations.Count < 60 && DateTime.UtcNow < deadline)
         {
-            var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => RedirectAsync(Secret, i % 2 == 0 ? London : Linkoping)));
+            var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => _net.AnswerAsync(Secret, i % 2 == 0 ? London : Linkoping)));
             foreach (var (status, location) in answers)
             {
                 if (status == HttpStatusCode.Found)
@@ -152,39 +90,13 @@ public sealed class StagedReleaseFirstSecondsTests : IAsyncLifetime
         Assert.All(locations, l => Assert.StartsWith($"{_uk.BaseUrl}/{Secret}", l, StringComparison.Ordinal));
 
         // The UK mirror serves it, decrypted and verified, ahead of its serial (waiting for the decrypt if it had to).
-        Assert.Equal(secret, await _http.GetByteArrayAsync(locations[0]));
+        Assert.Equal(secret, await _net.Http.GetByteArrayAsync(locations[0]));
         using (var head = new HttpRequestMessage(HttpMethod.Head, locations[^1]))
-        using (var response = await _http.SendAsync(head))
+        using (var response = await _net.Http.SendAsync(head))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(secret.Length, response.Content.Headers.ContentLength);
         }
         Assert.True(ukLive.Current.Serial < release, "still ahead of the UK mirror's serial");
-    }
-
-    private ServiceHost Add(ServiceHost host)
-    {
-        _hosts.Add(host);
-        return host;
-    }
-
-    private async Task<(HttpStatusCode Status, string? Location)> RedirectAsync(string path, string clientAddress)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{_redirector.BaseUrl}/{path}");
-        request.Headers.TryAddWithoutValidation("X-Forwarded-For", clientAddress);
-        using var response = await _http.SendAsync(request);
-        return (response.StatusCode, response.StatusCode == HttpStatusCode.Found ? response.Headers.Location?.ToString() : null);
-    }
-
-    private async Task<string> AdminAsync(HttpMethod method, string path, string? json)
-    {
-        using var request = new HttpRequestMessage(method, $"{_redirector.BaseUrl}{path}");
-        request.Headers.Authorization = new("Bearer", AdminToken);
-        if (json is not null)
-            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        using var response = await _http.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {body}");
-        return body;
     }
 }

@@ -1,14 +1,13 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Downloads.Contracts.Manifests;
 using Downloads.Contracts.Mirrors;
 using Downloads.Contracts.Redis;
 using Downloads.EndToEnd.Tests.Hosting;
-using Downloads.Origin;
-using Downloads.Redirector;
+using Downloads.EndToEnd.Tests.Network;
 using Downloads.Testing;
 using StackExchange.Redis;
+using static Downloads.EndToEnd.Tests.Network.TestNetworkRig;
 
 namespace Downloads.EndToEnd.Tests.Release;
 
@@ -23,45 +22,28 @@ namespace Downloads.EndToEnd.Tests.Release;
 /// </summary>
 public sealed class DonorInstallTests : IAsyncLifetime
 {
-    private const string AdminToken = "donor-admin";
-    private const string London = "81.2.69.142";
     private const string FilePath = "os/raspios-donor.img.xz";
     private const string Id = "donor-cam";
     private const string OpsPassword = "donor-ops-secret";
 
-    private readonly RedisServer _redis = new();
-    private readonly TempDirectory _dir = new("donor");
-    private readonly HttpClient _http = new(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
-    private ServiceHost _origin = null!;
-    private ServiceHost _redirector = null!;
+    private readonly TestNetworkRig _net = new("donor");
     private ServiceProcess? _mirror;
     private ConnectionMultiplexer? _ops;
-    private string _publicKey = "";
 
     public async Task InitializeAsync()
     {
         // As in production: the services use their own Redis user and the default user is off, so a mirror
         // whose own user is not on yet cannot quietly work as someone else.
-        var admin = _redis.Admin.GetDatabase();
+        var admin = _net.Redis.Admin.GetDatabase();
         await admin.ExecuteAsync("ACL", "SETUSER", "ops", "on", ">" + OpsPassword, "~*", "&*", "+@all");
         await admin.ExecuteAsync("ACL", "SETUSER", "default", "off");
-        var services = $"{_redis.Endpoint},user=ops,password={OpsPassword}";
-        _ops = await ConnectionMultiplexer.ConnectAsync(services + ",allowAdmin=true");
-        var root = _dir.Combine("origin-files");
-        Directory.CreateDirectory(Path.Combine(root, "os"));
+        _net.RedisConfiguration = $"{_net.Redis.Endpoint},user=ops,password={OpsPassword}";
+        _ops = await ConnectionMultiplexer.ConnectAsync(_net.RedisConfiguration + ",allowAdmin=true");
         var bytes = new byte[600_000];
         new Random(17).NextBytes(bytes);
-        await File.WriteAllBytesAsync(Path.Combine(root, FilePath), bytes);
-        (var privateKey, _publicKey) = ManifestSigner.GenerateKeyPair();
-        _origin = new ServiceHost("origin", FreePort.Next(), OriginApp.Build,
-            $"--Origin:Root={root}", $"--Origin:StateDir={_dir.Combine("origin-state")}", $"--Origin:PrivateKey={privateKey}",
-            $"--Redis:Configuration={services}", "--Logging:LogLevel:Default=Warning");
-        await _origin.StartAsync();
-        _redirector = new ServiceHost("redirector", FreePort.Next(), RedirectorApp.Build,
-            $"--Redis:Configuration={services}", $"--Redirector:Origin={_origin.BaseUrl}", $"--Redirector:PublicKey={_publicKey}",
-            "--Redirector:MirrorRefreshSeconds=0.5", "--Health:Interval=00:00:01", $"--Health:AllowedNetworks={RedirectorArgs.ProbeAllowedNetworks}", "--Geo:UseSampleDatabases=true",
-            $"--Admin:Token={AdminToken}", "--Logging:LogLevel:Default=Warning");
-        await _redirector.StartAsync();
+        await _net.WriteOriginFileAsync(FilePath, bytes);
+        await _net.StartOriginAsync(null);
+        await _net.StartRedirectorAsync("--Health:Interval=00:00:01");
     }
 
     public async Task DisposeAsync()
@@ -70,17 +52,11 @@ public sealed class DonorInstallTests : IAsyncLifetime
         {
             if (_mirror is not null)
                 await _mirror.DisposeAsync();
-            if (_redirector is not null)
-                await _redirector.DisposeAsync();
-            if (_origin is not null)
-                await _origin.DisposeAsync();
             _ops?.Dispose();
         }
         finally
         {
-            _http.Dispose();
-            _redis.Dispose();
-            _dir.Dispose();
+            await _net.DisposeAsync();
         }
     }
 
@@ -96,10 +72,10 @@ public sealed class DonorInstallTests : IAsyncLifetime
         Assert.Contains($"{archive}: OK", sums);
 
         // 2. Unpack and install into a prefix.
-        var unpacked = _dir.Combine("unpacked");
+        var unpacked = _net.Dir.Combine("unpacked");
         Directory.CreateDirectory(unpacked);
         await Command.RunOkAsync("tar", unpacked, TimeSpan.FromSeconds(120), "-xzf", Path.Combine(release, archive));
-        var prefix = _dir.Combine("prefix");
+        var prefix = _net.Dir.Combine("prefix");
         var installed = await Command.RunOkAsync("sh", unpacked, TimeSpan.FromSeconds(60), "downloads-mirror-linux-x64/install.sh", "--prefix", prefix);
         Assert.Contains("fill in", installed);
         var unit = Unit.Read(Path.Combine(prefix, "etc/systemd/system/downloads-mirror.service"));
@@ -110,7 +86,7 @@ public sealed class DonorInstallTests : IAsyncLifetime
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(unit.EnvironmentFile));
 
         // 3. What ops send: a one-time token, the redirector, the upstream, the Redis address and the public key.
-        var token = JsonDocument.Parse(await AdminAsync(HttpMethod.Post, "/-/api/tokens", "{}")).RootElement.GetProperty("token").GetString()!;
+        var token = await _net.EnrollmentTokenAsync();
         var port = FreePort.Next();
         var url = $"http://127.0.0.1:{port}";
         EnvFile.Set(unit.EnvironmentFile, new()
@@ -119,11 +95,11 @@ public sealed class DonorInstallTests : IAsyncLifetime
             ["Mirror__Id"] = Id,
             ["Mirror__Name"] = "Donated in Cambridge",
             ["Mirror__HttpUrl"] = url,
-            ["Mirror__Upstream"] = _origin.BaseUrl,
-            ["Mirror__PublicKey"] = _publicKey,
-            ["Redis__Configuration"] = _redis.Endpoint,
+            ["Mirror__Upstream"] = _net.Origin.BaseUrl,
+            ["Mirror__PublicKey"] = _net.PublicKey,
+            ["Redis__Configuration"] = _net.Redis.Endpoint,
             ["Enrollment__Token"] = token,
-            ["Enrollment__Redirector"] = _redirector.BaseUrl,
+            ["Enrollment__Redirector"] = _net.Redirector.BaseUrl,
             ["Mirror__Latitude"] = "52.2053",
             ["Mirror__Longitude"] = "0.1218",
             ["Mirror__Country"] = "GB",
@@ -147,13 +123,13 @@ public sealed class DonorInstallTests : IAsyncLifetime
         Assert.True(pending.Err.Contains("until ops approve", StringComparison.Ordinal), pending.Out + pending.Err);
 
         // 5. Ops approve; the redirector sends a London client to the donated mirror, which serves the manifest's bytes.
-        await AdminAsync(HttpMethod.Post, $"/-/api/mirrors/{Id}/approve", null);
+        await _net.AdminAsync(HttpMethod.Post, $"/-/api/mirrors/{Id}/approve", null);
         await Eventually.TrueAsync(async () => (await RedirectAsync())?.StartsWith(url + "/", StringComparison.Ordinal) == true,
             TimeSpan.FromSeconds(90), "the redirector sends London to the donated mirror");
         var location = (await RedirectAsync())!;
         Assert.Equal($"{url}/{FilePath}", location);
-        var entry = (await ManifestAsync()).Files.Single(f => f.Path == FilePath);
-        var body = await _http.GetByteArrayAsync(location);
+        var entry = (await _net.ManifestAsync()).Files.Single(f => f.Path == FilePath);
+        var body = await _net.Http.GetByteArrayAsync(location);
         Assert.Equal(entry.Sha256, Convert.ToHexStringLower(SHA256.HashData(body)));
         var clients = (string)(await _ops!.GetDatabase().ExecuteAsync("CLIENT", "LIST"))!;
         Assert.Contains($"user=dl-m-{Id}", clients);
@@ -187,32 +163,8 @@ public sealed class DonorInstallTests : IAsyncLifetime
     private static Task<(int Exit, string Out, string Err)> StatusAsync(Unit unit, params string[] extra) =>
         Command.RunAsync(unit.ExecStart, unit.WorkingDirectory, TimeSpan.FromSeconds(60), ["status", "--env-file", unit.EnvironmentFile, .. extra]);
 
+    private Task<string?> RedirectAsync() => _net.RedirectAsync(FilePath, London);
+
     private async Task<MirrorRecord?> RecordAsync() =>
         (await MirrorStore.LoadAllAsync(_ops!.GetDatabase(), DateTimeOffset.UtcNow)).SingleOrDefault(m => m.Id == Id);
-
-    private async Task<Manifest> ManifestAsync()
-    {
-        var bytes = await _http.GetByteArrayAsync($"{_origin.BaseUrl}{ManifestDefaults.ManifestPath}");
-        return ManifestCodec.TryParse(bytes, out var error) ?? throw new InvalidOperationException(error);
-    }
-
-    private async Task<string?> RedirectAsync()
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{_redirector.BaseUrl}/{FilePath}");
-        request.Headers.TryAddWithoutValidation("X-Forwarded-For", London);
-        using var response = await _http.SendAsync(request);
-        return response.StatusCode == HttpStatusCode.Found ? response.Headers.Location?.ToString() : null;
-    }
-
-    private async Task<string> AdminAsync(HttpMethod method, string path, string? json)
-    {
-        using var request = new HttpRequestMessage(method, $"{_redirector.BaseUrl}{path}");
-        request.Headers.Authorization = new("Bearer", AdminToken);
-        if (json is not null)
-            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        using var response = await _http.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {body}");
-        return body;
-    }
 }

@@ -2,11 +2,9 @@ using System.Net;
 using System.Security.Cryptography;
 using Downloads.Mirror.Staging;
 using Downloads.Mirror.Tests.Sync;
-using Downloads.Origin.Staging;
 using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
+using static Downloads.Mirror.Tests.Staging.StagingSetup;
 
 namespace Downloads.Mirror.Tests.Staging;
 
@@ -18,27 +16,19 @@ namespace Downloads.Mirror.Tests.Staging;
 /// </summary>
 public class ReleaseWaitsTests
 {
-    private const string SecretPath = "os/zz-secret-launch-2027.img";
-
     [Fact]
     public async Task A_request_that_arrives_with_the_release_waits_for_the_decrypt_and_gets_the_verified_file_ahead_of_its_serial()
     {
         await using var world = await SyncWorld.StartAsync();
-        var secret = RandomNumberGenerator.GetBytes(50_003);
-        var source = world.Dir.Combine("secret.img");
-        await File.WriteAllBytesAsync(source, secret);
-        var releaseAt = DateTimeOffset.UtcNow.AddHours(1);
-        var record = await new Stager(world.OriginOptions, TimeProvider.System, NullLogger.Instance).StageAsync(source, SecretPath, releaseAt);
+        var (secret, record, releaseAt) = await StageAsync(world, 50_003);
         using var data = new TempDirectory("m");
-        var first = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, "--Staging:PollInterval=00:00:00.200", "--Staging:MinFreeBytes=0");
+        var first = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, Fast);
         await first.WaitForSerialAsync(1);
-        var firstStaged = first.App.Services.GetRequiredService<StagedCiphertexts>();
-        await Eventually.TrueAsync(() => firstStaged.Held.Contains(record.Id), TimeSpan.FromSeconds(60), $"ciphertext held (last error: {firstStaged.LastError})");
+        await HeldAsync(first, record.Id, 60);
         await first.App.StopAsync();
         await first.App.DisposeAsync();
         // The same mirror again, now on a 10 kB/s link: it starts from what it holds on disk.
-        var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, "--Staging:PollInterval=00:00:00.200", "--Staging:MinFreeBytes=0",
-            "--Sync:BandwidthBytesPerSecond=10000");
+        var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, [.. Fast, "--Sync:BandwidthBytesPerSecond=10000"]);
         await mirror.WaitForSerialAsync(1);
         var staged = mirror.App.Services.GetRequiredService<StagedCiphertexts>();
         Assert.Contains(record.Id, staged.Held);
@@ -49,7 +39,7 @@ public class ReleaseWaitsTests
 
         // The release serial also carries a new 500 kB file: ~50 s at this mirror's link, so its serial stays behind.
         await File.WriteAllBytesAsync(Path.Combine(world.Root, "noobs", "zz-update.zip"), RandomNumberGenerator.GetBytes(500_000));
-        var release = await new Stager(world.OriginOptions, new FakeTimeProvider(releaseAt.AddSeconds(1)), NullLogger.Instance).ReleaseDueAsync();
+        var release = await ReleaseAsync(world, releaseAt);
         Assert.Equal(1, release.Released);
         var serial = release.Publication!.Serial;
         // What the sync worker does on the Redis announcement (this world has no Redis): misses wait for the pass's plan.

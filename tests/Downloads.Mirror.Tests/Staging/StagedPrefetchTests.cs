@@ -1,43 +1,29 @@
 using System.Net;
-using System.Security.Cryptography;
 using Downloads.Mirror.Staging;
 using Downloads.Mirror.Tests.Sync;
 using Downloads.Origin.Staging;
 using Downloads.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
+using static Downloads.Mirror.Tests.Staging.StagingSetup;
 
 namespace Downloads.Mirror.Tests.Staging;
 
 public class StagedPrefetchTests
 {
-    private const string SecretPath = "os/zz-secret-launch-2027.img";
-
-    private static async Task<(byte[] Bytes, StagedRecord Record, DateTimeOffset ReleaseAt)> StageAsync(SyncWorld world, int size)
-    {
-        var secret = RandomNumberGenerator.GetBytes(size);
-        var source = world.Dir.Combine($"secret-{size}.img");
-        await File.WriteAllBytesAsync(source, secret);
-        var releaseAt = DateTimeOffset.UtcNow.AddHours(1);
-        var record = await new Stager(world.OriginOptions, TimeProvider.System, NullLogger.Instance).StageAsync(source, SecretPath, releaseAt);
-        return (secret, record, releaseAt);
-    }
-
     [Fact]
     public async Task Mirror_holds_only_ciphertext_before_the_time_and_decrypts_it_at_release_without_a_download()
     {
         await using var world = await SyncWorld.StartAsync();
         var (secret, record, releaseAt) = await StageAsync(world, 100_003);
         using var data = new TempDirectory("m");
-        var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, "--Staging:PollInterval=00:00:00.200", "--Staging:MinFreeBytes=0");
+        var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, Fast);
         await mirror.WaitForSerialAsync(1);
-        var staged = mirror.App.Services.GetRequiredService<StagedCiphertexts>();
-        await Eventually.TrueAsync(() => staged.Held.Contains(record.Id), TimeSpan.FromSeconds(30), $"ciphertext held (last error: {staged.LastError})");
+        var staged = await HeldAsync(mirror, record.Id, 30);
 
         // What the mirror holds is the origin's ciphertext, not the file; nothing of it is served or counted by name.
-        var held = await File.ReadAllBytesAsync(Path.Combine(data.Path, "staging", record.Id + ".bin"));
-        Assert.Equal(await File.ReadAllBytesAsync(new StagingFolder(world.OriginOptions.StateDir).CipherPath(record.Id)), held);
+        var held = await File.ReadAllBytesAsync(HeldPath(data.Path, record.Id));
+        Assert.Equal(await OriginCipherAsync(world, record.Id), held);
         Assert.False(held.AsSpan().IndexOf(secret.AsSpan(0, 64)) >= 0);
         Assert.DoesNotContain(Directory.EnumerateFiles(data.Path, "*", SearchOption.AllDirectories), f => f.Contains(record.Sha256, StringComparison.Ordinal));
         using var http = new HttpClient();
@@ -53,7 +39,7 @@ public class StagedPrefetchTests
 
         // The release, done by the origin's own code at a (fake) later time; the mirror must not download the file.
         var fetchedBefore = mirror.Status.BytesFetched;
-        var release = await new Stager(world.OriginOptions, new FakeTimeProvider(releaseAt.AddSeconds(1)), NullLogger.Instance).ReleaseDueAsync();
+        var release = await ReleaseAsync(world, releaseAt);
         Assert.Equal(1, release.Released);
         await mirror.WaitForSerialAsync(release.Publication!.Serial);
         Assert.Equal(secret, await http.GetByteArrayAsync($"{mirror.Url}/{SecretPath}"));
@@ -68,14 +54,12 @@ public class StagedPrefetchTests
         var (_, record, _) = await StageAsync(world, 70_001);
         using var data1 = new TempDirectory("m1");
         using var data2 = new TempDirectory("m2");
-        string[] fast = ["--Staging:PollInterval=00:00:00.200", "--Staging:MinFreeBytes=0"];
-        var tier1 = await world.StartMirrorAsync("t1", world.OriginUrl, data1.Path, fast);
-        var tier2 = await world.StartMirrorAsync("t2", tier1.Url, data2.Path, fast);
+        var tier1 = await world.StartMirrorAsync("t1", world.OriginUrl, data1.Path, Fast);
+        var tier2 = await world.StartMirrorAsync("t2", tier1.Url, data2.Path, Fast);
         var staged2 = tier2.App.Services.GetRequiredService<StagedCiphertexts>();
         await Eventually.TrueAsync(() => staged2.Held.Contains(record.Id), TimeSpan.FromSeconds(30), $"tier-2 holds the ciphertext ({staged2.LastError})");
 
-        Assert.Equal(await File.ReadAllBytesAsync(new StagingFolder(world.OriginOptions.StateDir).CipherPath(record.Id)),
-            await File.ReadAllBytesAsync(Path.Combine(data2.Path, "staging", record.Id + ".bin")));
+        Assert.Equal(await OriginCipherAsync(world, record.Id), await File.ReadAllBytesAsync(HeldPath(data2.Path, record.Id)));
         using var http = new HttpClient();
         Assert.Equal(await http.GetByteArrayAsync($"{world.OriginUrl}/-/staging.json"), await http.GetByteArrayAsync($"{tier1.Url}/-/staging.json"));
         using var unknown = await http.GetAsync($"{tier1.Url}/-/staged/{new string('0', 32)}");
@@ -88,13 +72,12 @@ public class StagedPrefetchTests
         await using var world = await SyncWorld.StartAsync();
         var (_, record, _) = await StageAsync(world, 40_000);
         using var data = new TempDirectory("m");
-        var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, "--Staging:PollInterval=00:00:00.200", "--Staging:MinFreeBytes=0");
-        var staged = mirror.App.Services.GetRequiredService<StagedCiphertexts>();
-        await Eventually.TrueAsync(() => staged.Held.Contains(record.Id), TimeSpan.FromSeconds(30), $"ciphertext held (last error: {staged.LastError})");
+        var mirror = await world.StartMirrorAsync("m1", world.OriginUrl, data.Path, Fast);
+        var staged = await HeldAsync(mirror, record.Id, 30);
 
         await new Stager(world.OriginOptions, TimeProvider.System, NullLogger.Instance).CancelAsync(record.Id);
 
-        await Eventually.TrueAsync(() => !File.Exists(Path.Combine(data.Path, "staging", record.Id + ".bin")), TimeSpan.FromSeconds(30), "ciphertext purged");
+        await Eventually.TrueAsync(() => !File.Exists(HeldPath(data.Path, record.Id)), TimeSpan.FromSeconds(30), "ciphertext purged");
         Assert.Empty(staged.Held);
     }
 

@@ -41,14 +41,8 @@ public sealed class QuotaForecastTests : IDisposable
         ];
         var holder = new SnapshotHolder();
         holder.Publish(SnapshotBuilder.Build(index, records, options, counters, now, now, null, now));
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder);
-        using var mux = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        var flusher = new CounterFlusher(counters, mux, Options.Create(options), clock, metrics, NullLogger<CounterFlusher>.Instance);
-        using var logs = new RecordingLoggerProvider();
-        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
-        var sampler = new OpsSampler(holder, mux, flusher, metrics, Options.Create(new OpsOptions { WriteHistory = false }),
-            clock, factory.CreateLogger<OpsSampler>(), redirectorOptions: Options.Create(options));
+        await using var ops = await SamplerRig.StartAsync(_redis, holder, counters, options, clock);
+        var (registry, logs, sampler) = (ops.Registry, ops.Logs, ops.Sampler);
 
         await sampler.SampleOnceAsync();
         await sampler.SampleOnceAsync();
@@ -111,14 +105,8 @@ public sealed class QuotaForecastTests : IDisposable
             snapshot = SnapshotBuilder.Build(index, [mirror with { MonthBytes = Used(now) }], options, counters, now, now, snapshot, now);
             holder.Publish(snapshot);
         }
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(registry), registry, holder);
-        using var mux = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        var flusher = new CounterFlusher(counters, mux, Options.Create(options), clock, metrics, NullLogger<CounterFlusher>.Instance);
-        using var logs = new RecordingLoggerProvider();
-        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
-        var sampler = new OpsSampler(holder, mux, flusher, metrics, Options.Create(new OpsOptions { WriteHistory = false }),
-            clock, factory.CreateLogger<OpsSampler>(), redirectorOptions: Options.Create(options));
+        await using var ops = await SamplerRig.StartAsync(_redis, holder, counters, options, clock);
+        var (registry, logs, sampler) = (ops.Registry, ops.Logs, ops.Sampler);
         async Task<MirrorView> RunUntilAsync(DateTimeOffset until)
         {
             while (clock.GetUtcNow() < until)
@@ -186,6 +174,37 @@ public sealed class QuotaForecastTests : IDisposable
         Assert.Equal(1, Warnings()); // one warning and one clearing line over some 500 rounds
         samples = await ScrapeAsync(registry);
         Assert.Equal(0, Value(samples, "downloads_mirror_quota_exhaustion_warning", "busy"));
+    }
+
+    /// <summary>The ops sampler over a snapshot holder, with its own metrics registry, a real Redis and its log lines recorded.</summary>
+    private sealed class SamplerRig : IAsyncDisposable
+    {
+        private ConnectionMultiplexer _mux = null!;
+        private ILoggerFactory _factory = null!;
+
+        public Prometheus.CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
+        public RecordingLoggerProvider Logs { get; } = new();
+        public OpsSampler Sampler { get; private set; } = null!;
+
+        public static async Task<SamplerRig> StartAsync(RedisServer redis, SnapshotHolder holder, CounterRegistry counters, RedirectorOptions options, TimeProvider clock)
+        {
+            var rig = new SamplerRig();
+            var metrics = new RedirectorMetrics(Prometheus.Metrics.WithCustomRegistry(rig.Registry), rig.Registry, holder);
+            rig._mux = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+            var flusher = new CounterFlusher(counters, rig._mux, Options.Create(options), clock, metrics, NullLogger<CounterFlusher>.Instance);
+            rig._factory = LoggerFactory.Create(b => b.AddProvider(rig.Logs));
+            rig.Sampler = new OpsSampler(holder, rig._mux, flusher, metrics, Options.Create(new OpsOptions { WriteHistory = false }),
+                clock, rig._factory.CreateLogger<OpsSampler>(), redirectorOptions: Options.Create(options));
+            return rig;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _factory?.Dispose();
+            Logs.Dispose();
+            if (_mux is not null)
+                await _mux.DisposeAsync();
+        }
     }
 
     private static async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync(Prometheus.CollectorRegistry registry)

@@ -10,12 +10,19 @@ public sealed class UsageWindowTests
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
     private static readonly QuotaBudget Budget = new(10 * TB, 0.1, 0.95);
 
+    /// <summary>A window with one reading: 1 TB used by midnight on 11 January, on <see cref="Budget"/>.</summary>
+    private static (DateTimeOffset At, UsageWindow Window) OneTerabyteOn11January()
+    {
+        var at = new DateTimeOffset(2027, 1, 11, 0, 0, 0, TimeSpan.Zero);
+        var window = new UsageWindow();
+        window.Add(at, 1 * TB, Budget, Hour);
+        return (at, window);
+    }
+
     [Fact]
     public void The_period_mean_is_used_until_a_sixth_of_the_window_is_covered_then_the_rate_across_it()
     {
-        var t0 = new DateTimeOffset(2027, 1, 11, 0, 0, 0, TimeSpan.Zero);
-        var window = new UsageWindow();
-        window.Add(t0, 1 * TB, Budget, Hour);
+        var (t0, window) = OneTerabyteOn11January();
         Assert.Null(window.Forecast.RecentBps);
         Assert.Equal(Budget.ExhaustionAt(1 * TB, t0), window.Forecast.RunsOutAt);
         Assert.Equal(new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero), window.Forecast.PeriodEnd);
@@ -53,9 +60,7 @@ public sealed class UsageWindowTests
     [Fact]
     public void A_new_budget_moves_the_forecast_at_the_next_reading_even_when_the_counter_did_not_move()
     {
-        var t0 = new DateTimeOffset(2027, 1, 11, 0, 0, 0, TimeSpan.Zero);
-        var window = new UsageWindow();
-        window.Add(t0, 1 * TB, Budget, Hour);
+        var (t0, window) = OneTerabyteOn11January();
         // A second later, no new bytes and no new point: only ops raised the quota.
         var raised = Budget with { QuotaBytes = 20 * TB };
         window.Add(t0.AddSeconds(1), 1 * TB, raised, Hour);
@@ -70,9 +75,7 @@ public sealed class UsageWindowTests
     [Fact]
     public void A_reading_no_newer_than_the_last_changes_nothing()
     {
-        var t0 = new DateTimeOffset(2027, 1, 11, 0, 0, 0, TimeSpan.Zero);
-        var window = new UsageWindow();
-        window.Add(t0, 1 * TB, Budget, Hour);
+        var (t0, window) = OneTerabyteOn11January();
         var forecast = window.Forecast;
         window.Add(t0, 2 * TB, Budget, Hour);
         window.Add(DateTimeOffset.MinValue, 3 * TB, Budget, Hour);
