@@ -26,8 +26,14 @@ public class StagedResumeTests
         await HeldAsync(mirror, record.Id, 60);
 
         Assert.Equal(cipher, await File.ReadAllBytesAsync(HeldPath(data.Path, record.Id)));
-        Assert.Equal([0L, 6L * chunk], faulty.RangeStarts[path].ToArray());
-        // What was sent: the cut-off attempt, then only from the seventh chunk on.
-        Assert.Equal(6L * chunk + 1000 + (cipher.Length - 6L * chunk), faulty.BytesSent[path]);
+        // The reset can drop bytes already flushed but not yet read (a busy box lost two chunks once): the fetch
+        // resumes at a chunk boundary after what it verified, at most the six sent whole, never at byte 0.
+        var starts = faulty.RangeStarts[path].ToArray();
+        Assert.Equal(2, starts.Length);
+        Assert.Equal(0L, starts[0]);
+        Assert.InRange(starts[1], chunk, 6L * chunk);
+        Assert.Equal(0L, starts[1] % chunk);
+        // What was sent: the cut-off attempt, then only from there on.
+        Assert.Equal(6L * chunk + 1000 + (cipher.Length - starts[1]), faulty.BytesSent[path]);
     }
 }
