@@ -55,7 +55,8 @@ public sealed class TestCertificateAuthority : IDisposable
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var issued = request.Create(Certificate, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);
+        // Never past the authority's own end (a second later was refused once, when the clock ticked between the two).
+        using var issued = request.Create(Certificate, DateTimeOffset.UtcNow.AddMinutes(-5), new DateTimeOffset(Certificate.NotAfter).AddMinutes(-1), serial);
         var certPath = prefix + ".crt";
         var keyPath = prefix + ".key";
         File.WriteAllText(certPath, issued.ExportCertificatePem() + "\n");
