@@ -3,6 +3,7 @@ using System.Text;
 using Downloads.Contracts.Mirrors;
 using Downloads.LaunchDay.Model;
 using ScottPlot;
+using static Downloads.LaunchDay.Plots;
 
 namespace Downloads.LaunchDay;
 
@@ -47,11 +48,7 @@ internal static class ModelReport
         plot.Axes.Right.Label.Text = "Gbit/s";
         plot.Add.VerticalLine(setup.PublishAt).LinePattern = LinePattern.Dotted;
         plot.Add.VerticalLine(setup.SurgeAt).LinePattern = LinePattern.Dotted;
-        plot.Title("Surge while syncing: mirror capacity holding the release, origin traffic");
-        plot.XLabel("seconds");
-        plot.YLabel("% of mirror capacity");
-        plot.ShowLegend(Edge.Right);
-        plot.SavePng(Path.Combine(folder, "launchday-sync.png"), 1100, 430);
+        Save(plot, "Surge while syncing: mirror capacity holding the release, origin traffic", "seconds", "% of mirror capacity", Path.Combine(folder, "launchday-sync.png"), 1100, 430);
 
         var clients = new Plot();
         Line(clients, xs, r.ToMirrors.Select(v => (double)v).ToArray(), "to a mirror /s");
@@ -61,11 +58,7 @@ internal static class ModelReport
         Right(clients, Line(clients, xs, r.OriginOpenPublic.Select(v => (double)v).ToArray(), "origin permits: public (right)"));
         Right(clients, Line(clients, xs, r.OriginOpenMirror.Select(v => (double)v).ToArray(), "origin permits: mirrors (right)"));
         clients.Axes.Right.Label.Text = "open requests";
-        clients.Title("Surge while syncing: where clients went, origin permits");
-        clients.XLabel("seconds");
-        clients.YLabel("requests/s");
-        clients.ShowLegend(Edge.Right);
-        clients.SavePng(Path.Combine(folder, "launchday-sync-clients.png"), 1100, 430);
+        Save(clients, "Surge while syncing: where clients went, origin permits", "seconds", "requests/s", Path.Combine(folder, "launchday-sync-clients.png"), 1100, 430);
 
         var toOrigin = r.ToOrigin.Sum();
         sb.AppendLine("## Surge while syncing").AppendLine();
@@ -119,22 +112,14 @@ internal static class ModelReport
         allowance.LineWidth = 3;
         allowance.LinePattern = LinePattern.Dashed;
         plot.Add.HorizontalLine(100).LinePattern = LinePattern.Dotted;
-        plot.Title("Compressed month, demand 2x quotas: quota used per mirror");
-        plot.XLabel("day of the month");
-        plot.YLabel("% of quota used");
-        plot.ShowLegend(Edge.Right);
-        plot.SavePng(Path.Combine(folder, "launchday-month-quota.png"), 1000, 500);
+        Save(plot, "Compressed month, demand 2x quotas: quota used per mirror", "day of the month", "% of quota used", Path.Combine(folder, "launchday-month-quota.png"), 1000, 500);
 
         var daily = new Plot();
         var dayNumbers = Enumerable.Range(1, r.Hours / 24).Select(d => (double)d).ToArray();
         double[] PerDay(long[] hourly) => [.. dayNumbers.Select(d => hourly.Skip(((int)d - 1) * 24).Take(24).Sum() / 1e12)];
         Line(daily, dayNumbers, PerDay(r.MirrorBytesInHour), "mirrors, TB/day");
         Line(daily, dayNumbers, PerDay(r.OriginBytesInHour), "origin, TB/day");
-        daily.Title("Compressed month: who served each day");
-        daily.XLabel("day of the month");
-        daily.YLabel("TB per day");
-        daily.ShowLegend(Edge.Right);
-        daily.SavePng(Path.Combine(folder, "launchday-month-origin.png"), 1000, 430);
+        Save(daily, "Compressed month: who served each day", "day of the month", "TB per day", Path.Combine(folder, "launchday-month-origin.png"), 1000, 430);
 
         sb.AppendLine("## Compressed month").AppendLine();
         sb.AppendLine(Inv, $"Demand {r.Demand / 1e12:F0} TB against quotas of {r.Quota.Sum() / 1e12:F0} TB over {r.MirrorIds.Length} mirrors ({r.Quota.Min() / 1e12:F0}–{r.Quota.Max() / 1e12:F0} TB); rounds of {setup.RoundMinutes} min.").AppendLine();
@@ -144,14 +129,4 @@ internal static class ModelReport
         sb.AppendLine(Inv, $"| origin | | {r.ToOrigin / 1e12:F1} TB | | |").AppendLine();
         return Verdict.Of(r);
     }
-
-    private static ScottPlot.Plottables.Scatter Line(Plot plot, double[] xs, double[] ys, string legend)
-    {
-        var line = plot.Add.Scatter(xs, ys);
-        line.MarkerSize = 0;
-        line.LegendText = legend;
-        return line;
-    }
-
-    private static void Right(Plot plot, ScottPlot.Plottables.Scatter line) => line.Axes.YAxis = plot.Axes.Right;
 }

@@ -20,17 +20,11 @@ internal static class Report
         for (var i = 0; i < mirrors.Length; i++)
         {
             var ys = seconds.Select(s => r.RateMax((int)s, i) / (mirrors[i].CapacityGbps * 1e9) * 100).ToArray();
-            var line = util.Add.Scatter(seconds, ys);
-            line.MarkerSize = 0;
-            line.LegendText = $"{mirrors[i].Id} ({mirrors[i].CapacityGbps:0} G)";
+            Plots.Line(util, seconds, ys, $"{mirrors[i].Id} ({mirrors[i].CapacityGbps:0} G)");
         }
         util.Add.HorizontalLine(100).LinePattern = LinePattern.Dashed;
         util.Add.VerticalLine(Scenario.KillAt).LinePattern = LinePattern.Dotted;
-        util.Title("Assigned bandwidth / capacity per mirror (worst 100 ms of each second)");
-        util.XLabel("seconds");
-        util.YLabel("% of capacity");
-        util.ShowLegend(Edge.Right);
-        util.SavePng(Path.Combine(folder, "launchday-utilisation.png"), 960, 430);
+        Plots.Save(util, "Assigned bandwidth / capacity per mirror (worst 100 ms of each second)", "seconds", "% of capacity", Path.Combine(folder, "launchday-utilisation.png"), 960, 430);
 
         // 2. Latency percentiles per second, with the request rate.
         double Pct(IReadOnlyList<double> xs, double p)
@@ -43,19 +37,11 @@ internal static class Report
         var lat = new Plot();
         foreach (var (p, name) in new[] { (0.5, "p50"), (0.99, "p99"), (0.999, "p99.9") })
         {
-            var line = lat.Add.Scatter(seconds, seconds.Select(s => Pct(r.Latencies((int)s), p)).ToArray());
-            line.MarkerSize = 0;
-            line.LegendText = name;
+            Plots.Line(lat, seconds, seconds.Select(s => Pct(r.Latencies((int)s), p)).ToArray(), name);
         }
-        var inside = lat.Add.Scatter(seconds, seconds.Select(s => Pct(server.InSecond((int)s), 0.99)).ToArray());
-        inside.MarkerSize = 0;
-        inside.LineWidth = 2;
-        inside.LegendText = "p99 inside the redirector";
+        Plots.Line(lat, seconds, seconds.Select(s => Pct(server.InSecond((int)s), 0.99)).ToArray(), "p99 inside the redirector").LineWidth = 2;
         lat.Add.HorizontalLine(5).LinePattern = LinePattern.Dashed;
-        var rate = lat.Add.Scatter(seconds, seconds.Select(s => (double)r.Latencies((int)s).Count).ToArray());
-        rate.MarkerSize = 0;
-        rate.LegendText = "redirects/s (right)";
-        rate.Axes.YAxis = lat.Axes.Right;
+        Plots.Right(lat, Plots.Line(lat, seconds, seconds.Select(s => (double)r.Latencies((int)s).Count).ToArray(), "redirects/s (right)"));
         lat.Axes.Right.Label.Text = "redirects/s";
         lat.Add.VerticalLine(Scenario.KillAt).LinePattern = LinePattern.Dotted;
         lat.Title("Redirect latency: client side (in-process load generator) and inside the redirector");
@@ -92,11 +78,7 @@ internal static class Report
         originLine.LegendText = "origin (fallback)";
         originLine.MarkerSize = 3;
         fail.Add.VerticalLine(Scenario.KillAt).LinePattern = LinePattern.Dotted;
-        fail.Title($"{Scenario.Victim} killed at {Scenario.KillAt} s: redirects/s to it and its neighbours");
-        fail.XLabel("seconds");
-        fail.YLabel("redirects/s");
-        fail.ShowLegend(Edge.Right);
-        fail.SavePng(Path.Combine(folder, "launchday-failover.png"), 1000, 400);
+        Plots.Save(fail, $"{Scenario.Victim} killed at {Scenario.KillAt} s: redirects/s to it and its neighbours", "seconds", "redirects/s", Path.Combine(folder, "launchday-failover.png"), 1000, 400);
 
         // Figures.
         var all = Enumerable.Range(0, r.Seconds).SelectMany(s => r.Latencies(s)).ToList();
